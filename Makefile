@@ -1,0 +1,39 @@
+# galibot: `make run` serves the API on the shipped data, `make test` runs the tests.
+# Both set everything up on a fresh machine: the virtualenv, the packages and the compiled graph.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+AREA   ?= basin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: install graph run test bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Compile the graph of the whole basin into var/ (about 30 s once; later runs load the cache).
+graph: install
+	$(BIN)/galibot build --bbox $(AREA)
+
+run: graph
+	$(BIN)/python -m api.serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: graph
+	$(BIN)/python -m bench.run
+
+lint: install
+	$(BIN)/ruff check routing api tests bench
+
+clean:
+	rm -rf var/graph-*.npz .pytest_cache

@@ -1,0 +1,49 @@
+"""The galibot HTTP API: ``create_app`` builds a Flask app over the compiled graph."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import redis
+from flask import Flask
+
+from routing.build import BuildRequest, parse_bbox
+from routing.settings import Settings
+
+from .errors import register_error_handlers
+from .graph_state import GraphState
+
+
+def _redis_client(url: str | None) -> redis.Redis | None:
+    """A client with short timeouts, so a dead Redis slows nothing down; None without a URL."""
+    if not url:
+        return None
+    return redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """The app factory.
+
+    ``config`` keys: ``REDIS_URL``, ``GALIBOT_AREA`` (bbox or named area, default ``basin``),
+    ``GALIBOT_SETTINGS`` (a routing Settings) and ``GALIBOT_GRAPH`` (an already loaded graph, for tests).
+    Missing keys fall back to the environment variables of the same name.
+    """
+    app = Flask(__name__)
+    app.config.update(
+        REDIS_URL=os.environ.get("REDIS_URL"),
+        GALIBOT_AREA=os.environ.get("GALIBOT_AREA", "basin"),
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(config or {})
+    cfg = app.config.get("GALIBOT_SETTINGS") or Settings.from_env()
+    state = GraphState(cfg, BuildRequest(bbox=parse_bbox(app.config["GALIBOT_AREA"])), app.config.get("GALIBOT_GRAPH"))
+    app.extensions["galibot.graph"] = state
+    app.extensions["galibot.redis"] = _redis_client(app.config["REDIS_URL"])
+    register_error_handlers(app)
+
+    from . import health
+
+    app.register_blueprint(health.bp)
+    state.start_loading()
+    return app

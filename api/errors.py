@@ -1,0 +1,54 @@
+"""Every error leaves the API as application/problem+json (RFC 9457), from this one place."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import HTTPException
+
+from routing.errors import BBoxError, DataError, EmptyGraphError, GalibotError
+
+PROBLEM_TYPE = "https://galibot.example/problems/"
+
+#: Library errors and the HTTP status each becomes.
+STATUS_OF: dict[type, int] = {BBoxError: 400, DataError: 503, EmptyGraphError: 422}
+
+
+class APIProblem(Exception):
+    """An error raised by a view: status, short title, detail and the offending field."""
+
+    def __init__(self, status: int, title: str, detail: str = "", field: str | None = None) -> None:
+        super().__init__(detail or title)
+        self.status, self.title, self.detail, self.field = status, title, detail, field
+
+
+def problem(status: int, title: str, detail: str = "", field: str | None = None, **extra) -> Response:
+    """A problem+json response."""
+    body = {"type": PROBLEM_TYPE + title.lower().replace(" ", "-"), "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if field:
+        body["field"] = field
+    body.update(extra)
+    return Response(json.dumps(body), status=status, mimetype="application/problem+json")
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map APIProblem, library errors, HTTP errors and anything unexpected to problem+json."""
+
+    @app.errorhandler(APIProblem)
+    def _api_problem(exc: APIProblem) -> Response:
+        return problem(exc.status, exc.title, exc.detail, exc.field)
+
+    @app.errorhandler(GalibotError)
+    def _library(exc: GalibotError) -> Response:
+        status = STATUS_OF.get(type(exc), 400)
+        return problem(status, type(exc).__name__, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        return problem(exc.code or 500, exc.name, exc.description or "")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        app.logger.exception("unhandled error")
+        return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")

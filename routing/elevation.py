@@ -1,0 +1,130 @@
+"""Elevation of nodes and edges: SRTM3, with terril relief rescaled to the OSM summit heights.
+
+SRTM's 90 m cells flatten the conical terrils (about 155 m on the 11/19 twins, which are really
+186-188 m). Inside each MBM terril polygon that holds an OSM ``mountain_peak`` with a height, the
+relief above the polygon's rim is stretched so that the DEM's highest point reaches the peak's
+height; outside the polygons, and on terrils with no peak, the DEM is used as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+
+from . import settings
+from .sources.srtm import DEM
+
+RIM_SAMPLE_M = 20.0
+INSIDE_SAMPLE_M = 15.0
+PEAK_SEARCH_M = 30.0  # a peak drawn just off the MBM outline still belongs to it
+MIN_RELIEF_M = 3.0
+
+
+@dataclass
+class Terril:
+    """One terril polygon and how its relief is corrected."""
+
+    number: str
+    name: str | None
+    zone: str
+    polygon: shapely.Geometry  # lon/lat
+    rim_m: float
+    dem_max_m: float
+    peak_m: float | None
+    peak_name: str | None
+    factor: float
+    summit: tuple[float, float]  # lon/lat of the OSM peak, else of the highest DEM sample
+
+    @property
+    def summit_m(self) -> float:
+        """The corrected height of the terril's top (the OSM peak where there is one)."""
+        return self.rim_m + (self.dem_max_m - self.rim_m) * self.factor
+
+
+def _to_metric() -> Transformer:
+    return Transformer.from_crs("EPSG:4326", settings.METRIC_CRS, always_xy=True)
+
+
+def _to_lonlat() -> Transformer:
+    return Transformer.from_crs(settings.METRIC_CRS, "EPSG:4326", always_xy=True)
+
+
+def _polygon_samples(poly_m: shapely.Geometry) -> tuple[np.ndarray, np.ndarray]:
+    """Metric points on the polygon's outline and on a grid inside it."""
+    rim = shapely.get_coordinates(shapely.segmentize(shapely.boundary(poly_m), RIM_SAMPLE_M))
+    x0, y0, x1, y1 = poly_m.bounds
+    gx, gy = np.meshgrid(np.arange(x0, x1, INSIDE_SAMPLE_M), np.arange(y0, y1, INSIDE_SAMPLE_M))
+    grid = np.column_stack([gx.ravel(), gy.ravel()])
+    inside = grid[shapely.contains_xy(poly_m, grid[:, 0], grid[:, 1])] if len(grid) else grid
+    return rim, np.vstack([inside, rim])
+
+
+class ElevationModel:
+    """Elevation at any lon/lat: interpolated SRTM3, corrected on terrils that have an OSM peak."""
+
+    def __init__(self, dem: DEM, terrils: list[tuple[shapely.Geometry, dict]], peaks: list) -> None:
+        self.dem = dem
+        to_m, to_ll = _to_metric(), _to_lonlat()
+        peak_xy = np.array([to_m.transform(p.lon, p.lat) for p in peaks]).reshape(-1, 2)
+        peak_tree = shapely.STRtree(shapely.points(peak_xy)) if len(peak_xy) else None
+        self.terrils: list[Terril] = []
+        for poly, props in terrils:
+            poly_m = shapely.transform(poly, lambda c: np.column_stack(to_m.transform(c[:, 0], c[:, 1])))
+            rim_xy, inside_xy = _polygon_samples(poly_m)
+            rim_z = dem(*to_ll.transform(rim_xy[:, 0], rim_xy[:, 1]))
+            inside_z = dem(*to_ll.transform(inside_xy[:, 0], inside_xy[:, 1]))
+            rim, top = float(np.nanmedian(rim_z)), float(np.nanmax(inside_z))
+            high = inside_xy[int(np.nanargmax(inside_z))]
+            summit = tuple(float(v) for v in to_ll.transform(high[0], high[1]))
+            peak_m, peak_name = None, None
+            if peak_tree is not None:
+                hits = peak_tree.query(poly_m, predicate="dwithin", distance=PEAK_SEARCH_M)
+                found = [peaks[i] for i in hits if peaks[i].properties.get("ele") is not None]
+                if found:
+                    best = max(found, key=lambda p: float(p.properties["ele"]))
+                    peak_m, peak_name = float(best.properties["ele"]), best.properties.get("name:latin")
+                    summit = (best.lon, best.lat)
+            factor = 1.0
+            if peak_m is not None and peak_m > top and top - rim > MIN_RELIEF_M:
+                factor = (peak_m - rim) / (top - rim)
+            name = props.get("nom_usuel") or props.get("nom")
+            self.terrils.append(
+                Terril(props["number"], name, props["zone"], poly, rim, top, peak_m, peak_name, factor, summit))
+        self._tree = shapely.STRtree([t.polygon for t in self.terrils])
+        self._rim = np.array([t.rim_m for t in self.terrils])
+        self._factor = np.array([t.factor for t in self.terrils])
+
+    def terril_of(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Index into ``self.terrils`` of the polygon holding each point, or -1."""
+        out = np.full(len(lon), -1, dtype=np.int32)
+        if len(lon) and len(self.terrils):
+            pt_idx, poly_idx = self._tree.query(shapely.points(lon, lat), predicate="within")
+            out[pt_idx] = poly_idx
+        return out
+
+    def __call__(self, lon: np.ndarray, lat: np.ndarray, terril: np.ndarray | None = None) -> np.ndarray:
+        """Elevation in metres of each point (``terril`` saves the polygon lookup when known)."""
+        z = self.dem(lon, lat)
+        t = self.terril_of(lon, lat) if terril is None else terril
+        on = t >= 0
+        rim = self._rim[t[on]]
+        z[on] = np.where(z[on] > rim, rim + (z[on] - rim) * self._factor[t[on]], z[on])
+        return z
+
+
+def edge_climbs(lon: np.ndarray, lat: np.ndarray, edge_of: np.ndarray, n_edges: int,
+                model: ElevationModel) -> tuple[np.ndarray, np.ndarray]:
+    """Ascent and descent (m) of each edge from elevations sampled along it.
+
+    ``lon``/``lat`` are the samples of all edges in order, ``edge_of`` the edge of each sample.
+    """
+    z = model(lon, lat)
+    dz = np.diff(z)
+    same = edge_of[1:] == edge_of[:-1]
+    owner = edge_of[1:][same]
+    up = np.bincount(owner, weights=np.clip(dz[same], 0, None), minlength=n_edges)
+    down = np.bincount(owner, weights=np.clip(-dz[same], 0, None), minlength=n_edges)
+    return up, down

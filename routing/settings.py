@@ -1,0 +1,99 @@
+"""Configuration read once from the environment, and the build's tunable constants.
+
+Every knob lives here, as osmnx keeps its own in ``osmnx.settings``: nothing else in the
+package reads ``os.environ`` or hard-codes a threshold.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+#: Bump when the builder's output changes for the same inputs: it is part of the data version.
+BUILDER_VERSION = "3"
+
+#: The study area of the shipped data (lon/lat), as SOURCE.md gives it.
+DATA_BBOX = (2.3, 50.25, 3.7, 50.65)
+
+#: Named bounding boxes for quick development builds on real data.
+NAMED_BBOXES = {
+    "basin": DATA_BBOX,
+    "lens": (2.74, 50.40, 2.86, 50.47),  # Lens, Liévin, Loos-en-Gohelle, the Louvre-Lens, the 11/19
+}
+
+#: OpenMapTiles classes that walkers and cyclists may use (motorway, trunk and rail are dropped).
+ROUTABLE_CLASSES = frozenset(
+    {"primary", "secondary", "tertiary", "minor", "service", "track", "path", "pedestrian"}
+)
+
+#: Attributes kept on every edge from the tiles (the .osm reader adds RICH_OSM_TAGS).
+EDGE_ATTRS = ("class", "subclass", "name", "ref", "brunnel", "oneway", "service")
+RICH_OSM_TAGS = ("surface", "bicycle", "foot", "access", "tracktype", "smoothness", "sac_scale")
+
+#: Vector tiles: zoom, extent and the snapping grid (1/4 pixel) used to stitch lines across tiles.
+TILE_ZOOM = 14
+TILE_EXTENT = 4096
+STITCH_GRID = 4
+
+#: Metric CRS for matching (Lambert-93, the CRS the MBM data were published in).
+METRIC_CRS = "EPSG:2154"
+
+#: Elevation: samples along edges for ascent/descent, and the SRTM void threshold (m).
+ELEVATION_SAMPLE_M = 25.0
+SRTM_VOID_BELOW_M = -50.0
+
+#: Map-matching of edges to reference lines: max distance (m), share of the edge, alignment.
+MATCH_SAMPLE_M = 10.0
+#: The EV5 GPX is drawn from the OSM ways themselves, so true matches lie within a metre or two;
+#: 5 m keeps the parallel sidewalks (footways 5-10 m off a road's centre line) out.
+EV5_MATCH = {"max_dist_m": 5.0, "min_share": 0.6, "min_alignment": 0.7}
+#: The MBM railway lines were digitised independently of OSM, hence the wider tolerance.
+CAVALIER_MATCH = {"max_dist_m": 15.0, "min_share": 0.5, "min_alignment": 0.7}
+#: Classes on which a mining railway can run as a greenway; a primary road on an old track is not one.
+CAVALIER_CLASSES = frozenset({"path", "track", "pedestrian", "service", "minor"})
+#: Way names that mark an old mining railway on the path/track classes.
+CAVALIER_NAME_PATTERN = r"cavalier|chemin de fer|voie ferr[ée]e|voie verte des gueules noires"
+CAVALIER_NAME_CLASSES = frozenset({"path", "track", "pedestrian"})
+UNESCO_BORDER_M = 10.0
+
+#: The EV5 GPX closest in date to the 2021 tiles.
+EV5_GPX = "ev5-waymarkedtrails/ev5-relation5245117-wmt-2022-01-23.gpx"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Run-time configuration: where the data are and where compiled artefacts go."""
+
+    data_dir: Path = field(default_factory=lambda: REPO_ROOT.parent / "shared" / "data")
+    cache_dir: Path = field(default_factory=lambda: REPO_ROOT / "var")
+    workers: int = 2
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read ``GALIBOT_DATA_DIR``, ``GALIBOT_CACHE_DIR`` and ``GALIBOT_WORKERS``."""
+        env = os.environ if environ is None else environ
+        base = cls()
+        return cls(
+            data_dir=Path(env.get("GALIBOT_DATA_DIR", base.data_dir)).expanduser().resolve(),
+            cache_dir=Path(env.get("GALIBOT_CACHE_DIR", base.cache_dir)).expanduser().resolve(),
+            workers=max(1, int(env.get("GALIBOT_WORKERS", base.workers))),
+        )
+
+    @property
+    def tiles_dir(self) -> Path:
+        return self.data_dir / "osm-npdc-tilemaker-2021" / "tiles"
+
+    @property
+    def srtm_dir(self) -> Path:
+        return self.data_dir / "srtm3"
+
+    @property
+    def mbm_dir(self) -> Path:
+        return self.data_dir / "bassin-minier-unesco"
+
+    @property
+    def ev5_gpx(self) -> Path:
+        return self.data_dir / EV5_GPX

@@ -1,0 +1,57 @@
+"""Snap points to the nearest edge of a compiled graph, with the projected point and distance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+
+from . import settings
+from .compiled import CompiledGraph
+
+
+@dataclass(frozen=True)
+class Snap:
+    """Where a point meets the graph: the edge, how far along it (0..1) and how far away (m)."""
+
+    edge: int
+    fraction: float
+    distance_m: float
+    lon: float
+    lat: float
+
+    def nearest_node(self, graph: CompiledGraph) -> int:
+        """The edge end closer to the projected point (node index)."""
+        return int(graph.edge_u[self.edge] if self.fraction <= 0.5 else graph.edge_v[self.edge])
+
+
+class EdgeSnapper:
+    """An R-tree over the edges in Lambert-93, so distances are in metres."""
+
+    def __init__(self, graph: CompiledGraph) -> None:
+        self._fwd = Transformer.from_crs("EPSG:4326", settings.METRIC_CRS, always_xy=True)
+        self._back = Transformer.from_crs(settings.METRIC_CRS, "EPSG:4326", always_xy=True)
+        x, y = self._fwd.transform(graph.geom_lon, graph.geom_lat)
+        idx = np.repeat(np.arange(len(graph.edge_u)), np.diff(graph.geom_offsets))
+        self.edges_m = shapely.linestrings(np.column_stack([x, y]), indices=idx)
+        self.tree = shapely.STRtree(self.edges_m)
+
+    def snap_many(self, lon: np.ndarray, lat: np.ndarray) -> list[Snap]:
+        """The nearest edge of each point."""
+        x, y = self._fwd.transform(np.atleast_1d(lon), np.atleast_1d(lat))
+        pts = shapely.points(x, y)
+        p_idx, e_idx = self.tree.query_nearest(pts, all_matches=False)
+        order = np.argsort(p_idx)
+        p_idx, e_idx = p_idx[order], e_idx[order]
+        edges = self.edges_m[e_idx]
+        frac = shapely.line_locate_point(edges, pts, normalized=True)
+        proj = shapely.line_interpolate_point(edges, frac, normalized=True)
+        dist = shapely.distance(pts, proj)
+        plon, plat = self._back.transform(shapely.get_x(proj), shapely.get_y(proj))
+        return [Snap(int(e), float(f), float(d), float(a), float(b))
+                for e, f, d, a, b in zip(e_idx, frac, dist, plon, plat)]
+
+    def snap(self, lon: float, lat: float) -> Snap:
+        return self.snap_many(np.array([lon]), np.array([lat]))[0]

@@ -1,0 +1,43 @@
+"""Shared fixtures: real data, a small real area compiled once, and a throwaway Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.redis_server import EmbeddedRedis
+from routing import settings
+from routing.build import BuildRequest, load_or_build
+from routing.settings import Settings
+
+#: Lens, Liévin, Loos-en-Gohelle: the Louvre-Lens, the 11/19 and its terrils; 42 real tiles.
+LENS = settings.NAMED_BBOXES["lens"]
+#: A smaller box on the 11/19 for the tests that build graph variants.
+BOX_11_19 = (2.77, 50.43, 2.80, 50.45)
+
+
+@pytest.fixture(scope="session")
+def cfg() -> Settings:
+    """The real data directory; compiled test graphs are cached under var/test between runs."""
+    base = Settings.from_env()
+    if not base.data_dir.is_dir():
+        pytest.fail(f"data directory not found: {base.data_dir} (set GALIBOT_DATA_DIR)")
+    return Settings(data_dir=base.data_dir, cache_dir=base.cache_dir / "test", workers=base.workers)
+
+
+@pytest.fixture(scope="session")
+def lens_graph(cfg):
+    """The compiled graph of the Lens area (built once, then loaded from the cache)."""
+    graph, _, _ = load_or_build(cfg, BuildRequest(bbox=LENS))
+    return graph
+
+
+@pytest.fixture(scope="session")
+def lens_nx(lens_graph):
+    return lens_graph.to_networkx()
+
+
+@pytest.fixture()
+def redis_server(tmp_path):
+    """A real redis-server on a free loopback port, stopped after the test."""
+    with EmbeddedRedis(tmp_path / "redis") as server:
+        yield server

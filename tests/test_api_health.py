@@ -1,0 +1,52 @@
+"""``GET /v1/health`` through Flask's test client, against a real Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from api import create_app
+
+
+@pytest.fixture()
+def app_with(cfg, lens_graph):
+    def make(redis_url):
+        return create_app({"REDIS_URL": redis_url, "GALIBOT_SETTINGS": cfg, "GALIBOT_GRAPH": lens_graph,
+                           "GALIBOT_AREA": "lens"})
+    return make
+
+
+def test_health_reports_graph_and_redis(app_with, redis_server, lens_graph):
+    resp = app_with(redis_server.url).test_client().get("/v1/health")
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["status"] == "ok" and body["redis"] == "up"
+    assert body["data_version"] == lens_graph.data_version
+    assert body["graph"] == {"nodes": lens_graph.n_nodes, "edges": lens_graph.n_edges}
+    assert any("OpenStreetMap" in a for a in body["attribution"])
+
+
+def test_health_says_when_redis_dies(app_with, redis_server):
+    client = app_with(redis_server.url).test_client()
+    assert client.get("/v1/health").get_json()["redis"] == "up"
+    redis_server.kill()
+    resp = client.get("/v1/health")
+    assert resp.status_code == 200 and resp.get_json()["redis"] == "down"
+
+
+def test_health_is_503_while_the_graph_loads(cfg, tmp_path):
+    from routing.settings import Settings
+
+    empty_cache = Settings(data_dir=cfg.data_dir, cache_dir=tmp_path, workers=1)
+    app = create_app({"GALIBOT_SETTINGS": empty_cache, "GALIBOT_AREA": "2.77,50.43,2.78,50.44"})
+    resp = app.test_client().get("/v1/health")
+    state = app.extensions["galibot.graph"]
+    if resp.status_code == 503:
+        assert resp.get_json()["status"] == "loading" and resp.get_json()["graph"] is None
+    assert state.wait(120) and app.test_client().get("/v1/health").status_code == 200
+
+
+def test_unknown_path_is_problem_json(app_with):
+    resp = app_with(None).test_client().get("/v1/nothing-here")
+    assert resp.status_code == 404
+    assert resp.mimetype == "application/problem+json"
+    assert resp.get_json()["status"] == 404 and resp.get_json()["title"] == "Not Found"
