@@ -179,6 +179,7 @@ def compile_graph(cfg: Settings, req: BuildRequest, version: str, rep: Reporter)
     node_terril = model.terril_of(node_lon, node_lat)
     node_elev = model(node_lon, node_lat, node_terril)
     ascent, descent = _climbs(edges_m, model)
+    vertex_elev = model(lon, lat)
 
     rep.step("matching cavaliers, EuroVelo 5 and UNESCO elements")
     railways = _metric([g for g, _ in mbm.read_layer(cfg.mbm_dir, "zt-cavaliers")])
@@ -233,7 +234,8 @@ def compile_graph(cfg: Settings, req: BuildRequest, version: str, rep: Reporter)
         edge_attr=topo.edge_attr.astype(np.int32), edge_length=lengths,
         edge_ascent=ascent.astype(np.float32), edge_descent=descent.astype(np.float32),
         edge_cavalier=cavalier, edge_ev5=on_ev5, edge_unesco=unesco.astype(np.int16),
-        geom_offsets=topo.geom_offsets, geom_lon=lon, geom_lat=lat, meta=meta,
+        geom_offsets=topo.geom_offsets, geom_lon=lon, geom_lat=lat, geom_elevation=vertex_elev.astype(np.float32),
+        meta=meta,
     )
 
 

@@ -21,7 +21,7 @@ FORMAT_VERSION = 1
 _ARRAYS = (
     "node_id", "node_lon", "node_lat", "node_elevation", "node_terril",
     "edge_u", "edge_v", "edge_attr", "edge_length", "edge_ascent", "edge_descent",
-    "edge_cavalier", "edge_ev5", "edge_unesco", "geom_offsets", "geom_lon", "geom_lat",
+    "edge_cavalier", "edge_ev5", "edge_unesco", "geom_offsets", "geom_lon", "geom_lat", "geom_elevation",
 )
 
 
@@ -51,6 +51,7 @@ class CompiledGraph:
     geom_offsets: np.ndarray
     geom_lon: np.ndarray
     geom_lat: np.ndarray
+    geom_elevation: np.ndarray  # float32, metres at each geometry vertex
     meta: dict = field(default_factory=dict)
 
     @property
@@ -71,6 +72,10 @@ class CompiledGraph:
         col = self.meta["attr_names"].index(name)
         table = np.array([row[col] for row in self.meta["attr_table"]], dtype=object)
         return table[self.edge_attr]
+
+    def edge_on_terril(self) -> np.ndarray:
+        """Ways with an end on a terril polygon (where terril climbs happen)."""
+        return (self.node_terril[self.edge_u] >= 0) | (self.node_terril[self.edge_v] >= 0)
 
     def edge_grade(self) -> np.ndarray:
         """Rise over run from the u end to the v end of each edge."""

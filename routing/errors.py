@@ -17,3 +17,48 @@ class BBoxError(GalibotError):
 
 class EmptyGraphError(GalibotError):
     """The build produced no routable edges."""
+
+
+class RoutingError(GalibotError):
+    """A routing request that cannot be answered; ``field`` names the offending input."""
+
+    field: str | None = None
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        if field is not None:
+            self.field = field
+
+
+class UnknownProfile(RoutingError):
+    """The profile name is not one of profiles.toml."""
+
+    field = "profile"
+
+
+class OutOfArea(RoutingError):
+    """A point lies outside the area the graph covers."""
+
+    field = "points"
+
+
+class TooFarFromRoad(RoutingError):
+    """A point is farther than the snapping limit from any way."""
+
+    field = "points"
+
+
+class TooManyPoints(RoutingError):
+    """More via points than a request may carry."""
+
+    field = "points"
+
+
+class InvalidAvoid(RoutingError):
+    """An avoid polygon is malformed, or covers a point of the route."""
+
+    field = "avoid"
+
+
+class NoRoute(RoutingError):
+    """No route joins the points under the request's constraints."""

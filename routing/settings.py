@@ -13,7 +13,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 #: Bump when the builder's output changes for the same inputs: it is part of the data version.
-BUILDER_VERSION = "3"
+BUILDER_VERSION = "4"
 
 #: The study area of the shipped data (lon/lat), as SOURCE.md gives it.
 DATA_BBOX = (2.3, 50.25, 3.7, 50.65)
@@ -58,6 +58,19 @@ CAVALIER_CLASSES = frozenset({"path", "track", "pedestrian", "service", "minor"}
 CAVALIER_NAME_PATTERN = r"cavalier|chemin de fer|voie ferr[ée]e|voie verte des gueules noires"
 CAVALIER_NAME_CLASSES = frozenset({"path", "track", "pedestrian"})
 UNESCO_BORDER_M = 10.0
+
+#: Routing: how far a point may lie from the nearest way, and how many points a route may have.
+MAX_SNAP_M = 500.0
+MAX_ROUTE_POINTS = 27  # start, 25 via points, end
+#: Route details: elevation resampling step, smoothing window and the hysteresis of ascent counting.
+PROFILE_STEP_M = 20.0
+SMOOTH_WINDOW_M = 100.0
+CLIMB_HYSTERESIS_M = 2.0
+#: Alternatives by the penalty method: arc penalty, detour and overlap limits, iterations.
+ALT_PENALTY = 1.6
+ALT_MAX_DETOUR = 1.4
+ALT_MAX_OVERLAP = 0.7
+ALT_ITERATIONS = 10
 
 #: The EV5 GPX closest in date to the 2021 tiles.
 EV5_GPX = "ev5-waymarkedtrails/ev5-relation5245117-wmt-2022-01-23.gpx"

@@ -38,6 +38,10 @@ class EdgeSnapper:
         self.edges_m = shapely.linestrings(np.column_stack([x, y]), indices=idx)
         self.tree = shapely.STRtree(self.edges_m)
 
+    def to_metric(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lon/lat to the metric CRS of the index."""
+        return self._fwd.transform(lon, lat)
+
     def snap_many(self, lon: np.ndarray, lat: np.ndarray) -> list[Snap]:
         """The nearest edge of each point."""
         x, y = self._fwd.transform(np.atleast_1d(lon), np.atleast_1d(lat))

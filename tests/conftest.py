@@ -41,3 +41,19 @@ def redis_server(tmp_path):
     """A real redis-server on a free loopback port, stopped after the test."""
     with EmbeddedRedis(tmp_path / "redis") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def lens_engine(cfg, lens_graph):
+    """The search engine on the Lens graph (its CCH order is cached beside the graph)."""
+    from routing.engine import Engine
+
+    return Engine(lens_graph, cfg.cache_dir)
+
+
+@pytest.fixture(scope="session")
+def lens_places(cfg, lens_graph):
+    """Louvre-Lens, the Base 11/19 and the summit of terril 74, located from the data."""
+    from routing import landmarks
+
+    return landmarks.locate(cfg, lens_graph, ("louvre_lens", "base_11_19", "t074_summit"))

@@ -1,0 +1,246 @@
+"""The search engine: exact least-cost routes on the compiled graph with Customizable Contraction Hierarchies.
+
+RoutingKit's CCH (through ``routingkit-cch``) is built once per graph from a nested-dissection
+order that is cached beside the graph under its data version; each profile is a *customisation*
+of it (about 50 ms for the whole basin), and so is each request that avoids areas or looks for
+alternatives. Points are snapped to the nearest *edge*: the search starts from both ends of that
+edge with the partial costs as initial distances, so results are exact from point to point.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import routingkit_cch as rk
+import shapely
+
+from . import settings
+from .compiled import CompiledGraph
+from .errors import InvalidAvoid, NoRoute, OutOfArea, TooFarFromRoad, TooManyPoints
+from .profiles import DEFAULT_PROFILE, INF_WEIGHT, ArcWeights, arc_weights, get_profile
+from .route import Piece, Route, build_route
+from .snap import EdgeSnapper, Snap
+
+
+@dataclass
+class Leg:
+    """A least-cost path between two snapped points: arc pieces and its cost (ms)."""
+
+    pieces: list[Piece]
+    cost_ms: int
+
+
+def _cch_order(graph: CompiledGraph, tail: np.ndarray, head: np.ndarray, cache_dir: Path | None) -> list[int]:
+    """The nested-dissection order, from ``cache_dir/cch-<version>.npy`` or computed and saved atomically."""
+    path = cache_dir / f"cch-{graph.data_version}.npy" if cache_dir else None
+    if path is not None and path.is_file():
+        return np.load(path).tolist()
+    order = rk.compute_order_inertial(graph.n_nodes, tail.tolist(), head.tolist(),
+                                      graph.node_lat.tolist(), graph.node_lon.tolist())
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npy", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, np.asarray(order, dtype=np.int32))
+        os.replace(tmp, path)
+    return order
+
+
+class Engine:
+    """Routes on one compiled graph for every profile."""
+
+    def __init__(self, graph: CompiledGraph, cache_dir: Path | None = None) -> None:
+        self.graph = graph
+        n_ways = len(graph.edge_u)
+        self.tail = np.empty(2 * n_ways, dtype=np.int64)
+        self.head = np.empty(2 * n_ways, dtype=np.int64)
+        self.tail[0::2], self.head[0::2] = graph.edge_u, graph.edge_v
+        self.tail[1::2], self.head[1::2] = graph.edge_v, graph.edge_u
+        order = _cch_order(graph, self.tail, self.head, cache_dir)
+        self.cch = rk.CCH(order, self.tail.tolist(), self.head.tolist(), False)
+        self.snapper = EdgeSnapper(graph)
+        self.bbox = tuple(graph.meta.get("bbox", settings.DATA_BBOX))
+        self._weights: dict[str, ArcWeights] = {}
+        self._metrics: dict[str, rk.CCHMetric] = {}
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    # -- weights and metrics -------------------------------------------------------------------
+
+    def weights(self, profile: str) -> ArcWeights:
+        """The per-arc weights of a profile (computed once)."""
+        with self._lock:
+            if profile not in self._weights:
+                self._weights[profile] = arc_weights(self.graph, get_profile(profile))
+            return self._weights[profile]
+
+    def metric(self, profile: str) -> rk.CCHMetric:
+        """The CCH customised for a profile (computed once)."""
+        weights = self.weights(profile)
+        with self._lock:
+            if profile not in self._metrics:
+                self._metrics[profile] = rk.CCHMetric(self.cch, weights.cost_ms.tolist())
+            return self._metrics[profile]
+
+    def _query(self, profile: str) -> rk.CCHQuery:
+        """A query object for this thread (queries are not shareable across threads)."""
+        queries = self._local.__dict__.setdefault("queries", {})
+        if profile not in queries:
+            queries[profile] = rk.CCHQuery(self.metric(profile))
+        return queries[profile]
+
+    # -- snapping --------------------------------------------------------------------------------
+
+    def snap(self, points: list[tuple[float, float]], field: str = "points") -> list[Snap]:
+        """Snap each lon/lat to its nearest edge; refuse points outside the area or far from any way."""
+        w, s, e, n = self.bbox
+        for i, (lon, lat) in enumerate(points):
+            if not (w <= lon <= e and s <= lat <= n):
+                raise OutOfArea(f"{field}[{i}] ({lon:g}, {lat:g}) lies outside the area covered, "
+                                f"lon {w:g}..{e:g}, lat {s:g}..{n:g}", field=f"{field}[{i}]")
+        arr = np.asarray(points, dtype=float).reshape(-1, 2)
+        snaps = self.snapper.snap_many(arr[:, 0], arr[:, 1])
+        for i, sn in enumerate(snaps):
+            if sn.distance_m > settings.MAX_SNAP_M:
+                raise TooFarFromRoad(f"{field}[{i}] is {sn.distance_m:.0f} m from the nearest way; the limit is "
+                                     f"{settings.MAX_SNAP_M:.0f} m", field=f"{field}[{i}]")
+        return snaps
+
+    # -- search ----------------------------------------------------------------------------------
+
+    def _ends(self, snap: Snap, cost: np.ndarray, outgoing: bool) -> list[tuple[int, int]]:
+        """Search entries for a snapped point: (node, initial cost) on each end of its edge it can use."""
+        e, f = snap.edge, snap.fraction
+        fwd, back = int(cost[2 * e]), int(cost[2 * e + 1])
+        u, v = int(self.graph.edge_u[e]), int(self.graph.edge_v[e])
+        if outgoing:  # leave the point towards v along the way, or towards u against it
+            cands = [(v, fwd, 1 - f), (u, back, f)]
+        else:  # arrive at the point from u along the way, or from v against it
+            cands = [(u, fwd, f), (v, back, 1 - f)]
+        return [(node, int(round(w * share))) for node, w, share in cands if w < INF_WEIGHT]
+
+    def _direct(self, a: Snap, b: Snap, cost: np.ndarray) -> Leg | None:
+        """The path along a single edge when both points snap to it."""
+        if a.edge != b.edge:
+            return None
+        e = a.edge
+        if b.fraction >= a.fraction:
+            arc, lo, hi = 2 * e, a.fraction, b.fraction
+        else:
+            arc, lo, hi = 2 * e + 1, 1 - a.fraction, 1 - b.fraction
+        if cost[arc] >= INF_WEIGHT:
+            return None
+        return Leg([Piece(arc, lo, hi)], int(round(cost[arc] * (hi - lo))))
+
+    def _pieces(self, a: Snap, b: Snap, node_path: list[int], arc_path: list[int]) -> list[Piece]:
+        """Arc pieces of a searched path: the partial first and last edges around the full arcs."""
+        g, ea, eb = self.graph, a.edge, b.edge
+        first = node_path[0] if node_path else None
+        last = node_path[-1] if node_path else None
+        start = Piece(2 * ea, a.fraction, 1.0) if first == g.edge_v[ea] else Piece(2 * ea + 1, 1 - a.fraction, 1.0)
+        end = Piece(2 * eb, 0.0, b.fraction) if last == g.edge_u[eb] else Piece(2 * eb + 1, 0.0, 1 - b.fraction)
+        return [start, *(Piece(int(arc), 0.0, 1.0) for arc in arc_path), end]
+
+    def leg(self, a: Snap, b: Snap, profile: str, query: rk.CCHQuery | None = None,
+            cost: np.ndarray | None = None) -> Leg | None:
+        """The least-cost leg from ``a`` to ``b``, or None if unreachable."""
+        cost = self.weights(profile).cost_ms if cost is None else cost
+        query = query or self._query(profile)
+        sources, targets = self._ends(a, cost, True), self._ends(b, cost, False)
+        best = self._direct(a, b, cost)
+        if sources and targets:
+            res = query.run_multi(sources, targets)
+            dist, nodes, arcs = res.distance, list(res.node_path), list(res.arc_path)
+            del res  # the binding wants each result dropped before the next query
+            if dist is not None and (best is None or dist < best.cost_ms):
+                best = Leg(self._pieces(a, b, nodes, arcs), int(dist))
+        return best
+
+    def node_to_node(self, s: int, t: int, profile: str) -> tuple[int | None, list[int]]:
+        """Least cost (ms) and arc path between two nodes: the benchmark's like-for-like query."""
+        res = self._query(profile).run(int(s), int(t))
+        out = (res.distance, list(res.arc_path))
+        del res
+        return out
+
+    # -- routes ----------------------------------------------------------------------------------
+
+    def route(self, points: list[tuple[float, float]], profile: str = DEFAULT_PROFILE, alternatives: int = 0,
+              avoid: shapely.Geometry | None = None, lang: str = "en") -> list[Route]:
+        """The best route through ``points`` (start, vias, end), then up to ``alternatives`` others."""
+        get_profile(profile)
+        if len(points) < 2:
+            raise TooManyPoints("a route needs at least a start and an end point")
+        if len(points) > settings.MAX_ROUTE_POINTS:
+            raise TooManyPoints(f"{len(points) - 2} via points; at most {settings.MAX_ROUTE_POINTS - 2} are allowed")
+        snaps = self.snap(points)
+        weights = self.weights(profile)
+        cost, query = weights.cost_ms, None
+        if avoid is not None:
+            cost = self._avoid_costs(avoid, points, cost)
+            query = rk.CCHQuery(rk.CCHMetric(self.cch, cost.tolist()))
+        legs = self._legs(snaps, profile, query, cost, avoid is not None)
+        best = build_route(self.graph, weights, legs, points, profile, lang)
+        routes = [best]
+        if alternatives and len(points) == 2:
+            routes += self._alternatives(snaps, profile, cost, legs[0], best, alternatives, weights, points, lang)
+        return routes
+
+    def _legs(self, snaps: list[Snap], profile: str, query, cost: np.ndarray, avoiding: bool) -> list[Leg]:
+        legs = []
+        for i, (a, b) in enumerate(zip(snaps[:-1], snaps[1:])):
+            leg = self.leg(a, b, profile, query, cost)
+            if leg is None:
+                why = " that avoids the given areas" if avoiding else ""
+                raise NoRoute(f"no route{why} from point {i} to point {i + 1}", field="avoid" if avoiding else "points")
+            legs.append(leg)
+        return legs
+
+    def _avoid_costs(self, avoid: shapely.Geometry, points, cost: np.ndarray) -> np.ndarray:
+        """Costs with every arc that enters the avoid area closed; the area must not cover a point."""
+        if avoid.is_empty or not avoid.is_valid:
+            reason = "it is empty" if avoid.is_empty else shapely.is_valid_reason(avoid)
+            raise InvalidAvoid(f"the avoid area is not a valid polygon: {reason}")
+        for i, (lon, lat) in enumerate(points):
+            if avoid.intersects(shapely.Point(lon, lat)):
+                raise InvalidAvoid(f"the avoid area covers points[{i}]; a route cannot start, stop or end in it")
+        area_m = shapely.transform(avoid, lambda c: np.column_stack(self.snapper.to_metric(c[:, 0], c[:, 1])))
+        hit = self.snapper.tree.query(area_m, predicate="intersects")
+        out = cost.copy()
+        out[2 * hit] = INF_WEIGHT
+        out[2 * hit + 1] = INF_WEIGHT
+        return out
+
+    def _alternatives(self, snaps, profile, cost, best: Leg, best_route: Route, wanted: int, weights, points,
+                      lang) -> list[Route]:
+        """Other good routes by the penalty method: penalise the arcs found so far and search again."""
+        penalised = cost.copy()
+        metric = rk.CCHMetric(self.cch, penalised.tolist())
+        updater = rk.CCHMetricPartialUpdater(self.cch)
+        found, out = [best], []
+        for _ in range(settings.ALT_ITERATIONS):
+            arcs = {p.arc for p in found[-1].pieces} | {p.arc ^ 1 for p in found[-1].pieces}
+            changes = {a: int(min(INF_WEIGHT - 1, penalised[a] * settings.ALT_PENALTY)) for a in arcs
+                       if penalised[a] < INF_WEIGHT}
+            penalised[list(changes)] = list(changes.values())
+            updater.apply(metric, changes)
+            leg = self.leg(snaps[0], snaps[1], profile, rk.CCHQuery(metric), penalised)
+            if leg is None:
+                break
+            true_cost = sum(cost[p.arc] * (p.hi - p.lo) for p in leg.pieces)
+            found.append(leg)
+            if true_cost > settings.ALT_MAX_DETOUR * best.cost_ms:
+                break
+            route = build_route(self.graph, weights, [Leg(leg.pieces, int(round(true_cost)))], points, profile, lang)
+            shared = [route.overlap_with(r) for r in [best_route, *out]]
+            if max(shared) <= settings.ALT_MAX_OVERLAP:
+                route.overlap = round(shared[0], 3)
+                out.append(route)
+                if len(out) == wanted:
+                    break
+        return out

@@ -1,0 +1,152 @@
+"""Routing profiles: load ``profiles.toml`` and turn a profile into per-arc weight arrays.
+
+Arc ``2i`` runs along way ``i`` from ``edge_u`` to ``edge_v``, arc ``2i+1`` runs back. The engine
+reads only the arrays computed here; how a profile likes a way lives in the TOML file.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .compiled import CompiledGraph
+from .errors import UnknownProfile
+
+PROFILES_FILE = Path(__file__).with_name("profiles.toml")
+#: Weights are whole milliseconds of cost; RoutingKit treats this value as "no arc".
+INF_WEIGHT = 2**31 - 1
+#: A profile's bonuses never bring an arc's cost below this share of its travel time.
+MIN_COST_SHARE = 0.25
+FORBID = "forbid"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One profile as written in profiles.toml."""
+
+    name: str
+    description: str
+    speed_model: str
+    oneway: str
+    climb_penalty_s_per_m: float
+    class_factor: dict[str, float | str]
+    subclass_factor: dict[str, float | str] = field(default_factory=dict)
+    flags: dict[str, float] = field(default_factory=dict)
+    push_subclasses: tuple[str, ...] = ()
+    params: dict[str, float] = field(default_factory=dict)
+
+    def speed_kmh(self, grade: np.ndarray) -> np.ndarray:
+        """Travel speed on each grade (rise over run, signed), by the profile's speed model."""
+        p = self.params
+        if self.speed_model == "tobler":
+            v = 6.0 * np.exp(-3.5 * np.abs(grade + 0.05)) * p["scale"]
+            return np.minimum(v, p["max_kmh"])
+        up = p["flat_kmh"] / (1.0 + p["uphill"] * np.clip(grade, 0, None))
+        down = np.minimum(p["max_downhill_kmh"], p["flat_kmh"] * (1.0 + p["downhill"] * np.clip(-grade, 0, None)))
+        return np.where(grade >= 0, up, down)
+
+    def walk_kmh(self, grade: np.ndarray) -> np.ndarray:
+        """Speed when the rider gets off and pushes: Tobler, capped at ``walk_kmh``."""
+        return np.minimum(6.0 * np.exp(-3.5 * np.abs(grade + 0.05)), self.params.get("walk_kmh", 5.0))
+
+
+def load_profiles(path: Path = PROFILES_FILE) -> dict[str, Profile]:
+    """All profiles of the TOML file, by name."""
+    with open(path, "rb") as fh:
+        raw = tomllib.load(fh)
+    out = {}
+    for name, spec in raw.items():
+        spec = dict(spec)
+        out[name] = Profile(
+            name=name,
+            description=spec.pop("description"),
+            speed_model=spec.pop("speed_model"),
+            oneway=spec.pop("oneway"),
+            climb_penalty_s_per_m=float(spec.pop("climb_penalty_s_per_m", 0.0)),
+            class_factor=spec.pop("class_factor"),
+            subclass_factor=spec.pop("subclass_factor", {}),
+            flags=spec.pop("flags", {}),
+            push_subclasses=tuple(spec.pop("push_subclasses", ())),
+            params={k: float(v) for k, v in spec.items()},
+        )
+    return out
+
+
+PROFILES = load_profiles()
+DEFAULT_PROFILE = "bike"
+
+
+def get_profile(name: str) -> Profile:
+    """The named profile, or UnknownProfile listing the ones that exist."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise UnknownProfile(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}") from None
+
+
+@dataclass
+class ArcWeights:
+    """Per-arc arrays of one profile on one graph."""
+
+    profile: str
+    cost_ms: np.ndarray  # int64, INF_WEIGHT where the profile may not go
+    time_s: np.ndarray  # float64 travel time
+    walked: np.ndarray  # bool: the rider pushes the bike there
+
+    @property
+    def allowed(self) -> np.ndarray:
+        return self.cost_ms < INF_WEIGHT
+
+
+def _factor_table(table: dict[str, float | str], values: np.ndarray, default: float = 1.0) -> np.ndarray:
+    """Look up a factor per arc; ``forbid`` becomes infinity."""
+    keys, inverse = np.unique(values.astype(str), return_inverse=True)
+    lut = np.array([math.inf if table.get(k, default) == FORBID else float(table.get(k, default)) for k in keys])
+    return lut[inverse]
+
+
+def _directed(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
+    out = np.empty(2 * len(forward), dtype=np.result_type(forward, backward))
+    out[0::2], out[1::2] = forward, backward
+    return out
+
+
+def _split_time(length: np.ndarray, up: np.ndarray, down: np.ndarray, speed) -> np.ndarray:
+    """Seconds to ride a way whose climbing and descending share its length in proportion."""
+    relief = up + down
+    l_up = np.where(relief > 0, length * up / np.maximum(relief, 1e-9), 0.0)
+    l_down = length - l_up
+    g_up = np.where(l_up > 0, up / np.maximum(l_up, 1e-9), 0.0)
+    g_down = np.where(l_down > 0, -down / np.maximum(l_down, 1e-9), 0.0)
+    return 3.6 * (l_up / speed(g_up) + l_down / speed(g_down))
+
+
+def arc_weights(graph: CompiledGraph, profile: Profile) -> ArcWeights:
+    """Travel time and search cost of every arc for ``profile``."""
+    length = _directed(graph.edge_length, graph.edge_length)
+    up = _directed(graph.edge_ascent, graph.edge_descent).astype(float)
+    down = _directed(graph.edge_descent, graph.edge_ascent).astype(float)
+    cls = np.repeat(graph.edge_column("class"), 2)
+    sub = np.repeat(graph.edge_column("subclass"), 2)
+    walked = np.isin(sub, profile.push_subclasses)
+    oneway = np.repeat(graph.edge_column("oneway").astype(bool), 2)
+    against = oneway & (np.arange(len(length)) % 2 == 1)
+    if profile.oneway == "push":
+        walked |= against
+    ride = _split_time(length, up, down, profile.speed_kmh)
+    push = _split_time(length, up, down, profile.walk_kmh)
+    time = np.where(walked, push, ride)
+    factor = _factor_table(profile.class_factor, cls) * _factor_table(profile.subclass_factor, sub)
+    on_terril = graph.edge_on_terril()
+    for flag, values in (("cavalier", graph.edge_cavalier), ("ev5", graph.edge_ev5), ("terril", on_terril)):
+        factor = factor * np.where(np.repeat(values, 2), profile.flags.get(flag, 1.0), 1.0)
+    cost = time * factor + profile.climb_penalty_s_per_m * up
+    cost = np.maximum(cost, MIN_COST_SHARE * time * np.minimum(factor, 1.0))
+    if profile.oneway == "forbid":
+        cost[against] = math.inf
+    cost_ms = np.where(np.isfinite(cost), np.maximum(np.rint(cost * 1000.0), 1), INF_WEIGHT)
+    return ArcWeights(profile.name, np.minimum(cost_ms, INF_WEIGHT).astype(np.int64), time, walked)

@@ -1,0 +1,190 @@
+"""The one result type for everything route-like: geometry, metrics and details of a path.
+
+A route is made of legs, each a list of arc *pieces* (an arc and the part of it travelled).
+Planners build their results from these too, so GPX, GeoJSON and the API serialise one type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+from osmnx.distance import great_circle
+
+from . import settings
+from .compiled import CompiledGraph
+from .instructions import instructions_for
+
+if TYPE_CHECKING:
+    from .engine import Leg
+    from .profiles import ArcWeights
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Arc ``arc`` travelled from fraction ``lo`` to ``hi`` of its length, in its own direction."""
+
+    arc: int
+    lo: float
+    hi: float
+
+
+@dataclass
+class Route:
+    """A computed route and everything the app shows about it."""
+
+    profile: str
+    data_version: str
+    coordinates: np.ndarray  # (n, 3) lon, lat, elevation
+    distance_m: float
+    duration_s: float
+    cost: float
+    ascent_m: float
+    descent_m: float
+    elevation_profile: list[list[float]]  # [distance_m, elevation_m] samples
+    way_types: dict[str, float]  # metres by class/subclass
+    cavalier_share: float
+    ev5_share: float
+    instructions: list[dict]
+    legs: list[dict]
+    arcs: list[int] = field(repr=False, default_factory=list)
+    arc_lengths: list[float] = field(repr=False, default_factory=list)
+    overlap: float | None = None  # for an alternative: the share of its length shared with the best route
+    pois: list[dict] = field(default_factory=list)
+
+    def overlap_with(self, other: Route) -> float:
+        """Share of this route's length on ways the other also uses (either direction)."""
+        theirs = {a >> 1 for a in other.arcs}
+        shared = sum(length for arc, length in zip(self.arcs, self.arc_lengths) if arc >> 1 in theirs)
+        return shared / self.distance_m if self.distance_m else 1.0
+
+    def summary(self) -> dict:
+        """The headline figures, rounded for display."""
+        return {
+            "profile": self.profile,
+            "distance_m": round(self.distance_m, 1),
+            "duration_s": round(self.duration_s, 1),
+            "ascent_m": round(self.ascent_m, 1),
+            "descent_m": round(self.descent_m, 1),
+            "cavalier_share": round(self.cavalier_share, 4),
+            "ev5_share": round(self.ev5_share, 4),
+            "data_version": self.data_version,
+        }
+
+
+def _arc_vertices(graph: CompiledGraph, arc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lon, lat, elevation of an arc's geometry, in its direction of travel."""
+    e = arc >> 1
+    sl = slice(graph.geom_offsets[e], graph.geom_offsets[e + 1])
+    lon, lat, ele = graph.geom_lon[sl], graph.geom_lat[sl], graph.geom_elevation[sl].astype(float)
+    if arc & 1:
+        return lon[::-1], lat[::-1], ele[::-1]
+    return lon, lat, ele
+
+
+def _cut(lon: np.ndarray, lat: np.ndarray, ele: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """The part of a polyline between two fractions of its length, as (n, 3) points."""
+    seg = great_circle(lat[:-1], lon[:-1], lat[1:], lon[1:])
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    total = cum[-1] if cum[-1] > 0 else 1.0
+    a, b = lo * total, hi * total
+    inner = (cum > a) & (cum < b)
+    dist = np.concatenate([[a], cum[inner], [b]])
+    pts = np.column_stack([np.interp(dist, cum, lon), np.interp(dist, cum, lat), np.interp(dist, cum, ele)])
+    return pts
+
+
+def _piece_points(graph: CompiledGraph, piece: Piece) -> np.ndarray:
+    lon, lat, ele = _arc_vertices(graph, piece.arc)
+    if piece.lo <= 0.0 and piece.hi >= 1.0:
+        return np.column_stack([lon, lat, ele])
+    return _cut(lon, lat, ele, piece.lo, piece.hi)
+
+
+def smoothed_climbs(dist: np.ndarray, ele: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Ascent and descent of a profile after resampling, smoothing and a hysteresis.
+
+    SRTM's 90 m cells put metre-high bumps on canal towpaths; counting them raw reports climbs
+    that are not there. The profile is resampled every PROFILE_STEP_M, averaged over
+    SMOOTH_WINDOW_M, and a change counts only once it exceeds CLIMB_HYSTERESIS_M.
+    """
+    if len(dist) < 2 or dist[-1] <= 0:
+        return 0.0, 0.0, dist, ele
+    grid = np.arange(0.0, dist[-1], settings.PROFILE_STEP_M)
+    grid = np.append(grid, dist[-1]) if grid[-1] < dist[-1] else grid
+    z = np.interp(grid, dist, ele)
+    window = max(1, int(round(settings.SMOOTH_WINDOW_M / settings.PROFILE_STEP_M)))
+    if window > 1 and len(z) > window:
+        pad = np.pad(z, (window // 2, window - 1 - window // 2), mode="edge")
+        z = np.convolve(pad, np.ones(window) / window, mode="valid")
+    up = down = 0.0
+    anchor = z[0]
+    for value in z[1:]:
+        if value - anchor >= settings.CLIMB_HYSTERESIS_M:
+            up += value - anchor
+            anchor = value
+        elif anchor - value >= settings.CLIMB_HYSTERESIS_M:
+            down += anchor - value
+            anchor = value
+    return float(up), float(down), grid, z
+
+
+def _profile_samples(grid: np.ndarray, z: np.ndarray, max_samples: int = 300) -> list[list[float]]:
+    step = max(1, int(np.ceil(len(grid) / max_samples)))
+    idx = list(range(0, len(grid), step))
+    if idx[-1] != len(grid) - 1:
+        idx.append(len(grid) - 1)
+    return [[round(float(grid[i]), 1), round(float(z[i]), 1)] for i in idx]
+
+
+def _way_types(graph: CompiledGraph, arcs: np.ndarray, lengths: np.ndarray) -> dict[str, float]:
+    cls = graph.edge_column("class")[arcs >> 1]
+    sub = graph.edge_column("subclass")[arcs >> 1]
+    out: dict[str, float] = {}
+    for c, s, length in zip(cls, sub, lengths):
+        key = c if c == s else f"{c}/{s}"
+        out[key] = out.get(key, 0.0) + float(length)
+    return {k: round(v, 1) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
+
+
+def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], points: list, profile: str,
+                lang: str = "en") -> Route:
+    """Assemble the full result of a path made of legs."""
+    pieces = [p for leg in legs for p in leg.pieces]
+    arcs = np.array([p.arc for p in pieces], dtype=np.int64)
+    share = np.array([p.hi - p.lo for p in pieces])
+    lengths = graph.edge_length[arcs >> 1] * share
+    chunks = [_piece_points(graph, p) for p in pieces]
+    leg_info = []
+    for leg in legs:
+        leg_len = float(sum(graph.edge_length[p.arc >> 1] * (p.hi - p.lo) for p in leg.pieces))
+        leg_time = float(sum(weights.time_s[p.arc] * (p.hi - p.lo) for p in leg.pieces))
+        leg_info.append({"distance_m": round(leg_len, 1), "duration_s": round(leg_time, 1)})
+    coords = np.vstack(chunks)
+    keep = np.ones(len(coords), dtype=bool)
+    keep[1:] = np.any(np.abs(np.diff(coords[:, :2], axis=0)) > 1e-9, axis=1)
+    coords = coords[keep]
+    steps = great_circle(coords[:-1, 1], coords[:-1, 0], coords[1:, 1], coords[1:, 0])
+    dist = np.concatenate([[0.0], np.cumsum(steps)])
+    up, down, grid, z = smoothed_climbs(dist, coords[:, 2])
+    total = float(lengths.sum())
+    on = lambda flags: float(lengths[flags[arcs >> 1]].sum() / total) if total else 0.0  # noqa: E731
+    return Route(
+        profile=profile,
+        data_version=graph.data_version,
+        coordinates=coords,
+        distance_m=total,
+        duration_s=float((weights.time_s[arcs] * share).sum()),
+        cost=float(sum(leg.cost_ms for leg in legs)) / 1000.0,
+        ascent_m=up,
+        descent_m=down,
+        elevation_profile=_profile_samples(grid, z),
+        way_types=_way_types(graph, arcs, lengths),
+        cavalier_share=on(graph.edge_cavalier),
+        ev5_share=on(graph.edge_ev5),
+        instructions=instructions_for(graph, pieces, chunks, lengths, [len(leg.pieces) for leg in legs], lang),
+        legs=leg_info,
+        arcs=arcs.tolist(),
+        arc_lengths=lengths.tolist(),
+    )
