@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import engine as engine_bench
 from routing import checks, landmarks
 from routing.build import BuildRequest, load_or_build
 from routing.compiled import CompiledGraph
@@ -63,7 +64,7 @@ def foundation(cfg: Settings) -> str:
     cold = cold_build()
     graph, warm = warm_load(cfg)
     stats = graph.meta["stats"]
-    places = landmarks.locate(cfg, graph)
+    places = landmarks.locate(cfg, graph, checks.FOUNDATION_PLACES)
     reach = checks.snap_and_reach(graph, places)
     km = reach["km"]
     ev5 = checks.ev5_stretch(graph, cfg.ev5_gpx, EV5_STRETCH_BOX)
@@ -119,7 +120,12 @@ def foundation(cfg: Settings) -> str:
 def main() -> int:
     cfg = Settings.from_env()
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    sections = [foundation(cfg)]
+    only = set(sys.argv[1:])
+    sections = []
+    if not only or "foundation" in only:
+        sections.append(foundation(cfg))
+    if not only or "engine" in only:
+        sections.append(engine_bench.run(cfg))
     doc = "\n".join([
         "# galibot benchmarks",
         "",

@@ -23,6 +23,10 @@ def walk_distances_km(graph: CompiledGraph, nodes: list[int]) -> np.ndarray:
     return dist[:, nodes] / 1000.0
 
 
+FOUNDATION_PLACES = ("chm_lewarde", "base_11_19", "fosse_9_9bis", "arenberg", "cite_electriciens", "louvre_lens",
+                     "t074_summit", "t094")
+
+
 def snap_and_reach(graph: CompiledGraph, places: dict[str, tuple[float, float]]) -> dict:
     """Snap distance (m) of each place, and the walking distance matrix (km) between them."""
     snapper = EdgeSnapper(graph)

@@ -53,6 +53,7 @@ class CompiledGraph:
     geom_lat: np.ndarray
     geom_elevation: np.ndarray  # float32, metres at each geometry vertex
     meta: dict = field(default_factory=dict)
+    _columns: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def data_version(self) -> str:
@@ -68,10 +69,18 @@ class CompiledGraph:
         return 2 * len(self.edge_u)
 
     def edge_column(self, name: str) -> np.ndarray:
-        """One attribute (``class``, ``name``…) of every edge, decoded from the attribute table."""
-        col = self.meta["attr_names"].index(name)
-        table = np.array([row[col] for row in self.meta["attr_table"]], dtype=object)
-        return table[self.edge_attr]
+        """One attribute (``class``, ``name``…) of every edge, decoded once from the attribute table."""
+        if name not in self._columns:
+            col = self.meta["attr_names"].index(name)
+            table = np.array([row[col] for row in self.meta["attr_table"]], dtype=object)
+            self._columns[name] = table[self.edge_attr]
+        return self._columns[name]
+
+    def geom_points(self) -> np.ndarray:
+        """All geometry vertices as one (n, 3) lon/lat/elevation array, stacked once."""
+        if "_points" not in self._columns:
+            self._columns["_points"] = np.column_stack([self.geom_lon, self.geom_lat, self.geom_elevation])
+        return self._columns["_points"]
 
     def edge_on_terril(self) -> np.ndarray:
         """Ways with an end on a terril polygon (where terril climbs happen)."""

@@ -21,9 +21,9 @@ from .sources import mbm, tiles
 class Landmark:
     key: str
     label: str
-    source: str  # "osm_poi", "mbm_batis" or "terril"
+    source: str  # "osm_poi", "osm_place", "mbm_batis" or "terril"
     match: str  # a name pattern, an id_unesco or a terril number
-    poi_class: str | None = None  # for osm_poi: the OpenMapTiles poi class it must have
+    poi_class: str | None = None  # for osm_poi/osm_place: the OpenMapTiles class it must have
 
 
 LANDMARKS = (
@@ -36,6 +36,8 @@ LANDMARKS = (
     Landmark("t074_summit", "Terril 74 summit (11/19)", "terril", "T074"),
     # T094 is not among the 162 MBM polygons; OSM maps it as the park "Terril 94: Parc de Trail-Running".
     Landmark("t094", "Terril 94, Noyelles-sous-Lens (Arena Terril Trail)", "osm_poi", r"^Terril 94\b"),
+    Landmark("lens", "Lens (town centre)", "osm_place", r"^Lens$", "town"),
+    Landmark("don", "Don (village on the Deûle and the EV5)", "osm_place", r"^Don$", "village"),
 )
 
 
@@ -66,13 +68,14 @@ def _terril(graph: CompiledGraph, number: str) -> tuple[float, float]:
 def locate(cfg: Settings, graph: CompiledGraph, keys: tuple[str, ...] | None = None) -> dict[str, tuple[float, float]]:
     """Lon/lat of each landmark (all, or those in ``keys``), read from the data."""
     wanted = [lm for lm in LANDMARKS if keys is None or lm.key in keys]
+    layers = tuple(sorted({lm.source[4:] for lm in wanted if lm.source.startswith("osm_")}))
     points = []
-    if any(lm.source == "osm_poi" for lm in wanted):
-        points = tiles.read_points(cfg.tiles_dir, ("poi",), tuple(graph.meta.get("bbox", DATA_BBOX)), cfg.workers)
+    if layers:
+        points = tiles.read_points(cfg.tiles_dir, layers, tuple(graph.meta.get("bbox", DATA_BBOX)), cfg.workers)
     out = {}
     for lm in wanted:
-        if lm.source == "osm_poi":
-            out[lm.key] = _osm_poi(cfg, lm, points)
+        if lm.source.startswith("osm_"):
+            out[lm.key] = _osm_poi(cfg, lm, [p for p in points if p.layer == lm.source[4:]])
         elif lm.source == "mbm_batis":
             out[lm.key] = _mbm_batis(cfg, lm.match)
         else:

@@ -73,14 +73,11 @@ class Route:
         }
 
 
-def _arc_vertices(graph: CompiledGraph, arc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Lon, lat, elevation of an arc's geometry, in its direction of travel."""
+def _arc_vertices(graph: CompiledGraph, arc: int) -> np.ndarray:
+    """(n, 3) lon, lat, elevation of an arc's geometry, in its direction of travel."""
     e = arc >> 1
-    sl = slice(graph.geom_offsets[e], graph.geom_offsets[e + 1])
-    lon, lat, ele = graph.geom_lon[sl], graph.geom_lat[sl], graph.geom_elevation[sl].astype(float)
-    if arc & 1:
-        return lon[::-1], lat[::-1], ele[::-1]
-    return lon, lat, ele
+    pts = graph.geom_points()[graph.geom_offsets[e]:graph.geom_offsets[e + 1]]
+    return pts[::-1] if arc & 1 else pts
 
 
 def _cut(lon: np.ndarray, lat: np.ndarray, ele: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -96,10 +93,10 @@ def _cut(lon: np.ndarray, lat: np.ndarray, ele: np.ndarray, lo: float, hi: float
 
 
 def _piece_points(graph: CompiledGraph, piece: Piece) -> np.ndarray:
-    lon, lat, ele = _arc_vertices(graph, piece.arc)
+    pts = _arc_vertices(graph, piece.arc)
     if piece.lo <= 0.0 and piece.hi >= 1.0:
-        return np.column_stack([lon, lat, ele])
-    return _cut(lon, lat, ele, piece.lo, piece.hi)
+        return pts
+    return _cut(pts[:, 0], pts[:, 1], pts[:, 2], piece.lo, piece.hi)
 
 
 def smoothed_climbs(dist: np.ndarray, ele: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
