@@ -99,8 +99,9 @@ class Engine:
     def snap(self, points: list[tuple[float, float]], field: str = "points") -> list[Snap]:
         """Snap each lon/lat to its nearest edge; refuse points outside the area or far from any way."""
         w, s, e, n = self.bbox
+        eps = 1e-6  # nodes clipped onto the bbox edge are rounded to 7 decimals
         for i, (lon, lat) in enumerate(points):
-            if not (w <= lon <= e and s <= lat <= n):
+            if not (w - eps <= lon <= e + eps and s - eps <= lat <= n + eps):
                 raise OutOfArea(f"{field}[{i}] ({lon:g}, {lat:g}) lies outside the area covered, "
                                 f"lon {w:g}..{e:g}, lat {s:g}..{n:g}", field=f"{field}[{i}]")
         arr = np.asarray(points, dtype=float).reshape(-1, 2)

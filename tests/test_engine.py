@@ -164,6 +164,17 @@ def test_bad_requests_raise_typed_errors(lens_engine, lens_places, call, error, 
     assert info.value.field.startswith(field) and str(info.value)
 
 
+def test_nodes_on_the_area_edge_are_routable(lens_engine):
+    """Ways clipped at the bbox end on its edge; their nodes, rounded to 7 decimals, stay inside."""
+    g = lens_engine.graph
+    w, s, e, n = lens_engine.bbox
+    edge = np.flatnonzero(np.isclose(g.node_lat, s, atol=1e-6) | np.isclose(g.node_lon, w, atol=1e-6))
+    assert len(edge) > 0
+    i = int(edge[0])
+    r = lens_engine.route([(g.node_lon[i], g.node_lat[i]), (2.80, 50.43)], "walk")[0]
+    assert r.distance_m > 0
+
+
 def test_a_point_far_from_any_way_is_refused(lens_engine):
     w, s, e, n = lens_engine.bbox
     xs, ys = np.meshgrid(np.linspace(w, e, 60), np.linspace(s, n, 40))
