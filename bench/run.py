@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import engine as engine_bench
+from bench import pois as pois_bench
 from routing import checks, landmarks
 from routing.build import BuildRequest, load_or_build
 from routing.compiled import CompiledGraph
@@ -126,6 +127,8 @@ def main() -> int:
         sections.append(foundation(cfg))
     if not only or "engine" in only:
         sections.append(engine_bench.run(cfg))
+    if not only or "pois" in only:
+        sections.append(pois_bench.run(cfg))
     doc = "\n".join([
         "# galibot benchmarks",
         "",

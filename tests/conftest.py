@@ -57,3 +57,16 @@ def lens_places(cfg, lens_graph):
     from routing import landmarks
 
     return landmarks.locate(cfg, lens_graph, ("louvre_lens", "base_11_19", "t074_summit"))
+
+
+@pytest.fixture(scope="session")
+def catalogue(cfg):
+    """The POI catalogue of the whole basin, snapped to the whole-basin graph (both cached in var/test).
+
+    The catalogue's counts and snapping are claims about the whole data, so it is built on it: about 40 s
+    the first time, then loaded.
+    """
+    from poi_data import load_catalogue
+
+    graph, _, _ = load_or_build(cfg, BuildRequest())
+    return load_catalogue(cfg, graph)

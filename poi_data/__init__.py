@@ -1,0 +1,32 @@
+"""The POI catalogue of the Bassin minier: built from the datasets, snapped to the graph, queried by the API."""
+
+from __future__ import annotations
+
+from routing.compiled import CompiledGraph
+from routing.route import Route
+from routing.settings import Settings
+
+from .build import load_or_build_records
+from .catalogue import Catalogue, Hit, normalise
+from .errors import BadBBox, POIQueryError, RadiusTooLarge, UnknownPOI, UnknownTheme
+from .schemas import THEMES
+
+__all__ = ["Catalogue", "Hit", "attach_pois", "load_catalogue", "normalise", "THEMES", "BadBBox", "POIQueryError",
+           "RadiusTooLarge", "UnknownPOI", "UnknownTheme"]
+
+
+def load_catalogue(cfg: Settings, graph: CompiledGraph) -> Catalogue:
+    """The catalogue for this graph, from the cache under ``cfg.cache_dir`` or built now."""
+    records, report, _ = load_or_build_records(cfg, graph)
+    return Catalogue(records, report)
+
+
+def attach_pois(route: Route, catalogue: Catalogue, corridor_m: float = 150.0, lang: str = "en") -> Route:
+    """Fill ``route.pois`` with the places within ``corridor_m`` of it, in the order they come."""
+    route.pois = [
+        {"id": h.poi["id"], "name": h.poi["name"], "themes": h.poi["themes"], "lon": h.poi["lon"], "lat": h.poi["lat"],
+         "distance_m": h.distance_m, "along_m": h.along_m, "key": h.poi["key"],
+         "description": (h.poi["description"] or {}).get(lang if lang in ("fr", "en") else "en")}
+        for h in catalogue.along(route.coordinates, corridor_m)
+    ]
+    return route

@@ -1,0 +1,196 @@
+"""The POI catalogue and its queries: by id, theme, bounding box, nearest, text and along a route.
+
+Points are indexed twice: a k-d tree on metric (Lambert-93) coordinates answers nearest and radius
+queries, and a shapely R-tree on lon/lat answers bounding boxes and route corridors.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+from scipy.spatial import cKDTree
+
+from routing import settings
+
+from .errors import BadBBox, RadiusTooLarge, UnknownPOI, UnknownTheme
+from .schemas import THEMES
+
+MAX_RADIUS_M = 50_000.0
+MAX_LIMIT = 500
+
+
+def normalise(text: str) -> str:
+    """Accent-, case- and punctuation-insensitive form: ``Fosse 11/19`` → ``fosse 11 19``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", ascii_text).split())
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A POI found near a route: how far from it, and where along it."""
+
+    poi: dict
+    distance_m: float
+    along_m: float
+
+
+def parse_bbox(values) -> tuple[float, float, float, float]:
+    """A ``minlon,minlat,maxlon,maxlat`` string or sequence, checked."""
+    try:
+        parts = [float(v) for v in (values.split(",") if isinstance(values, str) else values)]
+    except (TypeError, ValueError):
+        parts = []
+    if len(parts) != 4 or not all(np.isfinite(parts)):
+        raise BadBBox("bbox must be minlon,minlat,maxlon,maxlat")
+    w, s, e, n = parts
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        raise BadBBox("bbox needs minlon < maxlon and minlat < maxlat, within -180..180 and -90..90")
+    return w, s, e, n
+
+
+class Catalogue:
+    """All POIs in memory with their indexes."""
+
+    def __init__(self, pois: list[dict], report: dict | None = None) -> None:
+        self.pois = pois
+        self.report = report or {}
+        self._by_id = {p["id"]: i for i, p in enumerate(pois)}
+        self._by_theme: dict[str, list[int]] = {t: [] for t in THEMES}
+        for i, p in enumerate(pois):
+            for t in p["themes"]:
+                self._by_theme[t].append(i)
+        self.lon = np.array([p["lon"] for p in pois])
+        self.lat = np.array([p["lat"] for p in pois])
+        self._to_m = Transformer.from_crs("EPSG:4326", settings.METRIC_CRS, always_xy=True)
+        x, y = self._to_m.transform(self.lon, self.lat)
+        self.xy = np.column_stack([x, y])
+        self._kdtree = cKDTree(self.xy)
+        self._points = shapely.points(self.lon, self.lat)
+        self._rtree = shapely.STRtree(self._points)
+        self._shapes = self._metric_shapes(x, y)
+        self._shape_tree = shapely.STRtree(self._shapes)
+        self._text = [self._search_text(p) for p in pois]
+
+    def __len__(self) -> int:
+        return len(self.pois)
+
+    def _metric_shapes(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Each POI's polygon (terrils, cités, UNESCO elements) or point, in metres."""
+        shapes = shapely.points(x, y)
+        for i, p in enumerate(self.pois):
+            if p.get("geometry"):
+                poly = shapely.from_geojson(json.dumps(p["geometry"]))
+                shapes[i] = shapely.transform(poly, lambda c: np.column_stack(self._to_m.transform(c[:, 0], c[:, 1])))
+        return shapes
+
+    @staticmethod
+    def _search_text(p: dict) -> tuple[str, set[str], str]:
+        name = normalise(p["name"])
+        props = p["properties"]
+        extra = [p.get("commune") or "", props.get("number") or "", props.get("official_name") or ""]
+        extra += list(p.get("names", {}).values())
+        return name, set(name.split()), normalise(" ".join(extra))
+
+    def counts(self) -> dict[str, int]:
+        """POIs per theme."""
+        return {t: len(ix) for t, ix in self._by_theme.items()}
+
+    def get(self, poi_id: str) -> dict:
+        try:
+            return self.pois[self._by_id[poi_id]]
+        except KeyError:
+            raise UnknownPOI(f"no POI with id {poi_id!r}") from None
+
+    def theme_indices(self, theme: str) -> list[int]:
+        if theme not in self._by_theme:
+            raise UnknownTheme(f"unknown theme {theme!r}; choose one of {', '.join(THEMES)}")
+        return self._by_theme[theme]
+
+    def by_theme(self, theme: str) -> list[dict]:
+        return [self.pois[i] for i in self.theme_indices(theme)]
+
+    def bbox_indices(self, bbox) -> np.ndarray:
+        w, s, e, n = parse_bbox(bbox)
+        return np.sort(self._rtree.query(shapely.box(w, s, e, n), predicate="intersects"))
+
+    def in_bbox(self, bbox) -> list[dict]:
+        return [self.pois[i] for i in self.bbox_indices(bbox)]
+
+    def nearest(self, lon: float, lat: float, radius_m: float = 1000.0, limit: int = 10) -> list[tuple[dict, float]]:
+        """Up to ``limit`` POIs within ``radius_m`` of a point, nearest first, with their distance (m)."""
+        return [(self.pois[i], d) for i, d in self.near_indices(lon, lat, radius_m, limit)]
+
+    def near_indices(self, lon: float, lat: float, radius_m: float,
+                     limit: int | None = None) -> list[tuple[int, float]]:
+        if not 0 < radius_m <= MAX_RADIUS_M:
+            raise RadiusTooLarge(f"radius_m must be in (0, {MAX_RADIUS_M:.0f}] metres; got {radius_m:g}")
+        x, y = self._to_m.transform(lon, lat)
+        idx = self._kdtree.query_ball_point([x, y], r=radius_m)
+        d = np.hypot(self.xy[idx, 0] - x, self.xy[idx, 1] - y)
+        order = np.argsort(d, kind="stable")[: limit or len(idx)]
+        return [(int(idx[k]), float(d[k])) for k in order]
+
+    def search(self, q: str, limit: int = 10) -> list[dict]:
+        """Free-text search on names (and communes, MBM numbers), accent- and case-insensitive, best first."""
+        return [self.pois[i] for i, _ in self.search_scores(q)[:limit]]
+
+    def search_scores(self, q: str) -> list[tuple[int, float]]:
+        query = normalise(q)
+        if not query:
+            return []
+        tokens = query.split()
+        scored = []
+        for i, (name, words, extra) in enumerate(self._text):
+            score = self._match(query, tokens, name, words, extra)
+            if score:
+                p = self.pois[i]
+                # The flagship places come first: a key place outranks an exact namesake (terril "Arenberg").
+                score += 30 * p.get("key", False) + 50 * ("great_mining_sites" in p["themes"])
+                scored.append((i, score - len(name) / 1000.0))
+        scored.sort(key=lambda s: -s[1])
+        return scored
+
+    @staticmethod
+    def _match(query: str, tokens: list[str], name: str, words: set[str], extra: str) -> float:
+        if name == query:
+            return 100.0
+        if all(t in words for t in tokens):
+            return 60.0
+        if all(any(w.startswith(t) for w in words) for t in tokens):
+            return 40.0
+        if query in name:
+            return 20.0
+        extra_words = set(extra.split())
+        if all(t in words or t in extra_words for t in tokens):
+            return 10.0
+        return 0.0
+
+    def along(self, coordinates, corridor_m: float = 150.0, themes: list[str] | None = None) -> list[Hit]:
+        """POIs within ``corridor_m`` of a route (lon/lat[/ele] points), ordered by distance along it.
+
+        A POI with a polygon (a terril, a cité) counts when the route passes within ``corridor_m`` of the
+        polygon, not only of its representative point: a route along the foot of a terril passes it.
+        """
+        if not 0 < corridor_m <= 5000:
+            raise RadiusTooLarge(f"corridor must be in (0, 5000] metres; got {corridor_m:g}", field="corridor_m")
+        pts = np.asarray(coordinates, dtype=float)[:, :2]
+        x, y = self._to_m.transform(pts[:, 0], pts[:, 1])
+        line = shapely.LineString(np.column_stack([x, y]))
+        idx = self._shape_tree.query(line, predicate="dwithin", distance=corridor_m)
+        if themes:
+            wanted = set().union(*(self.theme_indices(t) for t in themes))
+            idx = np.array([i for i in idx if i in wanted], dtype=int)
+        if not len(idx):
+            return []
+        shapes = self._shapes[idx]
+        dist = shapely.distance(shapes, line)
+        closest = shapely.get_point(shapely.shortest_line(line, shapes), 0)
+        along = shapely.line_locate_point(line, closest)
+        order = np.argsort(along, kind="stable")
+        return [Hit(self.pois[idx[k]], round(float(dist[k]), 1), round(float(along[k]), 1)) for k in order]
