@@ -118,6 +118,15 @@ def foundation(cfg: Settings) -> str:
     ])
 
 
+def _merge(old: str, new_sections: list[str]) -> list[str]:
+    """Keep the sections of the old BENCHMARKS.md that this run did not measure again."""
+    title = lambda sec: sec.splitlines()[0]  # noqa: E731
+    fresh = {title(sec): sec for sec in new_sections}
+    kept = ["## " + chunk.rstrip() for chunk in old.split("\n## ")[1:]] if old else []
+    merged = [fresh.pop(title(sec), sec) for sec in kept]
+    return merged + list(fresh.values())
+
+
 def main() -> int:
     cfg = Settings.from_env()
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -129,16 +138,19 @@ def main() -> int:
         sections.append(engine_bench.run(cfg))
     if not only or "pois" in only:
         sections.append(pois_bench.run(cfg))
+    out = ROOT / "BENCHMARKS.md"
+    if only and out.is_file():
+        sections = _merge(out.read_text(encoding="utf-8"), sections)
     doc = "\n".join([
         "# galibot benchmarks",
         "",
-        f"Machine: {machine()}. Measured {started} with `make bench` (`python -m bench.run`).",
+        f"Machine: {machine()}. Last measured {started} with `make bench` (`python -m bench.run`; "
+        "`python -m bench.run pois` reruns one section).",
         "Figures are written by the benchmark itself; do not edit by hand.",
         "",
-        *sections,
+        "\n\n".join(sections),
         "",
     ])
-    out = ROOT / "BENCHMARKS.md"
     tmp = out.with_suffix(".md.tmp")
     tmp.write_text(doc, encoding="utf-8")
     os.replace(tmp, out)

@@ -405,7 +405,7 @@ def load_or_build_records(cfg: Settings, graph: CompiledGraph) -> tuple[list[dic
     path = cfg.cache_dir / f"pois-{version}.json"
     if path.is_file():
         doc = json.loads(path.read_text(encoding="utf-8"))
-        return [POI_SCHEMA.load(r) for r in doc["pois"]], doc["report"], path
+        return POI_SCHEMA.load(doc["pois"], many=True), doc["report"], path
     records, report = build_records(cfg, graph)
     by_theme = defaultdict(int)
     for r in records:

@@ -6,6 +6,7 @@ queries, and a shapely R-tree on lon/lat answers bounding boxes and route corrid
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import unicodedata
@@ -76,6 +77,7 @@ class Catalogue:
         self._shapes = self._metric_shapes(x, y)
         self._shape_tree = shapely.STRtree(self._shapes)
         self._text = [self._search_text(p) for p in pois]
+        self._vocab, self._postings = self._index_words()
 
     def __len__(self) -> int:
         return len(self.pois)
@@ -96,6 +98,21 @@ class Catalogue:
         extra = [p.get("commune") or "", props.get("number") or "", props.get("official_name") or ""]
         extra += list(p.get("names", {}).values())
         return name, set(name.split()), normalise(" ".join(extra))
+
+    def _index_words(self) -> tuple[list[str], list[list[int]]]:
+        """Sorted vocabulary of names and extras, with the POIs each word occurs in (prefix look-ups by bisect)."""
+        postings: dict[str, set[int]] = {}
+        for i, (_, words, extra) in enumerate(self._text):
+            for w in words | set(extra.split()):
+                postings.setdefault(w, set()).add(i)
+        vocab = sorted(postings)
+        return vocab, [sorted(postings[w]) for w in vocab]
+
+    def _candidates(self, token: str) -> set[int]:
+        """POIs with a word that starts with ``token``."""
+        lo = bisect.bisect_left(self._vocab, token)
+        hi = bisect.bisect_left(self._vocab, token + "\x7f")
+        return {i for k in range(lo, hi) for i in self._postings[k]}
 
     def counts(self) -> dict[str, int]:
         """POIs per theme."""
@@ -137,7 +154,10 @@ class Catalogue:
         return [(int(idx[k]), float(d[k])) for k in order]
 
     def search(self, q: str, limit: int = 10) -> list[dict]:
-        """Free-text search on names (and communes, MBM numbers), accent- and case-insensitive, best first."""
+        """Free-text search on names (and communes, MBM numbers), accent- and case-insensitive, best first.
+
+        Every word of the query must start a word of the name, commune or number ("11/19", "lewarde", "T074").
+        """
         return [self.pois[i] for i, _ in self.search_scores(q)[:limit]]
 
     def search_scores(self, q: str) -> list[tuple[int, float]]:
@@ -145,15 +165,17 @@ class Catalogue:
         if not query:
             return []
         tokens = query.split()
+        candidates = set.intersection(*(self._candidates(t) for t in tokens))
         scored = []
-        for i, (name, words, extra) in enumerate(self._text):
+        for i in candidates:
+            name, words, extra = self._text[i]
             score = self._match(query, tokens, name, words, extra)
             if score:
                 p = self.pois[i]
                 # The flagship places come first: a key place outranks an exact namesake (terril "Arenberg").
                 score += 30 * p.get("key", False) + 50 * ("great_mining_sites" in p["themes"])
                 scored.append((i, score - len(name) / 1000.0))
-        scored.sort(key=lambda s: -s[1])
+        scored.sort(key=lambda s: (-s[1], s[0]))
         return scored
 
     @staticmethod
@@ -164,12 +186,10 @@ class Catalogue:
             return 60.0
         if all(any(w.startswith(t) for w in words) for t in tokens):
             return 40.0
-        if query in name:
-            return 20.0
         extra_words = set(extra.split())
         if all(t in words or t in extra_words for t in tokens):
             return 10.0
-        return 0.0
+        return 5.0  # every token starts a word of the name or of the commune/number
 
     def along(self, coordinates, corridor_m: float = 150.0, themes: list[str] | None = None) -> list[Hit]:
         """POIs within ``corridor_m`` of a route (lon/lat[/ele] points), ordered by distance along it.
