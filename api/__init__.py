@@ -42,8 +42,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["galibot.redis"] = _redis_client(app.config["REDIS_URL"])
     register_error_handlers(app)
 
-    from . import health
+    from . import health, pois, routes
 
-    app.register_blueprint(health.bp)
+    for blueprint in (health.bp, pois.bp, routes.bp):
+        app.register_blueprint(blueprint)
     state.start_loading()
     return app

@@ -3,14 +3,42 @@
 from __future__ import annotations
 
 from flask import Flask, Response, json
+from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from routing.errors import BBoxError, DataError, EmptyGraphError, GalibotError
+from poi_data.errors import UnknownPOI
+from routing.errors import (
+    BBoxError,
+    DataError,
+    EmptyGraphError,
+    GalibotError,
+    InvalidAvoid,
+    NoRoute,
+    OutOfArea,
+    TooFarFromRoad,
+)
 
 PROBLEM_TYPE = "https://galibot.example/problems/"
 
-#: Library errors and the HTTP status each becomes.
-STATUS_OF: dict[type, int] = {BBoxError: 400, DataError: 503, EmptyGraphError: 422}
+#: Library errors and the HTTP status each becomes (anything else the library raises on purpose is a 400).
+STATUS_OF: dict[type, int] = {
+    BBoxError: 400, DataError: 503, EmptyGraphError: 422, UnknownPOI: 404,
+    OutOfArea: 422, TooFarFromRoad: 422, InvalidAvoid: 422, NoRoute: 422,
+}
+
+
+def _first_field(messages, prefix: str = "") -> tuple[str, str]:
+    """The dotted path and message of the first error in marshmallow's nested messages."""
+    if isinstance(messages, dict):
+        key, value = next(iter(messages.items()))
+        if not prefix:
+            path = str(key)
+        else:
+            path = f"{prefix}[{key}]" if isinstance(key, int) else f"{prefix}.{key}"
+        return _first_field(value, path)
+    if isinstance(messages, list) and messages and not isinstance(messages[0], str):
+        return _first_field(messages[0], prefix)
+    return prefix, "; ".join(messages) if isinstance(messages, list) else str(messages)
 
 
 class APIProblem(Exception):
@@ -42,7 +70,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(GalibotError)
     def _library(exc: GalibotError) -> Response:
         status = STATUS_OF.get(type(exc), 400)
-        return problem(status, type(exc).__name__, str(exc))
+        return problem(status, type(exc).__name__, str(exc), getattr(exc, "field", None))
+
+    @app.errorhandler(ValidationError)
+    def _invalid(exc: ValidationError) -> Response:
+        field, message = _first_field(exc.messages)
+        return problem(422, "Invalid Request", f"{field}: {message}", field, errors=exc.messages)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

@@ -1,30 +1,34 @@
-"""The compiled graph the API serves, loaded (or built) in the background at start-up."""
+"""What the API serves: the compiled graph, its engine and the POI catalogue, loaded in the background."""
 
 from __future__ import annotations
 
 import threading
 
+from poi_data import Catalogue, load_catalogue
 from routing.build import BuildRequest, load_or_build
 from routing.compiled import CompiledGraph
+from routing.engine import Engine
 from routing.settings import Settings
 
 
 class GraphState:
-    """Holds the graph once it is ready; until then, views answer 503."""
+    """Holds the graph, engine and catalogue once ready; until then, views answer 503."""
 
     def __init__(self, cfg: Settings, request: BuildRequest, graph: CompiledGraph | None = None) -> None:
         self.cfg, self.request = cfg, request
         self.graph = graph
+        self.engine: Engine | None = None
+        self.catalogue: Catalogue | None = None
         self.error: str | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def ready(self) -> bool:
-        return self.graph is not None
+        return self.catalogue is not None
 
     def start_loading(self) -> None:
-        """Load from the cache, or build, on a daemon thread."""
-        if self.graph is None and self._thread is None:
+        """Load (or build) everything on a daemon thread."""
+        if self._thread is None and not self.ready:
             self._thread = threading.Thread(target=self._load, name="graph-loader", daemon=True)
             self._thread.start()
 
@@ -35,6 +39,9 @@ class GraphState:
 
     def _load(self) -> None:
         try:
-            self.graph, _, _ = load_or_build(self.cfg, self.request)
+            if self.graph is None:
+                self.graph, _, _ = load_or_build(self.cfg, self.request)
+            self.engine = Engine(self.graph, self.cfg.cache_dir)
+            self.catalogue = load_catalogue(self.cfg, self.graph)
         except Exception as exc:  # reported by /v1/health, never raised into a request
             self.error = f"{type(exc).__name__}: {exc}"

@@ -39,7 +39,7 @@ def health():
     """Report the service state; 503 while the graph is loading or if it failed to load."""
     state = current_app.extensions["galibot.graph"]
     body = {"redis": redis_state(current_app.extensions.get("galibot.redis"))}
-    if state.ready:
+    if state.ready and state.graph is not None:
         g = state.graph
         body.update(status="ok", data_version=g.data_version, graph={"nodes": g.n_nodes, "edges": g.n_edges},
                     attribution=g.meta.get("attribution", []))

@@ -67,9 +67,10 @@ def run(cfg: Settings) -> str:
         engine.metric(profile)
         custom_s = time.perf_counter() - started
         cch_cost, cch_time = [], []
+        query = engine.query(profile)
         for s, t in pairs:
             t0 = time.perf_counter()
-            dist, _ = engine.node_to_node(s, t, profile)
+            dist, _ = engine.node_to_node(s, t, profile, query)
             cch_time.append(time.perf_counter() - t0)
             cch_cost.append(dist)
         full = []

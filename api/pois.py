@@ -1,0 +1,100 @@
+"""``GET /v1/pois`` and ``GET /v1/pois/<id>``: the POI catalogue as GeoJSON."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from poi_data import THEMES
+from poi_data.catalogue import MAX_RADIUS_M, Catalogue
+from routing.instructions import LANGUAGES
+
+from .common import language, load, service
+
+bp = Blueprint("pois", __name__, url_prefix="/v1/pois")
+
+
+def _lonlat(text: str) -> tuple[float, float]:
+    try:
+        lon, lat = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ValidationError("must be lon,lat") from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValidationError("lon must be in -180..180 and lat in -90..90")
+    return lon, lat
+
+
+class POIQuerySchema(Schema):
+    theme = fields.String(validate=validate.OneOf(THEMES))
+    bbox = fields.String(metadata={"description": "minlon,minlat,maxlon,maxlat"})
+    near = fields.String(metadata={"description": "lon,lat; results are sorted by distance"})
+    radius_m = fields.Float(load_default=1000.0, validate=validate.Range(min=1, max=MAX_RADIUS_M))
+    q = fields.String(validate=validate.Length(min=1, max=100))
+    lang = fields.String(validate=validate.OneOf(LANGUAGES))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+    @validates("near")
+    def _near(self, value: str, **_) -> None:
+        _lonlat(value)
+
+
+def poi_feature(poi: dict, lang: str, distance_m: float | None = None, outline: bool = False) -> dict:
+    """A POI as a GeoJSON Feature at its point; the polygon, if any, under ``properties.outline``."""
+    desc = poi.get("description")
+    props = {
+        "id": poi["id"], "name": poi["name"], "names": poi.get("names", {}), "themes": poi["themes"],
+        "commune": poi.get("commune"), "key": poi.get("key", False),
+        "description": (desc.get(lang) or desc.get("en") or desc.get("fr")) if desc else None,
+        "description_sources": desc["sources"] if desc else [],
+        "snap": poi.get("snap"), "source": poi["source"], "details": poi.get("properties", {}),
+    }
+    if distance_m is not None:
+        props["distance_m"] = round(distance_m, 1)
+    if outline and poi.get("geometry"):
+        props["outline"] = poi["geometry"]
+    return {"type": "Feature", "id": poi["id"], "geometry": {"type": "Point", "coordinates": [poi["lon"], poi["lat"]]},
+            "properties": props}
+
+
+def _select(cat: Catalogue, args: dict) -> list[tuple[int, float | None]]:
+    """Indices matching every filter given, in relevance, distance or catalogue order."""
+    order: list[tuple[int, float | None]]
+    if args.get("q"):
+        order = [(i, None) for i, _ in cat.search_scores(args["q"])]
+    elif args.get("near"):
+        lon, lat = _lonlat(args["near"])
+        order = [(i, d) for i, d in cat.near_indices(lon, lat, args["radius_m"])]
+    else:
+        order = [(i, None) for i in range(len(cat))]
+    keep = None
+    if args.get("theme"):
+        keep = set(cat.theme_indices(args["theme"]))
+    if args.get("bbox"):
+        inside = set(cat.bbox_indices(args["bbox"]).tolist())
+        keep = inside if keep is None else keep & inside
+    if args.get("near") and args.get("q"):
+        lon, lat = _lonlat(args["near"])
+        near = {i: d for i, d in cat.near_indices(lon, lat, args["radius_m"])}
+        order = [(i, near[i]) for i, _ in order if i in near]
+    return order if keep is None else [(i, d) for i, d in order if i in keep]
+
+
+@bp.get("")
+def list_pois():
+    """POIs filtered by theme, bbox, distance and text, as a FeatureCollection with a ``total``."""
+    args = load(POIQuerySchema(), request.args.to_dict())
+    cat = service().catalogue
+    lang = language(args.get("lang"))
+    found = _select(cat, args)
+    page = found[args["offset"]: args["offset"] + args["limit"]]
+    return jsonify({"type": "FeatureCollection", "total": len(found), "limit": args["limit"],
+                    "offset": args["offset"],
+                    "features": [poi_feature(cat.pois[i], lang, d) for i, d in page]})
+
+
+@bp.get("/<poi_id>")
+def get_poi(poi_id: str):
+    """One POI, with its outline when it has one."""
+    lang = language(request.args.get("lang") if request.args.get("lang") in LANGUAGES else None)
+    return jsonify(poi_feature(service().catalogue.get(poi_id), lang, outline=True))

@@ -1,0 +1,92 @@
+"""``POST /v1/routes``: A→B (and vias) routes with alternatives and avoid areas, cached in Redis."""
+
+from __future__ import annotations
+
+import json
+
+import shapely
+from flask import Blueprint, request
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from poi_data import attach_pois
+from routing import settings
+from routing.errors import InvalidAvoid
+from routing.instructions import LANGUAGES
+from routing.profiles import DEFAULT_PROFILE, PROFILES
+from routing.route import Route
+
+from . import cache
+from .common import language, load, service
+
+bp = Blueprint("routes", __name__, url_prefix="/v1/routes")
+CORRIDOR_M = 150.0
+
+
+def _check_point(value: list[float]) -> None:
+    lon, lat = value
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValidationError("a point is [lon, lat] with lon in -180..180 and lat in -90..90")
+
+
+class RouteRequestSchema(Schema):
+    profile = fields.String(load_default=DEFAULT_PROFILE, validate=validate.OneOf(list(PROFILES)))
+    points = fields.List(
+        fields.List(fields.Float(allow_nan=False), validate=[validate.Length(equal=2), _check_point]),
+        required=True, validate=validate.Length(min=2, max=settings.MAX_ROUTE_POINTS),
+        metadata={"description": "[[lon, lat], …]: the start, up to 25 via points, the end"})
+    alternatives = fields.Integer(load_default=0, validate=validate.Range(min=0, max=3))
+    avoid = fields.Dict(load_default=None, allow_none=True,
+                        metadata={"description": "a GeoJSON Polygon or MultiPolygon the route must not enter"})
+    lang = fields.String(validate=validate.OneOf(LANGUAGES))
+
+    @validates("avoid")
+    def _avoid(self, value: dict | None, **_) -> None:
+        if value is not None and value.get("type") not in ("Polygon", "MultiPolygon"):
+            raise ValidationError("must be a GeoJSON Polygon or MultiPolygon")
+
+
+def _avoid_geometry(value: dict | None) -> shapely.Geometry | None:
+    if value is None:
+        return None
+    try:
+        return shapely.from_geojson(json.dumps(value))
+    except (shapely.errors.GEOSException, ValueError) as exc:
+        raise InvalidAvoid(f"the avoid area is not valid GeoJSON: {exc}") from None
+
+
+def route_feature(route: Route) -> dict:
+    """A route as a GeoJSON Feature: a 3D LineString and every detail in ``properties``."""
+    coords = [[round(x, 7), round(y, 7), round(z, 1)] for x, y, z in route.coordinates.tolist()]
+    props = {
+        **route.summary(),
+        "elevation_profile": route.elevation_profile,
+        "way_types": route.way_types,
+        "legs": route.legs,
+        "instructions": route.instructions,
+        "pois": route.pois,
+        "attribution": "© OpenStreetMap contributors (ODbL); Mission Bassin Minier (Etalab 2.0); SRTM (NASA/USGS)",
+    }
+    if route.overlap is not None:
+        props["overlap_with_best"] = route.overlap
+    return {"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords}, "properties": props}
+
+
+def _compute(args: dict, lang: str) -> dict:
+    state = service()
+    routes = state.engine.route([tuple(p) for p in args["points"]], args["profile"], args["alternatives"],
+                                _avoid_geometry(args["avoid"]), lang)
+    for r in routes:
+        attach_pois(r, state.catalogue, CORRIDOR_M, lang)
+    if args["alternatives"] == 0:
+        return route_feature(routes[0])
+    return {"type": "FeatureCollection", "features": [route_feature(r) for r in routes],
+            "total": {"routes": len(routes)}}
+
+
+@bp.post("")
+def post_route():
+    """Compute a route (a Feature), or the best and its alternatives (a FeatureCollection)."""
+    args = load(RouteRequestSchema(), request.get_json(silent=True))
+    lang = language(args.get("lang"))
+    state = service()
+    return cache.cached_json("routes", {**args, "lang": lang}, state.graph.data_version, lambda: _compute(args, lang))
