@@ -360,7 +360,7 @@ def build_records(cfg: Settings, graph: CompiledGraph) -> tuple[list[dict], Repo
     records += cite_records(cfg.mbm_dir, report)
     records += unesco_records(cfg.mbm_dir, report)
     located = landmarks.locate(cfg, graph, tuple({s["landmark"] for s in load_key_places().values()
-                                                  if "landmark" in s}))
+                                                  if "landmark" in s}), DATA_BBOX)
     records = apply_key_places(records, located, report)
     lon = np.array([r["lon"] for r in records])
     lat = np.array([r["lat"] for r in records])

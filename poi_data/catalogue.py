@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from routing import settings
+from routing import geo
 
 from .errors import BadBBox, RadiusTooLarge, UnknownPOI, UnknownTheme
 from .schemas import THEMES
@@ -68,8 +67,7 @@ class Catalogue:
                 self._by_theme[t].append(i)
         self.lon = np.array([p["lon"] for p in pois])
         self.lat = np.array([p["lat"] for p in pois])
-        self._to_m = Transformer.from_crs("EPSG:4326", settings.METRIC_CRS, always_xy=True)
-        x, y = self._to_m.transform(self.lon, self.lat)
+        x, y = geo.to_metric(self.lon, self.lat)
         self.xy = np.column_stack([x, y])
         self._kdtree = cKDTree(self.xy)
         self._points = shapely.points(self.lon, self.lat)
@@ -87,8 +85,7 @@ class Catalogue:
         shapes = shapely.points(x, y)
         for i, p in enumerate(self.pois):
             if p.get("geometry"):
-                poly = shapely.from_geojson(json.dumps(p["geometry"]))
-                shapes[i] = shapely.transform(poly, lambda c: np.column_stack(self._to_m.transform(c[:, 0], c[:, 1])))
+                shapes[i] = geo.geometry_to_metric(shapely.from_geojson(json.dumps(p["geometry"])))
         return shapes
 
     @staticmethod
@@ -147,7 +144,7 @@ class Catalogue:
                      limit: int | None = None) -> list[tuple[int, float]]:
         if not 0 < radius_m <= MAX_RADIUS_M:
             raise RadiusTooLarge(f"radius_m must be in (0, {MAX_RADIUS_M:.0f}] metres; got {radius_m:g}")
-        x, y = self._to_m.transform(lon, lat)
+        x, y = geo.to_metric(lon, lat)
         idx = self._kdtree.query_ball_point([x, y], r=radius_m)
         d = np.hypot(self.xy[idx, 0] - x, self.xy[idx, 1] - y)
         order = np.argsort(d, kind="stable")[: limit or len(idx)]
@@ -200,7 +197,7 @@ class Catalogue:
         if not 0 < corridor_m <= 5000:
             raise RadiusTooLarge(f"corridor must be in (0, 5000] metres; got {corridor_m:g}", field="corridor_m")
         pts = np.asarray(coordinates, dtype=float)[:, :2]
-        x, y = self._to_m.transform(pts[:, 0], pts[:, 1])
+        x, y = geo.to_metric(pts[:, 0], pts[:, 1])
         line = shapely.LineString(np.column_stack([x, y]))
         idx = self._shape_tree.query(line, predicate="dwithin", distance=corridor_m)
         if themes:

@@ -6,14 +6,7 @@ from routing.errors import GalibotError
 
 
 class POIQueryError(GalibotError):
-    """A catalogue query with a bad parameter; ``field`` names it."""
-
-    field: str | None = None
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        if field is not None:
-            self.field = field
+    """A catalogue query with a bad parameter."""
 
 
 class UnknownTheme(POIQueryError):

@@ -14,9 +14,8 @@ from pathlib import Path
 import numpy as np
 import shapely
 from osmnx.distance import great_circle
-from pyproj import Transformer
 
-from . import __version__, enrich, settings, topology
+from . import __version__, enrich, geo, settings, topology
 from .compiled import CompiledGraph
 from .elevation import ElevationModel, edge_climbs
 from .errors import BBoxError, DataError, EmptyGraphError
@@ -129,20 +128,18 @@ def _edge_lengths(lon: np.ndarray, lat: np.ndarray, offsets: np.ndarray) -> np.n
 
 
 def _metric_lines(lon: np.ndarray, lat: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    x, y = Transformer.from_crs("EPSG:4326", settings.METRIC_CRS, always_xy=True).transform(lon, lat)
+    x, y = geo.to_metric(lon, lat)
     idx = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     return shapely.linestrings(np.column_stack([x, y]), indices=idx)
 
 
 def _metric(geoms: list) -> list:
-    to_m = Transformer.from_crs("EPSG:4326", settings.METRIC_CRS, always_xy=True)
-    return [shapely.transform(g, lambda c: np.column_stack(to_m.transform(c[:, 0], c[:, 1]))) for g in geoms]
+    return [geo.geometry_to_metric(g) for g in geoms]
 
 
 def _climbs(edges_m: np.ndarray, model: ElevationModel) -> tuple[np.ndarray, np.ndarray]:
     coords, edge_of = enrich.sample_points(edges_m, settings.ELEVATION_SAMPLE_M)
-    lon, lat = Transformer.from_crs(settings.METRIC_CRS, "EPSG:4326", always_xy=True).transform(
-        coords[:, 0], coords[:, 1])
+    lon, lat = geo.to_lonlat(coords[:, 0], coords[:, 1])
     return edge_climbs(lon, lat, edge_of, len(edges_m), model)
 
 

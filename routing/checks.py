@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from . import settings
+from . import geo, settings
 from .compiled import CompiledGraph
 from .snap import EdgeSnapper
 from .sources import ev5
@@ -49,7 +48,6 @@ def terril_max_node_elevation(graph: CompiledGraph, number: str) -> float:
 
 def ev5_stretch(graph: CompiledGraph, gpx_path, box: tuple[float, float, float, float]) -> dict:
     """EV5 km in ``box``: the relation's own (GPX) against the graph's EV5 edges, both clipped to it."""
-    to_m = Transformer.from_crs("EPSG:4326", settings.METRIC_CRS, always_xy=True)
     clip = shapely.box(*box)
 
     def metric_length(lines) -> float:
@@ -57,9 +55,7 @@ def ev5_stretch(graph: CompiledGraph, gpx_path, box: tuple[float, float, float, 
         for line in lines:
             part = shapely.intersection(line, clip)
             if not part.is_empty:
-                coords = shapely.get_coordinates(part)
-                part_m = shapely.transform(part, lambda c: np.column_stack(to_m.transform(c[:, 0], c[:, 1])))
-                total += shapely.length(part_m) if len(coords) else 0.0
+                total += shapely.length(geo.geometry_to_metric(part))
         return total / 1000.0
 
     relation = [shapely.linestrings(seg) for seg in ev5.read_gpx_segments(gpx_path)]

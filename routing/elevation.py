@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 
-from . import settings
+from . import geo
 from .sources.srtm import DEM
 
 RIM_SAMPLE_M = 20.0
@@ -44,14 +43,6 @@ class Terril:
         return self.rim_m + (self.dem_max_m - self.rim_m) * self.factor
 
 
-def _to_metric() -> Transformer:
-    return Transformer.from_crs("EPSG:4326", settings.METRIC_CRS, always_xy=True)
-
-
-def _to_lonlat() -> Transformer:
-    return Transformer.from_crs(settings.METRIC_CRS, "EPSG:4326", always_xy=True)
-
-
 def _polygon_samples(poly_m: shapely.Geometry) -> tuple[np.ndarray, np.ndarray]:
     """Metric points on the polygon's outline and on a grid inside it."""
     rim = shapely.get_coordinates(shapely.segmentize(shapely.boundary(poly_m), RIM_SAMPLE_M))
@@ -67,18 +58,17 @@ class ElevationModel:
 
     def __init__(self, dem: DEM, terrils: list[tuple[shapely.Geometry, dict]], peaks: list) -> None:
         self.dem = dem
-        to_m, to_ll = _to_metric(), _to_lonlat()
-        peak_xy = np.array([to_m.transform(p.lon, p.lat) for p in peaks]).reshape(-1, 2)
+        peak_xy = np.array([geo.to_metric(p.lon, p.lat) for p in peaks]).reshape(-1, 2)
         peak_tree = shapely.STRtree(shapely.points(peak_xy)) if len(peak_xy) else None
         self.terrils: list[Terril] = []
         for poly, props in terrils:
-            poly_m = shapely.transform(poly, lambda c: np.column_stack(to_m.transform(c[:, 0], c[:, 1])))
+            poly_m = geo.geometry_to_metric(poly)
             rim_xy, inside_xy = _polygon_samples(poly_m)
-            rim_z = dem(*to_ll.transform(rim_xy[:, 0], rim_xy[:, 1]))
-            inside_z = dem(*to_ll.transform(inside_xy[:, 0], inside_xy[:, 1]))
+            rim_z = dem(*geo.to_lonlat(rim_xy[:, 0], rim_xy[:, 1]))
+            inside_z = dem(*geo.to_lonlat(inside_xy[:, 0], inside_xy[:, 1]))
             rim, top = float(np.nanmedian(rim_z)), float(np.nanmax(inside_z))
             high = inside_xy[int(np.nanargmax(inside_z))]
-            summit = tuple(float(v) for v in to_ll.transform(high[0], high[1]))
+            summit = tuple(float(v) for v in geo.to_lonlat(high[0], high[1]))
             peak_m, peak_name = None, None
             if peak_tree is not None:
                 hits = peak_tree.query(poly_m, predicate="dwithin", distance=PEAK_SEARCH_M)

@@ -19,7 +19,7 @@ import numpy as np
 import routingkit_cch as rk
 import shapely
 
-from . import settings
+from . import geo, settings
 from .compiled import CompiledGraph
 from .errors import InvalidAvoid, NoRoute, OutOfArea, TooFarFromRoad, TooManyPoints
 from .profiles import DEFAULT_PROFILE, INF_WEIGHT, ArcWeights, arc_weights, get_profile
@@ -207,7 +207,7 @@ class Engine:
         for i, (lon, lat) in enumerate(points):
             if avoid.intersects(shapely.Point(lon, lat)):
                 raise InvalidAvoid(f"the avoid area covers points[{i}]; a route cannot start, stop or end in it")
-        area_m = shapely.transform(avoid, lambda c: np.column_stack(self.snapper.to_metric(c[:, 0], c[:, 1])))
+        area_m = geo.geometry_to_metric(avoid)
         hit = self.snapper.tree.query(area_m, predicate="intersects")
         out = cost.copy()
         out[2 * hit] = INF_WEIGHT

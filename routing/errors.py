@@ -4,7 +4,17 @@ from __future__ import annotations
 
 
 class GalibotError(Exception):
-    """Base of every error galibot raises on purpose; its message is meant for the user."""
+    """Base of every error galibot raises on purpose; its message is meant for the user.
+
+    ``field`` names the offending input (a class default, or given per error), for the API's problem+json.
+    """
+
+    field: str | None = None
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        if field is not None:
+            self.field = field
 
 
 class DataError(GalibotError):
@@ -20,14 +30,7 @@ class EmptyGraphError(GalibotError):
 
 
 class RoutingError(GalibotError):
-    """A routing request that cannot be answered; ``field`` names the offending input."""
-
-    field: str | None = None
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        if field is not None:
-            self.field = field
+    """A routing request that cannot be answered."""
 
 
 class UnknownProfile(RoutingError):

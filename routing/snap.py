@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 
-from . import settings
+from . import geo
 from .compiled import CompiledGraph
 
 
@@ -31,20 +30,14 @@ class EdgeSnapper:
     """An R-tree over the edges in Lambert-93, so distances are in metres."""
 
     def __init__(self, graph: CompiledGraph) -> None:
-        self._fwd = Transformer.from_crs("EPSG:4326", settings.METRIC_CRS, always_xy=True)
-        self._back = Transformer.from_crs(settings.METRIC_CRS, "EPSG:4326", always_xy=True)
-        x, y = self._fwd.transform(graph.geom_lon, graph.geom_lat)
+        x, y = geo.to_metric(graph.geom_lon, graph.geom_lat)
         idx = np.repeat(np.arange(len(graph.edge_u)), np.diff(graph.geom_offsets))
         self.edges_m = shapely.linestrings(np.column_stack([x, y]), indices=idx)
         self.tree = shapely.STRtree(self.edges_m)
 
-    def to_metric(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Lon/lat to the metric CRS of the index."""
-        return self._fwd.transform(lon, lat)
-
     def snap_many(self, lon: np.ndarray, lat: np.ndarray) -> list[Snap]:
         """The nearest edge of each point."""
-        x, y = self._fwd.transform(np.atleast_1d(lon), np.atleast_1d(lat))
+        x, y = geo.to_metric(np.atleast_1d(lon), np.atleast_1d(lat))
         pts = shapely.points(x, y)
         p_idx, e_idx = self.tree.query_nearest(pts, all_matches=False)
         order = np.argsort(p_idx)
@@ -53,7 +46,7 @@ class EdgeSnapper:
         frac = shapely.line_locate_point(edges, pts, normalized=True)
         proj = shapely.line_interpolate_point(edges, frac, normalized=True)
         dist = shapely.distance(pts, proj)
-        plon, plat = self._back.transform(shapely.get_x(proj), shapely.get_y(proj))
+        plon, plat = geo.to_lonlat(shapely.get_x(proj), shapely.get_y(proj))
         return [Snap(int(e), float(f), float(d), float(a), float(b))
                 for e, f, d, a, b in zip(e_idx, frac, dist, plon, plat)]
 

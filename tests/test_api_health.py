@@ -8,20 +8,22 @@ from api import create_app
 
 
 @pytest.fixture()
-def app_with(cfg, lens_graph):
+def app_with(cfg, basin_graph, catalogue):
     def make(redis_url):
-        return create_app({"REDIS_URL": redis_url, "GALIBOT_SETTINGS": cfg, "GALIBOT_GRAPH": lens_graph,
-                           "GALIBOT_AREA": "lens"})
+        app = create_app({"REDIS_URL": redis_url, "GALIBOT_SETTINGS": cfg, "GALIBOT_GRAPH": basin_graph,
+                          "GALIBOT_AREA": "basin"})
+        assert app.extensions["galibot.graph"].wait(300), app.extensions["galibot.graph"].error
+        return app
     return make
 
 
-def test_health_reports_graph_and_redis(app_with, redis_server, lens_graph):
+def test_health_reports_graph_and_redis(app_with, redis_server, basin_graph):
     resp = app_with(redis_server.url).test_client().get("/v1/health")
     assert resp.status_code == 200
     body = resp.get_json()
     assert body["status"] == "ok" and body["redis"] == "up"
-    assert body["data_version"] == lens_graph.data_version
-    assert body["graph"] == {"nodes": lens_graph.n_nodes, "edges": lens_graph.n_edges}
+    assert body["data_version"] == basin_graph.data_version
+    assert body["graph"] == {"nodes": basin_graph.n_nodes, "edges": basin_graph.n_edges}
     assert any("OpenStreetMap" in a for a in body["attribution"])
 
 
@@ -42,7 +44,8 @@ def test_health_is_503_while_the_graph_loads(cfg, tmp_path):
     state = app.extensions["galibot.graph"]
     if resp.status_code == 503:
         assert resp.get_json()["status"] == "loading" and resp.get_json()["graph"] is None
-    assert state.wait(120) and app.test_client().get("/v1/health").status_code == 200
+    assert state.wait(300), state.error
+    assert app.test_client().get("/v1/health").status_code == 200
 
 
 def test_unknown_path_is_problem_json(app_with):
