@@ -42,9 +42,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["galibot.redis"] = _redis_client(app.config["REDIS_URL"])
     register_error_handlers(app)
 
-    from . import health, pois, routes
+    from . import health, plans, pois, routes
 
-    for blueprint in (health.bp, pois.bp, routes.bp):
+    for blueprint in (health.bp, pois.bp, routes.bp, plans.bp):
         app.register_blueprint(blueprint)
     state.start_loading()
     return app

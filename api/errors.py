@@ -9,12 +9,17 @@ from werkzeug.exceptions import HTTPException
 from poi_data.errors import UnknownPOI
 from routing.errors import (
     BBoxError,
+    CircuitError,
     DataError,
     EmptyGraphError,
     GalibotError,
+    ImpossibleTarget,
     InvalidAvoid,
+    InvalidStageLength,
+    InvalidStops,
     NoRoute,
     OutOfArea,
+    PlannerTimeout,
     TooFarFromRoad,
 )
 
@@ -24,6 +29,7 @@ PROBLEM_TYPE = "https://galibot.example/problems/"
 STATUS_OF: dict[type, int] = {
     BBoxError: 400, DataError: 503, EmptyGraphError: 422, UnknownPOI: 404,
     OutOfArea: 422, TooFarFromRoad: 422, InvalidAvoid: 422, NoRoute: 422,
+    InvalidStops: 422, ImpossibleTarget: 422, InvalidStageLength: 422, PlannerTimeout: 503, CircuitError: 503,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from poi_data import Catalogue, load_catalogue
+from poi_data.circuits import load_or_build_circuits
 from routing.build import BuildRequest, load_or_build
 from routing.compiled import CompiledGraph
 from routing.engine import Engine
@@ -19,7 +20,9 @@ class GraphState:
         self.graph = graph
         self.engine: Engine | None = None
         self.catalogue: Catalogue | None = None
+        self.circuits: dict | None = None
         self.error: str | None = None
+        self.circuits_error: str | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -33,6 +36,7 @@ class GraphState:
             self._thread.start()
 
     def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the loader (circuits included); True once the graph, engine and catalogue are ready."""
         if self._thread is not None:
             self._thread.join(timeout)
         return self.ready
@@ -45,3 +49,8 @@ class GraphState:
             self.catalogue = load_catalogue(self.cfg, self.graph)
         except Exception as exc:  # reported by /v1/health, never raised into a request
             self.error = f"{type(exc).__name__}: {exc}"
+            return
+        try:  # the rest of the API serves while the named circuits are routed
+            self.circuits = load_or_build_circuits(self.cfg, self.engine, self.catalogue, progress=None)
+        except Exception as exc:  # reported by /v1/circuits
+            self.circuits_error = f"{type(exc).__name__}: {exc}"

@@ -110,7 +110,7 @@ class Engine:
 
     # -- search ----------------------------------------------------------------------------------
 
-    def _ends(self, snap: Snap, cost: np.ndarray, outgoing: bool) -> list[tuple[int, int]]:
+    def ends(self, snap: Snap, cost: np.ndarray, outgoing: bool) -> list[tuple[int, int]]:
         """Search entries for a snapped point: (node, initial cost) on each end of its edge it can use."""
         e, f = snap.edge, snap.fraction
         fwd, back = int(cost[2 * e]), int(cost[2 * e + 1])
@@ -121,7 +121,7 @@ class Engine:
             cands = [(u, fwd, f), (v, back, 1 - f)]
         return [(node, int(round(w * share))) for node, w, share in cands if w < INF_WEIGHT]
 
-    def _direct(self, a: Snap, b: Snap, cost: np.ndarray) -> Leg | None:
+    def direct(self, a: Snap, b: Snap, cost: np.ndarray) -> Leg | None:
         """The path along a single edge when both points snap to it."""
         if a.edge != b.edge:
             return None
@@ -148,8 +148,8 @@ class Engine:
         """The least-cost leg from ``a`` to ``b``, or None if unreachable."""
         cost = self.weights(profile).cost_ms if cost is None else cost
         query = query or self.query(profile)
-        sources, targets = self._ends(a, cost, True), self._ends(b, cost, False)
-        best = self._direct(a, b, cost)
+        sources, targets = self.ends(a, cost, True), self.ends(b, cost, False)
+        best = self.direct(a, b, cost)
         if sources and targets:
             res = query.run_multi(sources, targets)
             dist, nodes, arcs = res.distance, list(res.node_path), list(res.arc_path)
@@ -182,14 +182,20 @@ class Engine:
         if avoid is not None:
             cost = self._avoid_costs(avoid, points, cost)
             query = rk.CCHQuery(rk.CCHMetric(self.cch, cost.tolist()))
-        legs = self._legs(snaps, profile, query, cost, avoid is not None)
+        legs = self.legs(snaps, profile, query, cost, avoid is not None)
         best = build_route(self.graph, weights, legs, points, profile, lang)
         routes = [best]
         if alternatives and len(points) == 2:
             routes += self._alternatives(snaps, profile, cost, legs[0], best, alternatives, weights, points, lang)
         return routes
 
-    def _legs(self, snaps: list[Snap], profile: str, query, cost: np.ndarray, avoiding: bool) -> list[Leg]:
+    def route_through(self, snaps: list[Snap], points: list, profile: str, lang: str = "en") -> Route:
+        """The best route through already snapped points, with no limit on their number (for planners)."""
+        legs = self.legs(snaps, profile, self.query(profile), self.weights(profile).cost_ms, False)
+        return build_route(self.graph, self.weights(profile), legs, points, profile, lang)
+
+    def legs(self, snaps: list[Snap], profile: str, query, cost: np.ndarray, avoiding: bool = False) -> list[Leg]:
+        """The least-cost leg between each pair of consecutive snapped points; NoRoute names the gap."""
         legs = []
         for i, (a, b) in enumerate(zip(snaps[:-1], snaps[1:])):
             leg = self.leg(a, b, profile, query, cost)

@@ -65,3 +65,35 @@ class InvalidAvoid(RoutingError):
 
 class NoRoute(RoutingError):
     """No route joins the points under the request's constraints."""
+
+
+class PlanningError(RoutingError):
+    """A planning request that cannot be answered as asked."""
+
+
+class InvalidStops(PlanningError):
+    """Too many stops, duplicated stops, or too few to plan anything."""
+
+    field = "stops"
+
+
+class ImpossibleTarget(PlanningError):
+    """A target distance, duration or count that no plan can meet (e.g. 20 terrils in 2 km)."""
+
+    field = "distance_m"
+
+
+class InvalidStageLength(PlanningError):
+    """A daily distance or duration of zero or less, or longer than the tour."""
+
+    field = "daily_distance_m"
+
+
+class PlannerTimeout(PlanningError):
+    """A planner found nothing within its time limit."""
+
+
+class CircuitError(PlanningError):
+    """A named circuit cannot be resolved or routed; the message names the waypoint."""
+
+    field = "circuit"

@@ -38,6 +38,9 @@ LANDMARKS = (
     Landmark("t094", "Terril 94, Noyelles-sous-Lens (Arena Terril Trail)", "osm_poi", r"^Terril 94\b"),
     Landmark("lens", "Lens (town centre)", "osm_place", r"^Lens$", "town"),
     Landmark("don", "Don (village on the Deûle and the EV5)", "osm_place", r"^Don$", "village"),
+    Landmark("bethune", "Béthune (town centre)", "osm_place", r"^Béthune$", "town"),
+    Landmark("olhain", "Olhain (hamlet by the parc départemental d'Olhain)", "osm_place", r"^Olhain$", "hamlet"),
+    Landmark("angres", "Angres (village)", "osm_place", r"^Angres$", "village"),
 )
 
 

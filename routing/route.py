@@ -99,6 +99,14 @@ def _piece_points(graph: CompiledGraph, piece: Piece) -> np.ndarray:
     return _cut(pts[:, 0], pts[:, 1], pts[:, 2], piece.lo, piece.hi)
 
 
+def cumulative_distance(coords: np.ndarray) -> np.ndarray:
+    """Great-circle distance (m) from the first vertex to each vertex of a lon/lat(/ele) line."""
+    if len(coords) < 2:
+        return np.zeros(len(coords))
+    steps = great_circle(coords[:-1, 1], coords[:-1, 0], coords[1:, 1], coords[1:, 0])
+    return np.concatenate([[0.0], np.cumsum(steps)])
+
+
 def smoothed_climbs(dist: np.ndarray, ele: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
     """Ascent and descent of a profile after resampling, smoothing and a hysteresis.
 
@@ -162,8 +170,7 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
     keep = np.ones(len(coords), dtype=bool)
     keep[1:] = np.any(np.abs(np.diff(coords[:, :2], axis=0)) > 1e-9, axis=1)
     coords = coords[keep]
-    steps = great_circle(coords[:-1, 1], coords[:-1, 0], coords[1:, 1], coords[1:, 0])
-    dist = np.concatenate([[0.0], np.cumsum(steps)])
+    dist = cumulative_distance(coords)
     up, down, grid, z = smoothed_climbs(dist, coords[:, 2])
     total = float(lengths.sum())
     on = lambda flags: float(lengths[flags[arcs >> 1]].sum() / total) if total else 0.0  # noqa: E731

@@ -72,6 +72,35 @@ ALT_MAX_DETOUR = 1.4
 ALT_MAX_OVERLAP = 0.7
 ALT_ITERATIONS = 10
 
+# -- planners ----------------------------------------------------------------------------------
+#: Tours: stops solved to proven optimality up to EXACT_STOPS; at most MAX_TOUR_STOPS; solver time limits (s).
+EXACT_STOPS = 10
+MAX_TOUR_STOPS = 40
+TOUR_TIME_LIMIT_S = 5.0
+#: Stages: how far (m on the graph, one way) a stage may leave the route for its lodging, and how far before
+#: and after (shares of a day) its planned end a stage may stop to reach one.
+STAGE_MAX_DETOUR_M = 5000.0
+STAGE_EARLY_SHARE = 0.35
+STAGE_LATE_SHARE = 0.20
+#: Round trips: accepted length error, tries per loop, penalty on ways already used, loops at most.
+LOOP_TOLERANCE = 0.10
+LOOP_TRIES = 8
+LOOP_REUSE_PENALTY = 5.0
+LOOP_MAX = 3
+LOOP_MAX_OVERLAP = 0.5
+LOOP_GREEN_FACTOR = 0.5
+#: Trail courses: candidate terrils at most, arcs kept per node in the model, solver time limit (s), tolerance.
+TRAIL_CANDIDATES = 70
+TRAIL_REACH_SHARE = 0.66  # candidates: summits whose crow-fly distance from start plus to finish is below this share
+TRAIL_NEIGHBOURS = 15
+TRAIL_TIME_LIMIT_S = 10.0
+TRAIL_TOLERANCE = 0.10
+#: Isochrones: raster cell (m), default bands, and the longest time asked for (min).
+ISO_CELL_M = 100.0
+ISO_MAX_MINUTES = 180
+#: Every planner stops after this many seconds with its best result so far or PlannerTimeout.
+PLANNER_DEADLINE_S = 30.0
+
 #: The EV5 GPX closest in date to the 2021 tiles.
 EV5_GPX = "ev5-waymarkedtrails/ev5-relation5245117-wmt-2022-01-23.gpx"
 

@@ -75,3 +75,11 @@ def catalogue(cfg, basin_graph):
     from poi_data import load_catalogue
 
     return load_catalogue(cfg, basin_graph)
+
+
+@pytest.fixture(scope="session")
+def basin_engine(cfg, basin_graph):
+    """The search engine on the whole basin (CCH order cached in var/test)."""
+    from routing.engine import Engine
+
+    return Engine(basin_graph, cfg.cache_dir)

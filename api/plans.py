@@ -1,0 +1,200 @@
+"""Planner endpoints: ``/v1/tours``, ``/v1/roundtrips``, ``/v1/trails``, ``/v1/isochrones`` and ``/v1/circuits``.
+
+Every planned result is a GeoJSON FeatureCollection of ordinary route Features (as ``/v1/routes``
+returns), with the planner's own facts in ``properties``; results are cached in Redis like routes.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+from marshmallow import Schema, ValidationError, fields, validate
+
+from poi_data import UnknownPOI, attach_pois
+from routing import settings
+from routing.instructions import LANGUAGES
+from routing.planners.isochrone import isochrone
+from routing.planners.loops import plan_loops
+from routing.planners.stages import split_stages
+from routing.planners.tour import Stop, plan_tour
+from routing.planners.trail import plan_trail
+from routing.profiles import DEFAULT_PROFILE, PROFILES
+
+from . import cache
+from .common import language, load, service
+from .errors import APIProblem
+from .routes import CORRIDOR_M, route_feature
+
+bp = Blueprint("plans", __name__, url_prefix="/v1")
+
+
+class Place(fields.Field):
+    """A place: ``[lon, lat]`` or the id of a catalogue POI (kept as given; resolved by ``_stop``)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and value:
+            return value
+        if (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)
+                and -180 <= value[0] <= 180 and -90 <= value[1] <= 90):
+            return [float(value[0]), float(value[1])]
+        raise ValidationError("a place is [lon, lat] (degrees) or a POI id")
+
+
+def _profile(default: str = DEFAULT_PROFILE) -> fields.String:
+    return fields.String(load_default=default, validate=validate.OneOf(list(PROFILES)))
+
+
+class TourSchema(Schema):
+    start = Place(required=True)
+    stops = fields.List(Place(), required=True, validate=validate.Length(min=1, max=settings.MAX_TOUR_STOPS))
+    end = Place(load_default=None, allow_none=True)
+    loop = fields.Boolean(load_default=True)
+    profile = _profile()
+    daily_distance_m = fields.Float(load_default=None, allow_none=True)
+    daily_duration_s = fields.Float(load_default=None, allow_none=True)
+    lang = fields.String(validate=validate.OneOf(LANGUAGES))
+
+
+class RoundTripSchema(Schema):
+    start = Place(required=True)
+    distance_m = fields.Float(required=True)
+    profile = _profile()
+    count = fields.Integer(load_default=1, validate=validate.Range(min=1, max=settings.LOOP_MAX))
+    seed = fields.Integer(load_default=0)
+    green = fields.Boolean(load_default=False)
+    lang = fields.String(validate=validate.OneOf(LANGUAGES))
+
+
+class TrailSchema(Schema):
+    start = Place(required=True)
+    finish = Place(load_default=None, allow_none=True)
+    via = fields.List(Place(), load_default=list, validate=validate.Length(max=10))
+    distance_m = fields.Float(required=True)
+    terrils = fields.Integer(required=True, validate=validate.Range(min=1, max=40))
+    profile = _profile("trail")
+    lang = fields.String(validate=validate.OneOf(LANGUAGES))
+
+
+class IsochroneSchema(Schema):
+    start = Place(required=True)
+    minutes = fields.Float(required=True)
+    profile = _profile()
+    bands = fields.Integer(load_default=3, validate=validate.Range(min=1, max=6))
+
+
+def _stop(place, field: str) -> Stop:
+    """A Stop from ``[lon, lat]`` or a POI id (404 naming the field if the id is unknown)."""
+    if isinstance(place, list):
+        return Stop(place[0], place[1])
+    try:
+        p = service().catalogue.get(place)
+    except UnknownPOI as exc:
+        raise APIProblem(404, "Not Found", str(exc), field) from None
+    return Stop(p["lon"], p["lat"], p["id"], p["name"])
+
+
+def _feature(route, lang: str, **extra) -> dict:
+    attach_pois(route, service().catalogue, CORRIDOR_M, lang)
+    feature = route_feature(route)
+    feature["properties"].update(extra)
+    return feature
+
+
+def _collection(features: list[dict], **extra) -> dict:
+    return {"type": "FeatureCollection", "features": features, "properties": extra}
+
+
+def _tour(args: dict, lang: str) -> dict:
+    state = service()
+    start = _stop(args["start"], "start")
+    stops = [_stop(p, f"stops[{i}]") for i, p in enumerate(args["stops"])]
+    end = _stop(args["end"], "end") if args["end"] is not None else None
+    tour = plan_tour(state.engine, start, stops, args["profile"], end, args["loop"], lang)
+    extra = {k: v for k, v in tour.summary().items() if k in ("loop", "optimal", "gap", "stops")}
+    if args["daily_distance_m"] is not None or args["daily_duration_s"] is not None:
+        lodging = [_stop(p["id"], "lodging") for p in state.catalogue.by_theme("lodging")]
+        stages = split_stages(state.engine, tour.route, lodging, args["daily_distance_m"], args["daily_duration_s"])
+        extra["stages"] = [s.as_dict() for s in stages]
+    return _collection([_feature(tour.route, lang)], kind="tour", **extra)
+
+
+def _roundtrips(args: dict, lang: str) -> dict:
+    start = _stop(args["start"], "start")
+    loops = plan_loops(service().engine, (start.lon, start.lat), args["distance_m"], args["profile"], args["count"],
+                       args["seed"], args["green"], lang)
+    return _collection([_feature(lp.route, lang, **{k: v for k, v in lp.summary().items()
+                                                    if k in ("target_m", "length_error", "reused_share", "spurs")})
+                        for lp in loops], kind="roundtrip", seed=args["seed"])
+
+
+def _trail(args: dict, lang: str) -> dict:
+    state = service()
+    course = plan_trail(state.engine, _stop(args["start"], "start"), args["distance_m"], args["terrils"],
+                        args["profile"], _stop(args["finish"], "finish") if args["finish"] else None,
+                        [_stop(p, f"via[{i}]") for i, p in enumerate(args["via"])], lang,
+                        workers=state.cfg.workers)
+    return _collection([_feature(course.route, lang, summits=course.summits, target_m=course.target_m)],
+                       kind="trail", terrils=len(course.summits), optimal=course.optimal)
+
+
+def _isochrone(args: dict) -> dict:
+    start = _stop(args["start"], "start")
+    return isochrone(service().engine, (start.lon, start.lat), args["minutes"], args["profile"],
+                     args["bands"]).to_geojson()
+
+
+def _planned(name: str, schema: Schema, compute):
+    args = load(schema, request.get_json(silent=True))
+    lang = language(args.get("lang"))
+    state = service()
+    return cache.cached_json(name, {**args, "lang": lang}, state.graph.data_version, lambda: compute(args, lang))
+
+
+@bp.post("/tours")
+def post_tour():
+    """Visit stops in the best order (proven optimal up to 10 stops), optionally cut into days near lodging."""
+    return _planned("tours", TourSchema(), _tour)
+
+
+@bp.post("/roundtrips")
+def post_roundtrips():
+    """Up to 3 loops of a target length from a start, reproducible with ``seed``."""
+    return _planned("roundtrips", RoundTripSchema(), _roundtrips)
+
+
+@bp.post("/trails")
+def post_trail():
+    """A trail-running course over N terril summits within a distance budget."""
+    return _planned("trails", TrailSchema(), _trail)
+
+
+@bp.post("/isochrones")
+def post_isochrone():
+    """The area reachable within time bands, as GeoJSON polygons."""
+    return _planned("isochrones", IsochroneSchema(), lambda args, _lang: _isochrone(args))
+
+
+def _circuits():
+    state = service()
+    if state.circuits is None:
+        raise APIProblem(503, "Service Unavailable", state.circuits_error or "the named circuits are being routed")
+    return state.circuits
+
+
+@bp.get("/circuits")
+def list_circuits():
+    """The named circuits, without geometry."""
+    lang = language(request.args.get("lang"))
+    return {"circuits": [c.summary(lang) for c in _circuits().values()]}
+
+
+@bp.get("/circuits/<circuit_id>")
+def get_circuit(circuit_id: str):
+    """One named circuit as a route Feature with its texts and sources."""
+    circuits = _circuits()
+    if circuit_id not in circuits:
+        raise APIProblem(404, "Not Found", f"no circuit {circuit_id!r}; see /v1/circuits", "circuit_id")
+    lang = language(request.args.get("lang"))
+    c = circuits[circuit_id]
+    summary = c.summary(lang)
+    summary["circuit_kind"] = summary.pop("kind")
+    return _collection([_feature(c.route, lang)], kind="circuit", **summary)

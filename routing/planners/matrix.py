@@ -1,0 +1,45 @@
+"""Cost matrices between snapped points, from the engine's CCH in one sweep per source."""
+
+from __future__ import annotations
+
+import numpy as np
+import routingkit_cch as rk
+
+from ..engine import Engine
+from ..snap import Snap
+
+#: Marks an unreachable pair in a matrix.
+UNREACHABLE = np.iinfo(np.int64).max // 4
+
+
+def cost_matrix(engine: Engine, snaps: list[Snap], profile: str, metric: rk.CCHMetric | None = None,
+                cost: np.ndarray | None = None) -> np.ndarray:
+    """Least cost (ms) from every snapped point to every other; ``UNREACHABLE`` where no path exists.
+
+    Targets lie on edges, so both ends of each target's edge are pinned and the partial edge
+    cost is added; a pair on one edge also considers the direct piece, as ``Engine.leg`` does.
+    """
+    cost = engine.weights(profile).cost_ms if cost is None else cost
+    metric = metric or engine.metric(profile)
+    entries = [engine.ends(s, cost, outgoing=False) for s in snaps]
+    pinned = [node for ends in entries for node, _ in ends]
+    owner = np.repeat(np.arange(len(snaps)), [len(e) for e in entries])
+    extra = np.array([init for ends in entries for _, init in ends], dtype=np.int64)
+    out = np.full((len(snaps), len(snaps)), UNREACHABLE, dtype=np.int64)
+    if pinned:
+        sweep = rk.CCHOneToMany(metric, pinned)
+        for i, snap in enumerate(snaps):
+            sources = engine.ends(snap, cost, outgoing=True)
+            if not sources:
+                continue
+            dist = np.array([UNREACHABLE if d is None else d for d in sweep.distances_from_multi(sources)],
+                            dtype=np.int64)
+            np.minimum.at(out[i], owner, np.minimum(dist + extra, UNREACHABLE))
+        del sweep
+    for i, a in enumerate(snaps):
+        for j, b in enumerate(snaps):
+            direct = engine.direct(a, b, cost) if a.edge == b.edge else None
+            if direct is not None:
+                out[i, j] = min(out[i, j], direct.cost_ms)
+    np.fill_diagonal(out, 0)
+    return out

@@ -1,0 +1,87 @@
+"""Multi-stop tours: the best order to visit stops from a start, then the route through them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import settings
+from ..engine import Engine
+from ..errors import InvalidStops
+from ..profiles import get_profile
+from ..route import Route
+from .matrix import cost_matrix
+from .order import Order, solve_order
+
+
+@dataclass
+class Stop:
+    """A place to visit: its lon/lat, and the id and name it was asked by (a POI, or a bare point)."""
+
+    lon: float
+    lat: float
+    id: str | None = None
+    name: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "lon": self.lon, "lat": self.lat}
+
+
+@dataclass
+class Tour:
+    """A planned tour: the stops in visiting order, the route through them and the solver's proof."""
+
+    route: Route
+    start: Stop
+    stops: list[Stop]  # in visiting order
+    end: Stop | None
+    loop: bool
+    order: Order
+    leg_km_marks: list[float] = field(default_factory=list)  # km at which each stop is reached
+
+    def summary(self) -> dict:
+        return {**self.route.summary(), "loop": self.loop, "optimal": self.order.optimal,
+                "gap": round(self.order.gap, 4), "stops": [
+                    {**s.as_dict(), "km": km} for s, km in zip(self.stops, self.leg_km_marks)]}
+
+
+def check_stops(stops: list[Stop]) -> None:
+    """Refuse an empty stop list, more than MAX_TOUR_STOPS, and the same stop twice."""
+    if not stops:
+        raise InvalidStops("a tour needs at least one stop")
+    if len(stops) > settings.MAX_TOUR_STOPS:
+        raise InvalidStops(f"{len(stops)} stops; a tour may have at most {settings.MAX_TOUR_STOPS}")
+    seen: dict[tuple, int] = {}
+    for i, s in enumerate(stops):
+        key = (s.id,) if s.id else (round(s.lon, 6), round(s.lat, 6))
+        if key in seen:
+            raise InvalidStops(f"stops[{i}] repeats stops[{seen[key]}] ({s.name or s.id or key})", field=f"stops[{i}]")
+        seen[key] = i
+
+
+def plan_tour(engine: Engine, start: Stop, stops: list[Stop], profile: str = "bike", end: Stop | None = None,
+              loop: bool = True, lang: str = "en", time_limit_s: float = settings.TOUR_TIME_LIMIT_S) -> Tour:
+    """Visit every stop once from ``start``, in the least-cost order; back to start, to ``end``, or ending anywhere.
+
+    Orders of up to ``EXACT_STOPS`` stops are proven optimal; larger ones carry the solver's gap.
+    """
+    get_profile(profile)
+    check_stops(stops)
+    places = [start, *stops] + ([end] if end is not None else [])
+    points = [(p.lon, p.lat) for p in places]
+    snaps = engine.snap(points, field="stops")
+    matrix = cost_matrix(engine, snaps, profile)
+    limit = time_limit_s if len(stops) > settings.EXACT_STOPS else max(time_limit_s, 10.0)
+    order = solve_order(matrix, loop=loop and end is None, end=len(places) - 1 if end is not None else None,
+                        time_limit_s=limit, workers=engine_workers())
+    seq = order.sequence + ([0] if loop and end is None else [])
+    route = engine.route_through([snaps[i] for i in seq], [points[i] for i in seq], profile, lang)
+    marks = np.cumsum([leg["distance_m"] for leg in route.legs]) / 1000.0
+    visited = [places[i] for i in order.sequence[1:] if end is None or i != len(places) - 1]
+    return Tour(route, start, visited, end, loop and end is None, order, [round(float(k), 2) for k in marks])
+
+
+def engine_workers() -> int:
+    """CP-SAT workers: the machine's cores, as the graph build uses."""
+    return max(1, settings.Settings.from_env().workers)

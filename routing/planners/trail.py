@@ -1,0 +1,238 @@
+"""Trail-running courses that climb N distinct terril summits within a distance budget.
+
+The choice of terrils and their order is one prize-collecting circuit problem, solved by CP-SAT:
+every candidate summit is an optional node of the circuit, exactly N are visited, the length
+stays within TRAIL_TOLERANCE of the target, and the summed relief of the terrils climbed (summit
+minus rim, from the graph's terril table) is maximised; the profile's cost breaks ties, so paths
+are preferred. To keep the model small, each node keeps arcs to its TRAIL_NEIGHBOURS cheapest
+others (and the start, finish and vias to all); the length of each kept arc is that of the very
+leg the engine will route, so the routed course has the length the solver planned.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from .. import geo, settings
+from ..engine import Engine
+from ..errors import ImpossibleTarget
+from ..profiles import get_profile
+from ..route import Route
+from ..snap import Snap
+from .matrix import UNREACHABLE, cost_matrix
+from .order import cp_solver
+from .tour import Stop
+
+#: A summit counts as climbed if the course passes within this distance of it.
+SUMMIT_SNAP_M = 150.0
+#: Two summits whose points on the graph are closer than this are one climb.
+DISTINCT_SUMMIT_M = 100.0
+#: Objective weight of one metre of relief against one second of profile cost.
+RELIEF_WEIGHT = 100
+#: Objective cost of each metre the course falls short of the length band.
+SHORT_WEIGHT = 5
+
+
+@dataclass
+class TrailCourse:
+    """A course, the summits it climbs in order (with km marks) and its figures."""
+
+    route: Route
+    summits: list[dict]
+    target_m: float
+    solve_s: float
+    optimal: bool
+
+    def summary(self) -> dict:
+        return {**self.route.summary(), "target_m": self.target_m, "terrils": len(self.summits),
+                "summits": self.summits, "optimal": self.optimal}
+
+
+@dataclass
+class _Candidates:
+    terrils: list[dict]
+    snaps: list[Snap]
+
+
+def candidate_terrils(engine: Engine, start: Stop, finish: Stop, distance_m: float, limit: int) -> _Candidates:
+    """Terril summits within reach of the budget (crow-fly), the highest reliefs first, snapped to the graph."""
+    table = [t for t in engine.graph.meta["terrils"] if t.get("summit_lon") is not None]
+    lon = np.array([t["summit_lon"] for t in table])
+    lat = np.array([t["summit_lat"] for t in table])
+    x, y = geo.to_metric(lon, lat)
+    sx, sy = geo.to_metric(start.lon, start.lat)
+    fx, fy = geo.to_metric(finish.lon, finish.lat)
+    # a course that strings several summits rarely goes farther out than a third of its length
+    reach = np.hypot(x - sx, y - sy) + np.hypot(x - fx, y - fy) <= distance_m * settings.TRAIL_REACH_SHARE
+    snaps = engine.snapper.snap_many(lon, lat)
+    order = sorted((i for i in np.flatnonzero(reach) if snaps[i].distance_m <= SUMMIT_SNAP_M),
+                   key=lambda i: -_relief(table[i]))
+    px, py = geo.to_metric(np.array([s.lon for s in snaps]), np.array([s.lat for s in snaps]))
+    keep: list[int] = []
+    for i in order:  # twin terrils whose summits meet the graph at one spot count once
+        if all(np.hypot(px[i] - px[k], py[i] - py[k]) > DISTINCT_SUMMIT_M for k in keep):
+            keep.append(i)
+        if len(keep) == limit:
+            break
+    return _Candidates([table[i] for i in keep], [snaps[i] for i in keep])
+
+
+def _relief(t: dict) -> int:
+    return max(1, int(round((t.get("summit_m") or 0) - (t.get("rim_m") or 0))))
+
+
+def greedy_course(cost: np.ndarray, fixed: int, prizes: list[int], n_terrils: int, loop: bool) -> list[int]:
+    """A first course for the solver's hint: insert, one by one, the summit of most relief per second added."""
+    seq = list(range(fixed)) + ([0] if loop else [])
+    free = set(range(fixed, len(cost)))
+    while len(seq) - fixed - loop < n_terrils and free:
+        best = None
+        for c in free:
+            for k in range(1, len(seq)):
+                added = int(cost[seq[k - 1], c]) + int(cost[c, seq[k]]) - int(cost[seq[k - 1], seq[k]])
+                score = added / prizes[c - fixed]
+                if best is None or score < best[0]:
+                    best = (score, c, k)
+        _, c, k = best
+        seq.insert(k, c)
+        free.discard(c)
+    return seq
+
+
+def _solve(dist: np.ndarray, cost: np.ndarray, fixed: int, prizes: list[int], n_terrils: int, lo: int, hi: int,
+           loop: bool, time_limit_s: float, workers: int,
+           hint: list[int] | None = None) -> tuple[list[int], bool] | None:
+    """Node sequence from 0 through all ``fixed`` nodes (1..fixed-1) and ``n_terrils`` optional ones, or None."""
+    n = len(dist)
+    model = cp_model.CpModel()
+    arcs, lits = [], {}
+    finish = fixed - 1 if not loop else None
+    for i in range(n):
+        for j in range(n):
+            if i == j or dist[i, j] >= UNREACHABLE or (finish is not None and i == finish):
+                continue
+            if j == 0 and (finish is not None):
+                continue
+            lits[i, j] = model.new_bool_var("")
+    if finish is not None:
+        lits[finish, 0] = model.new_bool_var("")
+        model.add(lits[finish, 0] == 1)
+    visit = [model.new_bool_var("") for _ in range(n)]
+    for i in range(n):
+        if i < fixed:
+            model.add(visit[i] == 1)
+        arcs.append((i, i, visit[i].Not()))
+    arcs += [(i, j, lit) for (i, j), lit in lits.items()]
+    model.add_circuit(arcs)
+    model.add(sum(visit[fixed:]) == n_terrils)
+    length = sum(int(dist[i, j]) * lit for (i, j), lit in lits.items() if (i, j) != (finish, 0))
+    model.add(length <= hi)
+    short = model.new_int_var(0, max(lo, 0), "short")  # soft lower bound: a hard one starves the search
+    model.add(short >= lo - length)
+    secs = {k: int(cost[k] // 1000) for k in lits if k != (finish, 0)}
+    model.maximize(RELIEF_WEIGHT * sum(p * visit[fixed + i] for i, p in enumerate(prizes))
+                   - sum(secs[k] * lits[k] for k in secs) - SHORT_WEIGHT * short)
+    if hint:
+        used = set(zip(hint[:-1], hint[1:]))
+        for k, lit in lits.items():
+            model.add_hint(lit, k in used or (k == (finish, 0)))
+        for i, v in enumerate(visit):
+            model.add_hint(v, i in hint)
+    solver = cp_solver(time_limit_s, workers)
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    succ = {i: j for (i, j), lit in lits.items() if solver.value(lit)}
+    seq, node = [0], succ[0]
+    while node != 0 and node != finish:
+        seq.append(node)
+        node = succ[node]
+    return seq + ([finish] if finish is not None else [0]), status == cp_model.OPTIMAL
+
+
+def plan_trail(engine: Engine, start: Stop, distance_m: float, n_terrils: int, profile: str = "trail",
+               finish: Stop | None = None, via: list[Stop] | None = None, lang: str = "en",
+               time_limit_s: float = settings.TRAIL_TIME_LIMIT_S, workers: int = 2) -> TrailCourse:
+    """A course from ``start`` (to ``finish``, else back) through ``via``, of about ``distance_m``, over N terrils."""
+    get_profile(profile)
+    if n_terrils < 1:
+        raise ImpossibleTarget(f"a trail course climbs at least 1 terril, not {n_terrils}", field="terrils")
+    if not distance_m > 0:
+        raise ImpossibleTarget(f"the distance must be positive, not {distance_m:g} m")
+    t0 = time.monotonic()
+    via = via or []
+    fixed_stops = [start, *via] + ([finish] if finish else [])
+    fixed_snaps = engine.snap([(s.lon, s.lat) for s in fixed_stops], field="start")
+    cands = candidate_terrils(engine, start, finish or start, distance_m, settings.TRAIL_CANDIDATES)
+    if len(cands.terrils) < n_terrils:
+        raise ImpossibleTarget(f"only {len(cands.terrils)} terril summits lie within reach of a "
+                               f"{distance_m / 1000:g} km course from here; {n_terrils} were asked for",
+                               field="terrils")
+    snaps = fixed_snaps + cands.snaps
+    cost = cost_matrix(engine, snaps, profile)
+    prizes = [_relief(t) for t in cands.terrils]
+    hint = greedy_course(cost, len(fixed_snaps), prizes, n_terrils, finish is None)
+    arcs = sorted(set(sparse_arcs(cost, len(fixed_snaps), settings.TRAIL_NEIGHBOURS)) | set(zip(hint[:-1], hint[1:])))
+    dist = leg_lengths(engine, snaps, profile, arcs)
+    lo = int(distance_m * (1 - settings.TRAIL_TOLERANCE))
+    hi = int(distance_m * (1 + settings.TRAIL_TOLERANCE))
+    budget = max(1.0, min(time_limit_s, t0 + settings.PLANNER_DEADLINE_S - time.monotonic()))
+    found = _solve(dist, cost, len(fixed_snaps), prizes, n_terrils, lo, hi, finish is None, budget, workers, hint)
+    if found is None or sum(dist[a, b] for a, b in zip(found[0][:-1], found[0][1:])) < lo:
+        raise ImpossibleTarget(f"no course of {distance_m / 1000:g} km (±{settings.TRAIL_TOLERANCE:.0%}) climbing "
+                               f"{n_terrils} terrils was found from here", field="distance_m")
+    seq, optimal = found
+    route = engine.route_through([snaps[i] for i in seq], [_point(fixed_stops, cands, i) for i in seq], profile, lang)
+    return TrailCourse(route, _summits(route, seq, len(fixed_snaps), cands), distance_m, time.monotonic() - t0,
+                       optimal)
+
+
+def sparse_arcs(cost: np.ndarray, n_fixed: int, neighbours: int) -> list[tuple[int, int]]:
+    """The arcs the model keeps: each node to its cheapest ``neighbours``, and every arc touching a fixed node."""
+    n = len(cost)
+    keep = set()
+    for i in range(n):
+        order = [j for j in np.argsort(cost[i]) if j != i and cost[i, j] < UNREACHABLE]
+        keep.update((i, int(j)) for j in order[:neighbours])
+        for j in range(n):
+            if (i < n_fixed or j < n_fixed) and i != j and cost[i, j] < UNREACHABLE:
+                keep.add((i, j))
+    return sorted(keep)
+
+
+def leg_lengths(engine: Engine, snaps: list[Snap], profile: str, arcs: list[tuple[int, int]]) -> np.ndarray:
+    """Metres of the engine's own least-cost leg for each kept arc; UNREACHABLE elsewhere."""
+    out = np.full((len(snaps), len(snaps)), UNREACHABLE, dtype=np.int64)
+    query = engine.query(profile)
+    g = engine.graph
+    for i, j in arcs:
+        leg = engine.leg(snaps[i], snaps[j], profile, query)
+        if leg is not None:
+            out[i, j] = int(round(sum(g.edge_length[p.arc >> 1] * (p.hi - p.lo) for p in leg.pieces)))
+    return out
+
+
+def _point(fixed: list[Stop], cands: _Candidates, i: int) -> tuple[float, float]:
+    if i < len(fixed):
+        return fixed[i].lon, fixed[i].lat
+    t = cands.terrils[i - len(fixed)]
+    return t["summit_lon"], t["summit_lat"]
+
+
+def _summits(route: Route, seq: list[int], n_fixed: int, cands: _Candidates) -> list[dict]:
+    """Each summit climbed, in course order, with its height, relief and km mark."""
+    marks = np.cumsum([leg["distance_m"] for leg in route.legs])
+    out = []
+    for leg, node in enumerate(seq[1:]):
+        if node >= n_fixed:
+            t = cands.terrils[node - n_fixed]
+            out.append({"number": t["number"], "name": t.get("name"), "height_m": round(t["summit_m"], 1),
+                        "relief_m": _relief(t), "lon": t["summit_lon"], "lat": t["summit_lat"],
+                        "km": round(float(marks[leg]) / 1000, 2)})
+    return out
+
+

@@ -1,0 +1,91 @@
+"""Planner endpoints through Flask's test client, on the whole basin, against a real Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from api import create_app
+
+from .test_api_pois_routes import BASE_11_19, LOUVRE, assert_problem
+
+SITES = ["great-site-chm-lewarde", "great-site-arenberg", "great-site-fosse-9-9bis", "great-site-base-11-19",
+         "great-site-cite-des-electriciens"]
+
+
+@pytest.fixture(scope="module")
+def client(cfg, basin_graph, catalogue, tmp_path_factory):
+    from api.redis_server import EmbeddedRedis
+
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as server:
+        app = create_app({"REDIS_URL": server.url, "GALIBOT_SETTINGS": cfg, "GALIBOT_GRAPH": basin_graph})
+        state = app.extensions["galibot.graph"]
+        assert state.wait(300) and state.circuits is not None, state.error or state.circuits_error
+        yield app.test_client()
+
+
+def test_five_sites_tour_by_poi_ids_with_stages(client):
+    resp = client.post("/v1/tours", json={"start": "louvre-lens", "stops": SITES, "daily_distance_m": 50000})
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    props = body["properties"]
+    assert props["kind"] == "tour" and props["optimal"] and props["gap"] == 0
+    assert sorted(s["id"] for s in props["stops"]) == sorted(SITES)
+    route = body["features"][0]["properties"]
+    assert sum(st["distance_m"] for st in props["stages"]) == pytest.approx(route["distance_m"], abs=5)
+    assert all(st["lodging"] for st in props["stages"][:-1])
+    again = client.post("/v1/tours", json={"start": "louvre-lens", "stops": SITES, "daily_distance_m": 50000})
+    assert again.headers["X-Cache"] == "hit" and again.get_json() == body
+
+
+def test_tour_errors_name_the_field(client):
+    assert_problem(client.post("/v1/tours", json={"start": LOUVRE, "stops": [SITES[0], SITES[0]]}), 422,
+                   "stops[1]")
+    assert_problem(client.post("/v1/tours", json={"start": LOUVRE, "stops": ["no-such-poi"]}), 404, "stops[0]")
+    assert_problem(client.post("/v1/tours", json={"start": LOUVRE, "stops": [[4.35, 50.85]]}), 422, "stops[1]")
+    assert_problem(client.post("/v1/tours", json={"start": LOUVRE, "stops": [BASE_11_19] * 1 + SITES[:1],
+                                                  "daily_distance_m": 0}), 422, "daily_distance_m")
+    too_many = [[2.8 + i * 0.001, 50.43] for i in range(41)]
+    assert_problem(client.post("/v1/tours", json={"start": LOUVRE, "stops": too_many}), 422, "stops")
+
+
+def test_roundtrips(client):
+    resp = client.post("/v1/roundtrips", json={"start": LOUVRE, "distance_m": 25000, "count": 2, "seed": 4})
+    assert resp.status_code == 200, resp.get_json()
+    feats = resp.get_json()["features"]
+    assert len(feats) == 2
+    for f in feats:
+        assert abs(f["properties"]["length_error"]) <= 0.10 and f["properties"]["reused_share"] < 0.15
+        assert f["geometry"]["coordinates"][0][:2] == f["geometry"]["coordinates"][-1][:2]
+    assert_problem(client.post("/v1/roundtrips", json={"start": LOUVRE, "distance_m": -1}), 422, "distance_m")
+    assert_problem(client.post("/v1/roundtrips", json={"start": LOUVRE, "distance_m": 5000, "profile": "horse"}),
+                   422, "profile")
+
+
+def test_trail_and_impossible_trail(client):
+    resp = client.post("/v1/trails", json={"start": "great-site-base-11-19", "distance_m": 30000, "terrils": 5})
+    assert resp.status_code == 200, resp.get_json()
+    props = resp.get_json()["features"][0]["properties"]
+    assert len({s["number"] for s in props["summits"]}) == 5 and props["profile"] == "trail"
+    body = assert_problem(client.post("/v1/trails", json={"start": BASE_11_19, "distance_m": 2000, "terrils": 20}),
+                          422, "terrils")
+    assert "20" in body["detail"]
+
+
+def test_isochrone(client):
+    resp = client.post("/v1/isochrones", json={"start": "louvre-lens", "minutes": 30, "profile": "bike"})
+    assert resp.status_code == 200
+    feats = resp.get_json()["features"]
+    assert [f["properties"]["minutes"] for f in feats] == [10, 20, 30]
+    assert feats[0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert_problem(client.post("/v1/isochrones", json={"start": LOUVRE, "minutes": 0}), 422, "minutes")
+    assert_problem(client.post("/v1/isochrones", json={"start": [2.8, 95], "minutes": 10}), 422, "start")
+
+
+def test_circuits(client):
+    listing = client.get("/v1/circuits?lang=fr").get_json()["circuits"]
+    ids = {c["id"] for c in listing}
+    assert "eurovelo-5-bassin-minier" in ids and "trail-pyramides-noires-inspire" in ids
+    tpn = client.get("/v1/circuits/trail-pyramides-noires-inspire").get_json()
+    assert tpn["properties"]["inspired_by"] and len(tpn["properties"]["summits"]) >= 20
+    assert tpn["features"][0]["geometry"]["type"] == "LineString"
+    assert_problem(client.get("/v1/circuits/nope"), 404, "circuit_id")
