@@ -6,6 +6,8 @@ returns), with the planner's own facts in ``properties``; results are cached in 
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import Blueprint, request
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -93,6 +95,7 @@ def _stop(place, field: str) -> Stop:
 
 
 def _feature(route, lang: str, **extra) -> dict:
+    route = dataclasses.replace(route)  # a copy: circuits' routes are shared between requests
     attach_pois(route, service().catalogue, CORRIDOR_M, lang)
     feature = route_feature(route)
     feature["properties"].update(extra)

@@ -52,7 +52,7 @@ def loops_table(engine: Engine, graph) -> list[str]:
                 spurs += loop.spurs
             a = np.abs(err)
             rows.append(f"| {profile} | {km} km | {len(err)}/{STARTS} | {_pct(a, 50):.1%} | {_pct(a, 95):.1%} | "
-                        f"{np.max(err, initial=0) if abs(np.max(err)) >= abs(np.min(err)) else np.min(err):+.1%} | "
+                        f"{err[int(np.argmax(a))]:+.1%} | "
                         f"{(a <= settings.LOOP_TOLERANCE).mean():.0%} | {_pct(reuse, 50):.1%} | {max(reuse):.1%} | "
                         f"{spurs} | {_pct(secs, 50) * 1000:.0f} ms | {_pct(secs, 95) * 1000:.0f} ms | "
                         f"{max(secs) * 1000:.0f} ms |")

@@ -105,10 +105,10 @@ def _route_in_order(engine: Engine, spec: dict, stops: list[Stop], cid: str) -> 
         cost = cost.copy()
         ev5 = np.repeat(engine.graph.edge_ev5, 2) & weights.allowed
         cost[ev5] = np.maximum(1, (cost[ev5] * EV5_PREFERENCE).astype(np.int64))
-    pen = Penalised(engine, cost)
+    metric = Penalised(engine, cost).metric if spec.get("prefer_ev5") else engine.metric(profile)
     legs = []
     for i, (a, b) in enumerate(zip(snaps[:-1], snaps[1:])):
-        leg = engine.leg(a, b, profile, rk.CCHQuery(pen.metric), cost)
+        leg = engine.leg(a, b, profile, rk.CCHQuery(metric), cost)
         if leg is None:
             raise CircuitError(f"circuit {cid!r}: no {profile} route from waypoint {i} ({seq[i].name}) to "
                                f"waypoint {i + 1} ({seq[i + 1].name})", field=f"{cid}.waypoints[{i + 1}]")
