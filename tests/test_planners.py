@@ -236,3 +236,14 @@ def test_out_and_back_cancels_to_nothing(basin_engine, places):
     assert count_spurs(there.pieces + back.pieces) >= 1
     assert cancel_spurs(there.pieces + back.pieces) == []
     assert cancel_spurs(there.pieces) == there.pieces
+
+
+def test_point_to_point_course_ends_at_its_finish(basin_engine, places):
+    course = plan_trail(basin_engine, Stop(*places["base_11_19"]), 25_000, 4, finish=Stop(*places["louvre_lens"]))
+    end = course.route.coordinates[-1]
+    assert np.hypot((end[0] - places["louvre_lens"][0]) * 71_000, (end[1] - places["louvre_lens"][1]) * 111_000) < 50
+    assert len({s["number"] for s in course.summits}) == 4
+    assert abs(course.route.distance_m / 25_000 - 1) <= settings.TRAIL_TOLERANCE
+    with pytest.raises(OutOfArea) as err:
+        plan_trail(basin_engine, Stop(*places["base_11_19"]), 25_000, 4, finish=Stop(5.0, 45.0))
+    assert err.value.field == "finish[0]"

@@ -67,7 +67,9 @@ def candidate_terrils(engine: Engine, start: Stop, finish: Stop, distance_m: flo
     sx, sy = geo.to_metric(start.lon, start.lat)
     fx, fy = geo.to_metric(finish.lon, finish.lat)
     # a course that strings several summits rarely goes farther out than a third of its length
-    reach = np.hypot(x - sx, y - sy) + np.hypot(x - fx, y - fy) <= distance_m * settings.TRAIL_REACH_SHARE
+    # (or, point to point, not much farther off the straight line than the finish is from the start)
+    limit_m = max(distance_m * settings.TRAIL_REACH_SHARE, 1.2 * float(np.hypot(fx - sx, fy - sy)))
+    reach = np.hypot(x - sx, y - sy) + np.hypot(x - fx, y - fy) <= limit_m
     snaps = engine.snapper.snap_many(lon, lat)
     order = sorted((i for i in np.flatnonzero(reach) if snaps[i].distance_m <= SUMMIT_SNAP_M),
                    key=lambda i: -_relief(table[i]))
@@ -166,7 +168,9 @@ def plan_trail(engine: Engine, start: Stop, distance_m: float, n_terrils: int, p
     t0 = time.monotonic()
     via = via or []
     fixed_stops = [start, *via] + ([finish] if finish else [])
-    fixed_snaps = engine.snap([(s.lon, s.lat) for s in fixed_stops], field="start")
+    fixed_snaps = engine.snap([(start.lon, start.lat)], field="start")
+    fixed_snaps += engine.snap([(s.lon, s.lat) for s in via], field="via") if via else []
+    fixed_snaps += engine.snap([(finish.lon, finish.lat)], field="finish") if finish else []
     cands = candidate_terrils(engine, start, finish or start, distance_m, settings.TRAIL_CANDIDATES)
     if len(cands.terrils) < n_terrils:
         raise ImpossibleTarget(f"only {len(cands.terrils)} terril summits lie within reach of a "
