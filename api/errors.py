@@ -6,31 +6,29 @@ from flask import Flask, Response, json
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from poi_data.errors import UnknownPOI
+from poi_data.errors import POIQueryError, UnknownPOI
 from routing.errors import (
     BBoxError,
     CircuitError,
     DataError,
     EmptyGraphError,
     GalibotError,
-    ImpossibleTarget,
-    InvalidAvoid,
-    InvalidStageLength,
-    InvalidStops,
-    NoRoute,
-    OutOfArea,
     PlannerTimeout,
-    TooFarFromRoad,
+    RoutingError,
 )
 
 PROBLEM_TYPE = "https://galibot.example/problems/"
 
-#: Library errors and the HTTP status each becomes (anything else the library raises on purpose is a 400).
+#: The HTTP status of each family of library errors; an error takes the status of its nearest listed ancestor
+#: (so a new routing or planning error is a 422 without being listed), and anything else is a 400.
 STATUS_OF: dict[type, int] = {
-    BBoxError: 400, DataError: 503, EmptyGraphError: 422, UnknownPOI: 404,
-    OutOfArea: 422, TooFarFromRoad: 422, InvalidAvoid: 422, NoRoute: 422,
-    InvalidStops: 422, ImpossibleTarget: 422, InvalidStageLength: 422, PlannerTimeout: 503, CircuitError: 503,
+    BBoxError: 400, DataError: 503, EmptyGraphError: 422, POIQueryError: 400, UnknownPOI: 404,
+    RoutingError: 422, PlannerTimeout: 503, CircuitError: 503,
 }
+
+
+def status_of(exc: GalibotError) -> int:
+    return next((STATUS_OF[k] for k in type(exc).__mro__ if k in STATUS_OF), 400)
 
 
 def _first_field(messages, prefix: str = "") -> tuple[str, str]:
@@ -75,7 +73,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(GalibotError)
     def _library(exc: GalibotError) -> Response:
-        status = STATUS_OF.get(type(exc), 400)
+        status = status_of(exc)
         return problem(status, type(exc).__name__, str(exc), getattr(exc, "field", None))
 
     @app.errorhandler(ValidationError)

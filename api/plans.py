@@ -21,8 +21,7 @@ from routing.planners.tour import Stop, plan_tour
 from routing.planners.trail import plan_trail
 from routing.profiles import DEFAULT_PROFILE, PROFILES
 
-from . import cache
-from .common import language, load, service
+from .common import cached_post, language, service
 from .errors import APIProblem
 from .routes import CORRIDOR_M, route_feature
 
@@ -111,10 +110,10 @@ def _tour(args: dict, lang: str) -> dict:
     start = _stop(args["start"], "start")
     stops = [_stop(p, f"stops[{i}]") for i, p in enumerate(args["stops"])]
     end = _stop(args["end"], "end") if args["end"] is not None else None
-    tour = plan_tour(state.engine, start, stops, args["profile"], end, args["loop"], lang)
+    tour = plan_tour(state.engine, start, stops, args["profile"], end, args["loop"], lang, workers=state.cfg.workers)
     extra = {k: v for k, v in tour.summary().items() if k in ("loop", "optimal", "gap", "stops")}
     if args["daily_distance_m"] is not None or args["daily_duration_s"] is not None:
-        lodging = [_stop(p["id"], "lodging") for p in state.catalogue.by_theme("lodging")]
+        lodging = [Stop(p["lon"], p["lat"], p["id"], p["name"]) for p in state.catalogue.by_theme("lodging")]
         stages = split_stages(state.engine, tour.route, lodging, args["daily_distance_m"], args["daily_duration_s"])
         extra["stages"] = [s.as_dict() for s in stages]
     return _collection([_feature(tour.route, lang)], kind="tour", **extra)
@@ -145,35 +144,28 @@ def _isochrone(args: dict) -> dict:
                      args["bands"]).to_geojson()
 
 
-def _planned(name: str, schema: Schema, compute):
-    args = load(schema, request.get_json(silent=True))
-    lang = language(args.get("lang"))
-    state = service()
-    return cache.cached_json(name, {**args, "lang": lang}, state.graph.data_version, lambda: compute(args, lang))
-
-
 @bp.post("/tours")
 def post_tour():
     """Visit stops in the best order (proven optimal up to 10 stops), optionally cut into days near lodging."""
-    return _planned("tours", TourSchema(), _tour)
+    return cached_post("tours", TourSchema(), _tour)
 
 
 @bp.post("/roundtrips")
 def post_roundtrips():
     """Up to 3 loops of a target length from a start, reproducible with ``seed``."""
-    return _planned("roundtrips", RoundTripSchema(), _roundtrips)
+    return cached_post("roundtrips", RoundTripSchema(), _roundtrips)
 
 
 @bp.post("/trails")
 def post_trail():
     """A trail-running course over N terril summits within a distance budget."""
-    return _planned("trails", TrailSchema(), _trail)
+    return cached_post("trails", TrailSchema(), _trail)
 
 
 @bp.post("/isochrones")
 def post_isochrone():
     """The area reachable within time bands, as GeoJSON polygons."""
-    return _planned("isochrones", IsochroneSchema(), lambda args, _lang: _isochrone(args))
+    return cached_post("isochrones", IsochroneSchema(), lambda args, _lang: _isochrone(args))
 
 
 def _circuits():

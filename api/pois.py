@@ -60,11 +60,14 @@ def poi_feature(poi: dict, lang: str, distance_m: float | None = None, outline: 
 def _select(cat: Catalogue, args: dict) -> list[tuple[int, float | None]]:
     """Indices matching every filter given, in relevance, distance or catalogue order."""
     order: list[tuple[int, float | None]]
+    near = cat.near_indices(*_lonlat(args["near"]), args["radius_m"]) if args.get("near") else None
     if args.get("q"):
         order = [(i, None) for i, _ in cat.search_scores(args["q"])]
-    elif args.get("near"):
-        lon, lat = _lonlat(args["near"])
-        order = [(i, d) for i, d in cat.near_indices(lon, lat, args["radius_m"])]
+        if near is not None:  # text relevance first, distance reported, farther than the radius left out
+            distance = dict(near)
+            order = [(i, distance[i]) for i, _ in order if i in distance]
+    elif near is not None:
+        order = list(near)
     else:
         order = [(i, None) for i in range(len(cat))]
     keep = None
@@ -73,10 +76,6 @@ def _select(cat: Catalogue, args: dict) -> list[tuple[int, float | None]]:
     if args.get("bbox"):
         inside = set(cat.bbox_indices(args["bbox"]).tolist())
         keep = inside if keep is None else keep & inside
-    if args.get("near") and args.get("q"):
-        lon, lat = _lonlat(args["near"])
-        near = {i: d for i, d in cat.near_indices(lon, lat, args["radius_m"])}
-        order = [(i, near[i]) for i, _ in order if i in near]
     return order if keep is None else [(i, d) for i, d in order if i in keep]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import shapely
-from flask import Blueprint, request
+from flask import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from poi_data import attach_pois
@@ -15,8 +15,7 @@ from routing.instructions import LANGUAGES
 from routing.profiles import DEFAULT_PROFILE, PROFILES
 from routing.route import Route
 
-from . import cache
-from .common import language, load, service
+from .common import cached_post, service
 
 bp = Blueprint("routes", __name__, url_prefix="/v1/routes")
 CORRIDOR_M = 150.0
@@ -86,7 +85,4 @@ def _compute(args: dict, lang: str) -> dict:
 @bp.post("")
 def post_route():
     """Compute a route (a Feature), or the best and its alternatives (a FeatureCollection)."""
-    args = load(RouteRequestSchema(), request.get_json(silent=True))
-    lang = language(args.get("lang"))
-    state = service()
-    return cache.cached_json("routes", {**args, "lang": lang}, state.graph.data_version, lambda: _compute(args, lang))
+    return cached_post("routes", RouteRequestSchema(), _compute)

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from poi_data import load_catalogue
-from poi_data.circuits import _resolver, load_specs, route_circuit
+from poi_data.circuits import load_specs, resolver, route_circuit
 from routing import landmarks, settings
 from routing.build import BuildRequest, load_or_build
 from routing.engine import Engine
@@ -72,7 +72,7 @@ def run(cfg: Settings) -> str:
 
     t0 = time.perf_counter()
     tour = plan_tour(engine, Stop(*places["louvre_lens"], id="louvre-lens", name="Louvre-Lens"),
-                     [stop(s) for s in SITES], "bike")
+                     [stop(s) for s in SITES], "bike", workers=cfg.workers)
     tour_s = time.perf_counter() - t0
     snaps = engine.snap([(tour.start.lon, tour.start.lat)] + [(s.lon, s.lat) for s in tour.stops])
     matrix = cost_matrix(engine, snaps, "bike")
@@ -98,8 +98,8 @@ def run(cfg: Settings) -> str:
         iso_times.append(time.perf_counter() - t0)
 
     specs = load_specs()
-    resolve = _resolver(cfg, engine, cat, specs)
-    circuits = [route_circuit(cfg, engine, cat, cid, spec, resolve) for cid, spec in specs.items()]
+    resolve = resolver(cfg, engine, cat, specs)
+    circuits = [route_circuit(cfg, engine, cid, spec, resolve) for cid, spec in specs.items()]
     loops = loops_table(engine, graph)
 
     order_names = " → ".join(["Louvre-Lens", *(s.name for s in tour.stops), "Louvre-Lens"])

@@ -24,6 +24,7 @@ from bench import pois as pois_bench
 from routing import checks, landmarks
 from routing.build import BuildRequest, load_or_build
 from routing.compiled import CompiledGraph
+from routing.io import atomic_write
 from routing.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,9 +155,8 @@ def main() -> int:
         "\n\n".join(sections),
         "",
     ])
-    tmp = out.with_suffix(".md.tmp")
-    tmp.write_text(doc, encoding="utf-8")
-    os.replace(tmp, out)
+    with atomic_write(out, "w") as fh:
+        fh.write(doc)
     print(doc)
     return 0
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import tomllib
 import unicodedata
 from collections import Counter, defaultdict
@@ -25,6 +23,7 @@ from marshmallow import ValidationError
 
 from routing import landmarks
 from routing.compiled import CompiledGraph
+from routing.io import atomic_write
 from routing.settings import DATA_BBOX, Settings
 from routing.snap import EdgeSnapper
 from routing.sources import mbm, tiles
@@ -360,7 +359,7 @@ def build_records(cfg: Settings, graph: CompiledGraph) -> tuple[list[dict], Repo
     records += cite_records(cfg.mbm_dir, report)
     records += unesco_records(cfg.mbm_dir, report)
     located = landmarks.locate(cfg, graph, tuple({s["landmark"] for s in load_key_places().values()
-                                                  if "landmark" in s}), DATA_BBOX)
+                                                  if "landmark" in s}), points)
     records = apply_key_places(records, located, report)
     lon = np.array([r["lon"] for r in records])
     lat = np.array([r["lat"] for r in records])
@@ -388,15 +387,8 @@ def catalogue_version(graph: CompiledGraph) -> str:
 
 def write_json(path: Path, payload: dict) -> None:
     """Atomic JSON write: temporary file in the same directory, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, ensure_ascii=False, separators=(",", ":"))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "w") as fh:
+        json.dump(payload, fh, ensure_ascii=False, separators=(",", ":"))
 
 
 def load_or_build_records(cfg: Settings, graph: CompiledGraph) -> tuple[list[dict], dict, Path]:

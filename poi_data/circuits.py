@@ -8,9 +8,7 @@ hash of the circuit file, and written atomically.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
-import tempfile
 import time
 import tomllib
 from dataclasses import dataclass
@@ -20,14 +18,15 @@ import numpy as np
 import routingkit_cch as rk
 
 from routing import landmarks
-from routing.engine import Engine, Leg
+from routing.engine import Engine
 from routing.errors import CircuitError, DataError, RoutingError
-from routing.planners.loops import Penalised
+from routing.io import atomic_write
 from routing.planners.tour import Stop, plan_tour
 from routing.planners.trail import plan_trail
 from routing.route import Route, build_route
 from routing.settings import Settings
 
+from .build import catalogue_version
 from .catalogue import Catalogue
 from .errors import UnknownPOI
 
@@ -71,7 +70,7 @@ def load_specs(path: Path = CIRCUITS_FILE) -> dict[str, dict]:
     return specs
 
 
-def _resolver(cfg: Settings, engine: Engine, catalogue: Catalogue, specs: dict[str, dict]):
+def resolver(cfg: Settings, engine: Engine, catalogue: Catalogue, specs: dict[str, dict]):
     """A function turning a waypoint table into a Stop, with the landmarks the specs name located once."""
     keys = {w["landmark"] for s in specs.values() for w in [*s.get("waypoints", []), s.get("start", {})]
             if "landmark" in w}
@@ -105,19 +104,18 @@ def _route_in_order(engine: Engine, spec: dict, stops: list[Stop], cid: str) -> 
         cost = cost.copy()
         ev5 = np.repeat(engine.graph.edge_ev5, 2) & weights.allowed
         cost[ev5] = np.maximum(1, (cost[ev5] * EV5_PREFERENCE).astype(np.int64))
-    metric = Penalised(engine, cost).metric if spec.get("prefer_ev5") else engine.metric(profile)
+    metric = engine.custom_metric(cost) if spec.get("prefer_ev5") else engine.metric(profile)
     legs = []
     for i, (a, b) in enumerate(zip(snaps[:-1], snaps[1:])):
         leg = engine.leg(a, b, profile, rk.CCHQuery(metric), cost)
         if leg is None:
             raise CircuitError(f"circuit {cid!r}: no {profile} route from waypoint {i} ({seq[i].name}) to "
                                f"waypoint {i + 1} ({seq[i + 1].name})", field=f"{cid}.waypoints[{i + 1}]")
-        true_cost = int(sum(weights.cost_ms[p.arc] * (p.hi - p.lo) for p in leg.pieces))
-        legs.append(Leg(leg.pieces, true_cost))
+        legs.append(leg.priced(weights.cost_ms))
     return build_route(engine.graph, weights, legs, points, profile)
 
 
-def route_circuit(cfg: Settings, engine: Engine, catalogue: Catalogue, cid: str, spec: dict, resolve) -> Circuit:
+def route_circuit(cfg: Settings, engine: Engine, cid: str, spec: dict, resolve) -> Circuit:
     """Resolve and route one circuit; any failure is a CircuitError naming the circuit and waypoint."""
     t0 = time.monotonic()
     try:
@@ -129,7 +127,8 @@ def route_circuit(cfg: Settings, engine: Engine, catalogue: Catalogue, cid: str,
             return Circuit(cid, spec, course.route, [start, *via], course.summits, time.monotonic() - t0)
         stops = [resolve(cid, i, w) for i, w in enumerate(spec["waypoints"])]
         if spec["kind"] == "tour":
-            tour = plan_tour(engine, stops[0], stops[1:], spec["profile"], loop=bool(spec.get("loop", True)))
+            tour = plan_tour(engine, stops[0], stops[1:], spec["profile"], loop=bool(spec.get("loop", True)),
+                             workers=cfg.workers)
             return Circuit(cid, spec, tour.route, [stops[0], *tour.stops], [], time.monotonic() - t0)
         return Circuit(cid, spec, _route_in_order(engine, spec, stops, cid), stops, [], time.monotonic() - t0)
     except CircuitError:
@@ -138,31 +137,28 @@ def route_circuit(cfg: Settings, engine: Engine, catalogue: Catalogue, cid: str,
         raise CircuitError(f"circuit {cid!r}: {exc}", field=f"{cid}.{exc.field or 'waypoints'}") from exc
 
 
-def circuits_version(engine: Engine, catalogue: Catalogue, path: Path = CIRCUITS_FILE) -> str:
+def circuits_version(engine: Engine, path: Path = CIRCUITS_FILE) -> str:
+    """Hash of the circuit file, this module, and the catalogue version (which covers the graph's data version)."""
     h = hashlib.sha256(path.read_bytes())
-    h.update(engine.graph.data_version.encode())
-    h.update(str(len(catalogue)).encode())
+    h.update(catalogue_version(engine.graph).encode())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()[:16]
 
 
 def load_or_build_circuits(cfg: Settings, engine: Engine, catalogue: Catalogue, progress=print) -> dict[str, Circuit]:
     """Every named circuit, from ``var/circuits-<version>.pkl`` or routed now (and cached atomically)."""
-    path = cfg.cache_dir / f"circuits-{circuits_version(engine, catalogue)}.pkl"
+    path = cfg.cache_dir / f"circuits-{circuits_version(engine)}.pkl"
     if path.is_file():
         with open(path, "rb") as fh:
             return pickle.load(fh)
     specs = load_specs()
-    resolve = _resolver(cfg, engine, catalogue, specs)
+    resolve = resolver(cfg, engine, catalogue, specs)
     out = {}
     for n, (cid, spec) in enumerate(specs.items(), 1):
-        out[cid] = route_circuit(cfg, engine, catalogue, cid, spec, resolve)
+        out[cid] = route_circuit(cfg, engine, cid, spec, resolve)
         if progress:
             progress(f"circuit {n}/{len(specs)} {cid}: {out[cid].route.distance_m / 1000:.1f} km "
                      f"in {out[cid].build_s:.1f} s")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "wb") as fh:
+    with atomic_write(path) as fh:
         pickle.dump(out, fh)
-    os.replace(tmp, path)
     return out

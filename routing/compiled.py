@@ -8,14 +8,14 @@ for analysis, osmnx functions and reference checks.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import shapely
+
+from .io import atomic_write
 
 FORMAT_VERSION = 1
 _ARRAYS = (
@@ -99,17 +99,10 @@ class CompiledGraph:
     def save(self, path: Path) -> Path:
         """Write atomically: a temporary file in the same directory, then a rename."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                arrays = {name: getattr(self, name) for name in _ARRAYS}
-                meta = json.dumps({**self.meta, "format_version": FORMAT_VERSION}, ensure_ascii=False)
-                np.savez(fh, meta=np.frombuffer(meta.encode("utf-8"), dtype=np.uint8), **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as fh:
+            arrays = {name: getattr(self, name) for name in _ARRAYS}
+            meta = json.dumps({**self.meta, "format_version": FORMAT_VERSION}, ensure_ascii=False)
+            np.savez(fh, meta=np.frombuffer(meta.encode("utf-8"), dtype=np.uint8), **arrays)
         return path
 
     @classmethod

@@ -9,8 +9,6 @@ edge with the partial costs as initial distances, so results are exact from poin
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ import shapely
 from . import geo, settings
 from .compiled import CompiledGraph
 from .errors import InvalidAvoid, NoRoute, OutOfArea, TooFarFromRoad, TooManyPoints
+from .io import atomic_write
 from .profiles import DEFAULT_PROFILE, INF_WEIGHT, ArcWeights, arc_weights, get_profile
 from .route import Piece, Route, build_route
 from .snap import EdgeSnapper, Snap
@@ -34,6 +33,10 @@ class Leg:
     pieces: list[Piece]
     cost_ms: int
 
+    def priced(self, cost: np.ndarray) -> Leg:
+        """The same path with its cost taken from ``cost`` (a path searched on penalised costs, at its true cost)."""
+        return Leg(self.pieces, int(round(sum(cost[p.arc] * (p.hi - p.lo) for p in self.pieces))))
+
 
 def _cch_order(graph: CompiledGraph, tail: np.ndarray, head: np.ndarray, cache_dir: Path | None) -> list[int]:
     """The nested-dissection order, from ``cache_dir/cch-<version>.npy`` or computed and saved atomically."""
@@ -43,11 +46,8 @@ def _cch_order(graph: CompiledGraph, tail: np.ndarray, head: np.ndarray, cache_d
     order = rk.compute_order_inertial(graph.n_nodes, tail.tolist(), head.tolist(),
                                       graph.node_lat.tolist(), graph.node_lon.tolist())
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npy", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_write(path) as fh:
             np.save(fh, np.asarray(order, dtype=np.int32))
-        os.replace(tmp, path)
     return order
 
 
@@ -85,6 +85,10 @@ class Engine:
             if profile not in self._metrics:
                 self._metrics[profile] = rk.CCHMetric(self.cch, weights.cost_ms.tolist())
             return self._metrics[profile]
+
+    def custom_metric(self, cost: np.ndarray) -> rk.CCHMetric:
+        """A CCH customised for arbitrary arc costs (about 0.1 s on the basin): avoid areas, penalties, preferences."""
+        return rk.CCHMetric(self.cch, cost.tolist())
 
     def query(self, profile: str) -> rk.CCHQuery:
         """A fresh query object (0.04 ms): the binding forbids sharing or dropping one across threads."""
@@ -181,7 +185,7 @@ class Engine:
         cost, query = weights.cost_ms, self.query(profile)
         if avoid is not None:
             cost = self._avoid_costs(avoid, points, cost)
-            query = rk.CCHQuery(rk.CCHMetric(self.cch, cost.tolist()))
+            query = rk.CCHQuery(self.custom_metric(cost))
         legs = self.legs(snaps, profile, query, cost, avoid is not None)
         best = build_route(self.graph, weights, legs, points, profile, lang)
         routes = [best]
@@ -224,7 +228,7 @@ class Engine:
                       lang) -> list[Route]:
         """Other good routes by the penalty method: penalise the arcs found so far and search again."""
         penalised = cost.copy()
-        metric = rk.CCHMetric(self.cch, penalised.tolist())
+        metric = self.custom_metric(penalised)
         updater = rk.CCHMetricPartialUpdater(self.cch)
         found, out = [best], []
         for _ in range(settings.ALT_ITERATIONS):
@@ -236,11 +240,11 @@ class Engine:
             leg = self.leg(snaps[0], snaps[1], profile, rk.CCHQuery(metric), penalised)
             if leg is None:
                 break
-            true_cost = sum(cost[p.arc] * (p.hi - p.lo) for p in leg.pieces)
             found.append(leg)
-            if true_cost > settings.ALT_MAX_DETOUR * best.cost_ms:
+            true_leg = leg.priced(cost)
+            if true_leg.cost_ms > settings.ALT_MAX_DETOUR * best.cost_ms:
                 break
-            route = build_route(self.graph, weights, [Leg(leg.pieces, int(round(true_cost)))], points, profile, lang)
+            route = build_route(self.graph, weights, [true_leg], points, profile, lang)
             shared = [route.overlap_with(r) for r in [best_route, *out]]
             if max(shared) <= settings.ALT_MAX_OVERLAP:
                 route.overlap = round(shared[0], 3)

@@ -69,17 +69,18 @@ def _terril(graph: CompiledGraph, number: str) -> tuple[float, float]:
 
 
 def locate(cfg: Settings, graph: CompiledGraph, keys: tuple[str, ...] | None = None,
-           bbox: tuple[float, float, float, float] | None = None) -> dict[str, tuple[float, float]]:
+           points: list | None = None) -> dict[str, tuple[float, float]]:
     """Lon/lat of each landmark (all, or those in ``keys``), read from the data.
 
-    OSM landmarks are looked for within ``bbox`` (default: the graph's area), so a catalogue
-    built beside a small graph still finds places outside it.
+    OSM landmarks are looked for among ``points`` (tile points of the ``poi`` and ``place`` layers)
+    when the caller has read them already, as the catalogue build has over the whole data area;
+    otherwise they are read within the graph's area.
     """
     wanted = [lm for lm in LANDMARKS if keys is None or lm.key in keys]
     layers = tuple(sorted({lm.source[4:] for lm in wanted if lm.source.startswith("osm_")}))
-    points = []
-    if layers:
-        points = tiles.read_points(cfg.tiles_dir, layers, bbox or tuple(graph.meta.get("bbox", DATA_BBOX)), cfg.workers)
+    if points is None:
+        points = tiles.read_points(cfg.tiles_dir, layers, tuple(graph.meta.get("bbox", DATA_BBOX)),
+                                   cfg.workers) if layers else []
     out = {}
     for lm in wanted:
         if lm.source.startswith("osm_"):

@@ -59,6 +59,10 @@ class Route:
         shared = sum(length for arc, length in zip(self.arcs, self.arc_lengths) if arc >> 1 in theirs)
         return shared / self.distance_m if self.distance_m else 1.0
 
+    def leg_ends_km(self) -> list[float]:
+        """Where each leg ends, in km from the start: the km marks of the points a route goes through."""
+        return [round(float(m) / 1000, 2) for m in np.cumsum([leg["distance_m"] for leg in self.legs])]
+
     def summary(self) -> dict:
         """The headline figures, rounded for display."""
         return {

@@ -8,6 +8,7 @@ with scipy.ndimage, and the cells become polygons with shapely, simplified to ha
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,17 +41,18 @@ class Isochrone:
             for m, poly, n in zip(self.minutes, self.polygons, self.nodes)]}
 
 
+_TIME_GRAPHS: weakref.WeakKeyDictionary[Engine, dict[str, csr_matrix]] = weakref.WeakKeyDictionary()
+
+
 def _time_graph(engine: Engine, profile: str) -> csr_matrix:
-    """Sparse node-to-node matrix of travel seconds on the arcs the profile may use (cached on the engine)."""
-    key = f"_iso_{profile}"
-    cached = getattr(engine, key, None)
-    if cached is None:
+    """Sparse node-to-node matrix of travel seconds on the arcs the profile may use (built once per engine)."""
+    per_engine = _TIME_GRAPHS.setdefault(engine, {})
+    if profile not in per_engine:
         w = engine.weights(profile)
         ok = w.allowed
-        cached = csr_matrix((np.maximum(w.time_s[ok], 1e-3), (engine.tail[ok], engine.head[ok])),
-                            shape=(engine.graph.n_nodes, engine.graph.n_nodes))
-        setattr(engine, key, cached)
-    return cached
+        per_engine[profile] = csr_matrix((np.maximum(w.time_s[ok], 1e-3), (engine.tail[ok], engine.head[ok])),
+                                         shape=(engine.graph.n_nodes, engine.graph.n_nodes))
+    return per_engine[profile]
 
 
 def band_list(minutes: float, bands: int | list[float] | None) -> list[float]:

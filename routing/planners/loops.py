@@ -68,7 +68,7 @@ class Penalised:
     def __init__(self, engine: Engine, cost: np.ndarray) -> None:
         self.engine, self.base = engine, cost
         self.cost = cost.copy()
-        self.metric = rk.CCHMetric(engine.cch, cost.tolist())
+        self.metric = engine.custom_metric(cost)
         self.updater = rk.CCHMetricPartialUpdater(engine.cch)
         self.touched: set[int] = set()
 
@@ -189,5 +189,4 @@ def plan_loops(engine: Engine, start: tuple[float, float], distance_m: float, pr
 
 def _to_route(engine: Engine, profile: str, pieces: list, start, lang: str) -> Route:
     weights = engine.weights(profile)
-    cost = int(sum(weights.cost_ms[p.arc] * (p.hi - p.lo) for p in pieces))
-    return build_route(engine.graph, weights, [Leg(pieces, cost)], [start, start], profile, lang)
+    return build_route(engine.graph, weights, [Leg(pieces, 0).priced(weights.cost_ms)], [start, start], profile, lang)

@@ -36,10 +36,14 @@ def cost_matrix(engine: Engine, snaps: list[Snap], profile: str, metric: rk.CCHM
                             dtype=np.int64)
             np.minimum.at(out[i], owner, np.minimum(dist + extra, UNREACHABLE))
         del sweep
-    for i, a in enumerate(snaps):
-        for j, b in enumerate(snaps):
-            direct = engine.direct(a, b, cost) if a.edge == b.edge else None
-            if direct is not None:
-                out[i, j] = min(out[i, j], direct.cost_ms)
+    on_edge: dict[int, list[int]] = {}
+    for i, s in enumerate(snaps):
+        on_edge.setdefault(s.edge, []).append(i)
+    for group in (g for g in on_edge.values() if len(g) > 1):  # points sharing an edge: the direct piece
+        for i in group:
+            for j in group:
+                direct = engine.direct(snaps[i], snaps[j], cost)
+                if direct is not None:
+                    out[i, j] = min(out[i, j], direct.cost_ms)
     np.fill_diagonal(out, 0)
     return out

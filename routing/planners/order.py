@@ -47,24 +47,34 @@ def _sequence_cost(matrix: np.ndarray, seq: list[int], loop: bool) -> int:
     return int(sum(matrix[a, b] for a, b in hops))
 
 
-def _arcs(matrix: np.ndarray, end: int | None, loop: bool) -> list[tuple[int, int, int]]:
-    """Circuit arcs (tail, head, cost): a free end closes through a zero-cost dummy node ``n``."""
+def circuit_arcs(matrix: np.ndarray, end: int | None, loop: bool) -> dict[tuple[int, int], int]:
+    """Arcs of a circuit model from node 0, with their costs.
+
+    A loop may use every reachable pair. A path to ``end`` closes with a free arc ``end → 0`` (its only
+    way out, and the only way into 0); a path ending anywhere closes through a free dummy node ``n``.
+    """
     n = len(matrix)
-    arcs = []
+    arcs = {}
     for i in range(n):
         for j in range(n):
-            if i == j or matrix[i, j] >= UNREACHABLE:
+            if i == j or matrix[i, j] >= UNREACHABLE or (j == 0 and not loop) or i == end:
                 continue
-            if j == 0 and not loop:
-                continue
-            if end is not None and i == end:
-                continue
-            arcs.append((i, j, int(matrix[i, j])))
+            arcs[i, j] = int(matrix[i, j])
     if end is not None:
-        arcs.append((end, 0, 0))
+        arcs[end, 0] = 0
     elif not loop:
-        arcs += [(i, n, 0) for i in range(1, n)] + [(n, 0, 0)]
+        arcs.update({(i, n): 0 for i in range(1, n)})
+        arcs[n, 0] = 0
     return arcs
+
+
+def follow(succ: dict[int, int], n: int, end: int | None = None) -> list[int]:
+    """The node sequence of a solved circuit from 0, up to ``end`` (or until it closes or meets a dummy)."""
+    seq, node = [0], succ[0]
+    while node not in (0, end) and node < n:
+        seq.append(node)
+        node = succ[node]
+    return seq + ([end] if end is not None else [])
 
 
 def solve_order(matrix: np.ndarray, loop: bool = True, end: int | None = None, time_limit_s: float = 5.0,
@@ -75,11 +85,9 @@ def solve_order(matrix: np.ndarray, loop: bool = True, end: int | None = None, t
         seq = list(range(n))
         return Order(seq, _sequence_cost(matrix, seq, loop), _sequence_cost(matrix, seq, loop), True)
     model = cp_model.CpModel()
-    literals = {}
-    for i, j, _ in _arcs(matrix, end, loop):
-        literals[i, j] = model.new_bool_var(f"x{i}_{j}")
+    costs = circuit_arcs(matrix, end, loop)
+    literals = {k: model.new_bool_var(f"x{k[0]}_{k[1]}") for k in costs}
     model.add_circuit([(i, j, lit) for (i, j), lit in literals.items()])
-    costs = {(i, j): c for i, j, c in _arcs(matrix, end, loop)}
     scale = max(1, max(costs.values()) // 100_000_000)  # ms; only day-long legs get scaled
     model.minimize(sum((costs[k] // scale) * lit for k, lit in literals.items()))
     solver = cp_solver(time_limit_s, workers)
@@ -88,11 +96,7 @@ def solve_order(matrix: np.ndarray, loop: bool = True, end: int | None = None, t
         raise NoRoute("no order visits every stop: some stops cannot be reached from the others", field="stops")
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise PlannerTimeout(f"no visiting order found within {time_limit_s:g} s", field="stops")
-    succ = {i: j for (i, j), lit in literals.items() if solver.value(lit)}
-    seq, node = [0], succ[0]
-    while node != 0 and node < n:
-        seq.append(node)
-        node = succ[node]
+    seq = follow({i: j for (i, j), lit in literals.items() if solver.value(lit)}, n)
     cost = _sequence_cost(matrix, seq, loop)
     optimal = status == cp_model.OPTIMAL and scale == 1
     bound = cost if optimal else int(solver.best_objective_bound * scale)

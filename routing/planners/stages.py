@@ -11,6 +11,7 @@ from .. import geo, settings
 from ..engine import Engine
 from ..errors import InvalidStageLength, RoutingError
 from ..route import Route, cumulative_distance, smoothed_climbs
+from .pieces import length_m
 from .tour import Stop
 
 
@@ -59,11 +60,11 @@ class LodgingFinder:
     def detour_m(self, lon: float, lat: float, stop: Stop) -> float | None:
         """Metres from the route to the lodging on the graph (None if unreachable)."""
         try:
-            there = self.engine.route_through(self.engine.snap([(lon, lat), (stop.lon, stop.lat)]),
-                                              [(lon, lat), (stop.lon, stop.lat)], self.profile)
+            a, b = self.engine.snap([(lon, lat), (stop.lon, stop.lat)])
         except RoutingError:
             return None
-        return there.distance_m
+        leg = self.engine.leg(a, b, self.profile)
+        return None if leg is None else length_m(self.engine.graph, leg.pieces)
 
 
 def split_stages(engine: Engine, route: Route, lodging: list[Stop], daily_distance_m: float | None = None,

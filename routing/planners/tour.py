@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-import numpy as np
+from dataclasses import dataclass
 
 from .. import settings
 from ..engine import Engine
@@ -38,12 +36,16 @@ class Tour:
     end: Stop | None
     loop: bool
     order: Order
-    leg_km_marks: list[float] = field(default_factory=list)  # km at which each stop is reached
+
+    @property
+    def stop_km(self) -> list[float]:
+        """The km mark at which each stop is reached."""
+        return self.route.leg_ends_km()[:len(self.stops)]
 
     def summary(self) -> dict:
         return {**self.route.summary(), "loop": self.loop, "optimal": self.order.optimal,
                 "gap": round(self.order.gap, 4), "stops": [
-                    {**s.as_dict(), "km": km} for s, km in zip(self.stops, self.leg_km_marks)]}
+                    {**s.as_dict(), "km": km} for s, km in zip(self.stops, self.stop_km)]}
 
 
 def check_stops(stops: list[Stop]) -> None:
@@ -61,7 +63,8 @@ def check_stops(stops: list[Stop]) -> None:
 
 
 def plan_tour(engine: Engine, start: Stop, stops: list[Stop], profile: str = "bike", end: Stop | None = None,
-              loop: bool = True, lang: str = "en", time_limit_s: float = settings.TOUR_TIME_LIMIT_S) -> Tour:
+              loop: bool = True, lang: str = "en", time_limit_s: float = settings.TOUR_TIME_LIMIT_S,
+              workers: int = 2) -> Tour:
     """Visit every stop once from ``start``, in the least-cost order; back to start, to ``end``, or ending anywhere.
 
     Orders of up to ``EXACT_STOPS`` stops are proven optimal; larger ones carry the solver's gap.
@@ -74,14 +77,8 @@ def plan_tour(engine: Engine, start: Stop, stops: list[Stop], profile: str = "bi
     matrix = cost_matrix(engine, snaps, profile)
     limit = time_limit_s if len(stops) > settings.EXACT_STOPS else max(time_limit_s, 10.0)
     order = solve_order(matrix, loop=loop and end is None, end=len(places) - 1 if end is not None else None,
-                        time_limit_s=limit, workers=engine_workers())
+                        time_limit_s=limit, workers=workers)
     seq = order.sequence + ([0] if loop and end is None else [])
     route = engine.route_through([snaps[i] for i in seq], [points[i] for i in seq], profile, lang)
-    marks = np.cumsum([leg["distance_m"] for leg in route.legs]) / 1000.0
     visited = [places[i] for i in order.sequence[1:] if end is None or i != len(places) - 1]
-    return Tour(route, start, visited, end, loop and end is None, order, [round(float(k), 2) for k in marks])
-
-
-def engine_workers() -> int:
-    """CP-SAT workers: the machine's cores, as the graph build uses."""
-    return max(1, settings.Settings.from_env().workers)
+    return Tour(route, start, visited, end, loop and end is None, order)

@@ -24,7 +24,8 @@ from ..profiles import get_profile
 from ..route import Route
 from ..snap import Snap
 from .matrix import UNREACHABLE, cost_matrix
-from .order import cp_solver
+from .order import circuit_arcs, cp_solver, follow
+from .pieces import length_m
 from .tour import Stop
 
 #: A summit counts as climbed if the course passes within this distance of it.
@@ -110,50 +111,33 @@ def _solve(dist: np.ndarray, cost: np.ndarray, fixed: int, prizes: list[int], n_
            hint: list[int] | None = None) -> tuple[list[int], bool] | None:
     """Node sequence from 0 through all ``fixed`` nodes (1..fixed-1) and ``n_terrils`` optional ones, or None."""
     n = len(dist)
+    finish = None if loop else fixed - 1
+    lengths = circuit_arcs(dist, finish, loop)  # the closing arc finish → 0 is free
     model = cp_model.CpModel()
-    arcs, lits = [], {}
-    finish = fixed - 1 if not loop else None
-    for i in range(n):
-        for j in range(n):
-            if i == j or dist[i, j] >= UNREACHABLE or (finish is not None and i == finish):
-                continue
-            if j == 0 and (finish is not None):
-                continue
-            lits[i, j] = model.new_bool_var("")
-    if finish is not None:
-        lits[finish, 0] = model.new_bool_var("")
-        model.add(lits[finish, 0] == 1)
+    lits = {k: model.new_bool_var("") for k in lengths}
     visit = [model.new_bool_var("") for _ in range(n)]
-    for i in range(n):
-        if i < fixed:
-            model.add(visit[i] == 1)
-        arcs.append((i, i, visit[i].Not()))
-    arcs += [(i, j, lit) for (i, j), lit in lits.items()]
-    model.add_circuit(arcs)
+    model.add(sum(visit[:fixed]) == fixed)
     model.add(sum(visit[fixed:]) == n_terrils)
-    length = sum(int(dist[i, j]) * lit for (i, j), lit in lits.items() if (i, j) != (finish, 0))
+    model.add_circuit([(i, i, visit[i].Not()) for i in range(n)] + [(i, j, lit) for (i, j), lit in lits.items()])
+    length = sum(m * lits[k] for k, m in lengths.items())
     model.add(length <= hi)
     short = model.new_int_var(0, max(lo, 0), "short")  # soft lower bound: a hard one starves the search
     model.add(short >= lo - length)
-    secs = {k: int(cost[k] // 1000) for k in lits if k != (finish, 0)}
-    model.maximize(RELIEF_WEIGHT * sum(p * visit[fixed + i] for i, p in enumerate(prizes))
-                   - sum(secs[k] * lits[k] for k in secs) - SHORT_WEIGHT * short)
+    secs = sum(int(cost[k] // 1000) * lit for k, lit in lits.items() if lengths[k])
+    model.maximize(RELIEF_WEIGHT * sum(p * visit[fixed + i] for i, p in enumerate(prizes)) - secs
+                   - SHORT_WEIGHT * short)
     if hint:
-        used = set(zip(hint[:-1], hint[1:]))
+        used = set(zip(hint[:-1], hint[1:])) | {(finish, 0)}
         for k, lit in lits.items():
-            model.add_hint(lit, k in used or (k == (finish, 0)))
+            model.add_hint(lit, k in used)
         for i, v in enumerate(visit):
             model.add_hint(v, i in hint)
     solver = cp_solver(time_limit_s, workers)
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
-    succ = {i: j for (i, j), lit in lits.items() if solver.value(lit)}
-    seq, node = [0], succ[0]
-    while node != 0 and node != finish:
-        seq.append(node)
-        node = succ[node]
-    return seq + ([finish] if finish is not None else [0]), status == cp_model.OPTIMAL
+    seq = follow({i: j for (i, j), lit in lits.items() if solver.value(lit)}, n, finish)
+    return seq + ([0] if loop else []), status == cp_model.OPTIMAL
 
 
 def plan_trail(engine: Engine, start: Stop, distance_m: float, n_terrils: int, profile: str = "trail",
@@ -212,11 +196,10 @@ def leg_lengths(engine: Engine, snaps: list[Snap], profile: str, arcs: list[tupl
     """Metres of the engine's own least-cost leg for each kept arc; UNREACHABLE elsewhere."""
     out = np.full((len(snaps), len(snaps)), UNREACHABLE, dtype=np.int64)
     query = engine.query(profile)
-    g = engine.graph
     for i, j in arcs:
         leg = engine.leg(snaps[i], snaps[j], profile, query)
         if leg is not None:
-            out[i, j] = int(round(sum(g.edge_length[p.arc >> 1] * (p.hi - p.lo) for p in leg.pieces)))
+            out[i, j] = int(round(length_m(engine.graph, leg.pieces)))
     return out
 
 
@@ -229,14 +212,14 @@ def _point(fixed: list[Stop], cands: _Candidates, i: int) -> tuple[float, float]
 
 def _summits(route: Route, seq: list[int], n_fixed: int, cands: _Candidates) -> list[dict]:
     """Each summit climbed, in course order, with its height, relief and km mark."""
-    marks = np.cumsum([leg["distance_m"] for leg in route.legs])
+    marks = route.leg_ends_km()
     out = []
     for leg, node in enumerate(seq[1:]):
         if node >= n_fixed:
             t = cands.terrils[node - n_fixed]
             out.append({"number": t["number"], "name": t.get("name"), "height_m": round(t["summit_m"], 1),
                         "relief_m": _relief(t), "lon": t["summit_lon"], "lat": t["summit_lat"],
-                        "km": round(float(marks[leg]) / 1000, 2)})
+                        "km": marks[leg]})
     return out
 
 
