@@ -33,7 +33,7 @@ bench: graph
 	$(BIN)/python -m bench.run
 
 lint: install
-	$(BIN)/ruff check routing api tests bench
+	$(BIN)/ruff check routing api poi_data gpx_exports tests bench
 
 clean:
 	rm -rf var/graph-*.npz .pytest_cache

@@ -42,9 +42,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["galibot.redis"] = _redis_client(app.config["REDIS_URL"])
     register_error_handlers(app)
 
-    from . import health, plans, pois, routes
+    from gpx_exports.settings import MAX_GPX_BYTES
 
-    for blueprint in (health.bp, pois.bp, routes.bp, plans.bp):
+    from . import health, plans, pois, results, routes
+
+    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_GPX_BYTES + 1024 * 1024)  # the GPX limit plus the envelope
+    for blueprint in (health.bp, pois.bp, routes.bp, plans.bp, results.bp):
         app.register_blueprint(blueprint)
     state.start_loading()
     return app

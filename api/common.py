@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from flask import Response, current_app, request
+from flask import current_app, request
 from marshmallow import Schema
 
 from routing.instructions import LANGUAGES
 
-from . import cache
 from .errors import APIProblem
 from .graph_state import GraphState
 
@@ -33,11 +30,3 @@ def language(explicit: str | None) -> str:
 def load(schema: Schema, data) -> dict:
     """Validate with a marshmallow schema (a ValidationError becomes a 422 naming the field)."""
     return schema.load(data if data is not None else {})
-
-
-def cached_post(endpoint: str, schema: Schema, compute: Callable[[dict, str], dict]) -> Response:
-    """The shape of every computing POST: validate the body, pick the language, serve from Redis or compute."""
-    args = load(schema, request.get_json(silent=True))
-    lang = language(args.get("lang"))
-    state = service()
-    return cache.cached_json(endpoint, {**args, "lang": lang}, state.graph.data_version, lambda: compute(args, lang))

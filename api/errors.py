@@ -6,6 +6,7 @@ from flask import Flask, Response, json
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from gpx_exports.errors import EmptyGPX, ExportError, GPXError, GPXTooLarge, InvalidGPX, OutsideBasin
 from poi_data.errors import POIQueryError, UnknownPOI
 from routing.errors import (
     BBoxError,
@@ -24,6 +25,7 @@ PROBLEM_TYPE = "https://galibot.example/problems/"
 STATUS_OF: dict[type, int] = {
     BBoxError: 400, DataError: 503, EmptyGraphError: 422, POIQueryError: 400, UnknownPOI: 404,
     RoutingError: 422, PlannerTimeout: 503, CircuitError: 503,
+    GPXError: 400, GPXTooLarge: 413, EmptyGPX: 422, InvalidGPX: 422, OutsideBasin: 422, ExportError: 422,
 }
 
 
@@ -74,7 +76,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(GalibotError)
     def _library(exc: GalibotError) -> Response:
         status = status_of(exc)
-        return problem(status, type(exc).__name__, str(exc), getattr(exc, "field", None))
+        extra = {"line": exc.line} if getattr(exc, "line", None) else {}
+        return problem(status, type(exc).__name__, str(exc), getattr(exc, "field", None), **extra)
 
     @app.errorhandler(ValidationError)
     def _invalid(exc: ValidationError) -> Response:

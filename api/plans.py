@@ -11,6 +11,7 @@ import dataclasses
 from flask import Blueprint, request
 from marshmallow import Schema, ValidationError, fields, validate
 
+from gpx_exports import route_feature
 from poi_data import UnknownPOI, attach_pois
 from routing import settings
 from routing.instructions import LANGUAGES
@@ -21,9 +22,10 @@ from routing.planners.tour import Stop, plan_tour
 from routing.planners.trail import plan_trail
 from routing.profiles import DEFAULT_PROFILE, PROFILES
 
-from .common import cached_post, language, service
+from .common import language, service
 from .errors import APIProblem
-from .routes import CORRIDOR_M, route_feature
+from .results import cached_post, serve_result
+from .routes import CORRIDOR_M
 
 bp = Blueprint("plans", __name__, url_prefix="/v1")
 
@@ -184,12 +186,16 @@ def list_circuits():
 
 @bp.get("/circuits/<circuit_id>")
 def get_circuit(circuit_id: str):
-    """One named circuit as a route Feature with its texts and sources."""
+    """One named circuit as a route Feature with its texts and sources (``format=gpx`` for the GPX)."""
     circuits = _circuits()
     if circuit_id not in circuits:
         raise APIProblem(404, "Not Found", f"no circuit {circuit_id!r}; see /v1/circuits", "circuit_id")
     lang = language(request.args.get("lang"))
-    c = circuits[circuit_id]
+    return serve_result("circuits", {"id": circuit_id, "lang": lang, "circuits": service().circuits_version},
+                        lambda: _circuit(circuits[circuit_id], lang))
+
+
+def _circuit(c, lang: str) -> dict:
     summary = c.summary(lang)
     summary["circuit_kind"] = summary.pop("kind")
     return _collection([_feature(c.route, lang)], kind="circuit", **summary)

@@ -8,14 +8,15 @@ import shapely
 from flask import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from gpx_exports import route_feature
 from poi_data import attach_pois
 from routing import settings
 from routing.errors import InvalidAvoid
 from routing.instructions import LANGUAGES
 from routing.profiles import DEFAULT_PROFILE, PROFILES
-from routing.route import Route
 
-from .common import cached_post, service
+from .common import service
+from .results import cached_post
 
 bp = Blueprint("routes", __name__, url_prefix="/v1/routes")
 CORRIDOR_M = 150.0
@@ -51,23 +52,6 @@ def _avoid_geometry(value: dict | None) -> shapely.Geometry | None:
         return shapely.from_geojson(json.dumps(value))
     except (shapely.errors.GEOSException, ValueError) as exc:
         raise InvalidAvoid(f"the avoid area is not valid GeoJSON: {exc}") from None
-
-
-def route_feature(route: Route) -> dict:
-    """A route as a GeoJSON Feature: a 3D LineString and every detail in ``properties``."""
-    coords = [[round(x, 7), round(y, 7), round(z, 1)] for x, y, z in route.coordinates.tolist()]
-    props = {
-        **route.summary(),
-        "elevation_profile": route.elevation_profile,
-        "way_types": route.way_types,
-        "legs": route.legs,
-        "instructions": route.instructions,
-        "pois": route.pois,
-        "attribution": "© OpenStreetMap contributors (ODbL); Mission Bassin Minier (Etalab 2.0); SRTM (NASA/USGS)",
-    }
-    if route.overlap is not None:
-        props["overlap_with_best"] = route.overlap
-    return {"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords}, "properties": props}
 
 
 def _compute(args: dict, lang: str) -> dict:

@@ -17,7 +17,7 @@ from osmnx.distance import great_circle
 
 from . import __version__, enrich, geo, settings, topology
 from .compiled import CompiledGraph
-from .elevation import ElevationModel, edge_climbs
+from .elevation import ElevationModel, edge_climbs, fit_terrils
 from .errors import BBoxError, DataError, EmptyGraphError
 from .progress import Reporter
 from .settings import Settings
@@ -172,7 +172,8 @@ def compile_graph(cfg: Settings, req: BuildRequest, version: str, rep: Reporter)
 
     rep.step("elevation: SRTM3 with terril summits from OSM peaks")
     terril_polys = mbm.terril_polygons(cfg.mbm_dir)
-    model = ElevationModel(DEM(cfg.srtm_dir), terril_polys, peaks)
+    dem = DEM(cfg.srtm_dir)
+    model = ElevationModel(dem, fit_terrils(dem, terril_polys, peaks))
     node_terril = model.terril_of(node_lon, node_lat)
     node_elev = model(node_lon, node_lat, node_terril)
     ascent, descent = _climbs(edges_m, model)

@@ -14,6 +14,9 @@ import numpy as np
 import shapely
 
 from . import geo
+from .compiled import CompiledGraph
+from .settings import Settings
+from .sources import mbm
 from .sources.srtm import DEM
 
 RIM_SAMPLE_M = 20.0
@@ -53,36 +56,61 @@ def _polygon_samples(poly_m: shapely.Geometry) -> tuple[np.ndarray, np.ndarray]:
     return rim, np.vstack([inside, rim])
 
 
+def fit_terril(dem: DEM, poly: shapely.Geometry, props: dict, peaks: list, peak_tree) -> Terril:
+    """Measure one terril on the DEM and find the OSM peak that fixes its summit height."""
+    poly_m = geo.geometry_to_metric(poly)
+    rim_xy, inside_xy = _polygon_samples(poly_m)
+    rim_z = dem(*geo.to_lonlat(rim_xy[:, 0], rim_xy[:, 1]))
+    inside_z = dem(*geo.to_lonlat(inside_xy[:, 0], inside_xy[:, 1]))
+    rim, top = float(np.nanmedian(rim_z)), float(np.nanmax(inside_z))
+    high = inside_xy[int(np.nanargmax(inside_z))]
+    summit = tuple(float(v) for v in geo.to_lonlat(high[0], high[1]))
+    peak_m, peak_name = None, None
+    if peak_tree is not None:
+        hits = peak_tree.query(poly_m, predicate="dwithin", distance=PEAK_SEARCH_M)
+        found = [peaks[i] for i in hits if peaks[i].properties.get("ele") is not None]
+        if found:
+            best = max(found, key=lambda p: float(p.properties["ele"]))
+            peak_m, peak_name = float(best.properties["ele"]), best.properties.get("name:latin")
+            summit = (best.lon, best.lat)
+    factor = 1.0
+    if peak_m is not None and peak_m > top and top - rim > MIN_RELIEF_M:
+        factor = (peak_m - rim) / (top - rim)
+    name = props.get("nom_usuel") or props.get("nom")
+    return Terril(props["number"], name, props["zone"], poly, rim, top, peak_m, peak_name, factor, summit)
+
+
+def fit_terrils(dem: DEM, terrils: list[tuple[shapely.Geometry, dict]], peaks: list) -> list[Terril]:
+    """Every MBM terril measured on the DEM, corrected by the OSM peaks (the build's step)."""
+    peak_xy = np.array([geo.to_metric(p.lon, p.lat) for p in peaks]).reshape(-1, 2)
+    peak_tree = shapely.STRtree(shapely.points(peak_xy)) if len(peak_xy) else None
+    return [fit_terril(dem, poly, props, peaks, peak_tree) for poly, props in terrils]
+
+
+def terrils_from_table(terrils: list[tuple[shapely.Geometry, dict]], table: list[dict]) -> list[Terril]:
+    """The terrils as a compiled graph recorded them, on their MBM polygons: no tile read, same corrections."""
+    rows = {t["number"]: t for t in table}
+    out = []
+    for poly, props in terrils:
+        r = rows.get(props["number"])
+        if r is not None:
+            out.append(Terril(r["number"], r["name"], props["zone"], poly, r["rim_m"], r["dem_max_m"], r["peak_m"],
+                              r["peak_name"], r["factor"], (r["summit_lon"], r["summit_lat"])))
+    return out
+
+
+def load_elevation(cfg: Settings, graph: CompiledGraph) -> ElevationModel:
+    """The build's elevation model for a compiled graph, for measuring tracks drawn elsewhere."""
+    return ElevationModel(DEM(cfg.srtm_dir), terrils_from_table(mbm.terril_polygons(cfg.mbm_dir),
+                                                                 graph.meta.get("terrils", [])))
+
+
 class ElevationModel:
     """Elevation at any lon/lat: interpolated SRTM3, corrected on terrils that have an OSM peak."""
 
-    def __init__(self, dem: DEM, terrils: list[tuple[shapely.Geometry, dict]], peaks: list) -> None:
+    def __init__(self, dem: DEM, terrils: list[Terril]) -> None:
         self.dem = dem
-        peak_xy = np.array([geo.to_metric(p.lon, p.lat) for p in peaks]).reshape(-1, 2)
-        peak_tree = shapely.STRtree(shapely.points(peak_xy)) if len(peak_xy) else None
-        self.terrils: list[Terril] = []
-        for poly, props in terrils:
-            poly_m = geo.geometry_to_metric(poly)
-            rim_xy, inside_xy = _polygon_samples(poly_m)
-            rim_z = dem(*geo.to_lonlat(rim_xy[:, 0], rim_xy[:, 1]))
-            inside_z = dem(*geo.to_lonlat(inside_xy[:, 0], inside_xy[:, 1]))
-            rim, top = float(np.nanmedian(rim_z)), float(np.nanmax(inside_z))
-            high = inside_xy[int(np.nanargmax(inside_z))]
-            summit = tuple(float(v) for v in geo.to_lonlat(high[0], high[1]))
-            peak_m, peak_name = None, None
-            if peak_tree is not None:
-                hits = peak_tree.query(poly_m, predicate="dwithin", distance=PEAK_SEARCH_M)
-                found = [peaks[i] for i in hits if peaks[i].properties.get("ele") is not None]
-                if found:
-                    best = max(found, key=lambda p: float(p.properties["ele"]))
-                    peak_m, peak_name = float(best.properties["ele"]), best.properties.get("name:latin")
-                    summit = (best.lon, best.lat)
-            factor = 1.0
-            if peak_m is not None and peak_m > top and top - rim > MIN_RELIEF_M:
-                factor = (peak_m - rim) / (top - rim)
-            name = props.get("nom_usuel") or props.get("nom")
-            self.terrils.append(
-                Terril(props["number"], name, props["zone"], poly, rim, top, peak_m, peak_name, factor, summit))
+        self.terrils = terrils
         self._tree = shapely.STRtree([t.polygon for t in self.terrils])
         self._rim = np.array([t.rim_m for t in self.terrils])
         self._factor = np.array([t.factor for t in self.terrils])

@@ -112,16 +112,18 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: REPO_ROOT.parent / "shared" / "data")
     cache_dir: Path = field(default_factory=lambda: REPO_ROOT / "var")
     workers: int = 2
+    export_dir: Path = field(default_factory=lambda: REPO_ROOT / "var" / "gpx_exports")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Read ``GALIBOT_DATA_DIR``, ``GALIBOT_CACHE_DIR`` and ``GALIBOT_WORKERS``."""
+        """Read ``GALIBOT_DATA_DIR``, ``GALIBOT_CACHE_DIR``, ``GALIBOT_WORKERS`` and ``GALIBOT_EXPORT_DIR``."""
         env = os.environ if environ is None else environ
         base = cls()
         return cls(
             data_dir=Path(env.get("GALIBOT_DATA_DIR", base.data_dir)).expanduser().resolve(),
             cache_dir=Path(env.get("GALIBOT_CACHE_DIR", base.cache_dir)).expanduser().resolve(),
             workers=max(1, int(env.get("GALIBOT_WORKERS", base.workers))),
+            export_dir=Path(env.get("GALIBOT_EXPORT_DIR", base.export_dir)).expanduser().resolve(),
         )
 
     @property

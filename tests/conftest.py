@@ -16,12 +16,13 @@ BOX_11_19 = (2.77, 50.43, 2.80, 50.45)
 
 
 @pytest.fixture(scope="session")
-def cfg() -> Settings:
-    """The real data directory; compiled test graphs are cached under var/test between runs."""
+def cfg(tmp_path_factory) -> Settings:
+    """The real data directory; compiled test graphs are cached under var/test between runs, exports are not."""
     base = Settings.from_env()
     if not base.data_dir.is_dir():
         pytest.fail(f"data directory not found: {base.data_dir} (set GALIBOT_DATA_DIR)")
-    return Settings(data_dir=base.data_dir, cache_dir=base.cache_dir / "test", workers=base.workers)
+    return Settings(data_dir=base.data_dir, cache_dir=base.cache_dir / "test", workers=base.workers,
+                    export_dir=tmp_path_factory.mktemp("exports"))
 
 
 @pytest.fixture(scope="session")
@@ -83,3 +84,31 @@ def basin_engine(cfg, basin_graph):
     from routing.engine import Engine
 
     return Engine(basin_graph, cfg.cache_dir)
+
+
+@pytest.fixture(scope="session")
+def circuits(cfg, basin_engine, catalogue):
+    """The named circuits routed on the whole basin (cached in var/test after the first run)."""
+    from poi_data.circuits import load_or_build_circuits
+
+    return load_or_build_circuits(cfg, basin_engine, catalogue, progress=None)
+
+
+@pytest.fixture(scope="session")
+def elevation(cfg, basin_graph):
+    """The build's elevation model (SRTM3 with the graph's terril corrections)."""
+    from routing.elevation import load_elevation
+
+    return load_elevation(cfg, basin_graph)
+
+
+@pytest.fixture(scope="session")
+def client(cfg, basin_graph, catalogue, circuits, tmp_path_factory):
+    """A test client of the whole-basin API, circuits loaded, on its own real Redis."""
+    from api import create_app
+
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as server:
+        app = create_app({"REDIS_URL": server.url, "GALIBOT_SETTINGS": cfg, "GALIBOT_GRAPH": basin_graph})
+        state = app.extensions["galibot.graph"]
+        assert state.wait(300) and state.circuits is not None, state.error or state.circuits_error
+        yield app.test_client()

@@ -4,23 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from api import create_app
-
 from .test_api_pois_routes import BASE_11_19, LOUVRE, assert_problem
 
 SITES = ["great-site-chm-lewarde", "great-site-arenberg", "great-site-fosse-9-9bis", "great-site-base-11-19",
          "great-site-cite-des-electriciens"]
-
-
-@pytest.fixture(scope="module")
-def client(cfg, basin_graph, catalogue, tmp_path_factory):
-    from api.redis_server import EmbeddedRedis
-
-    with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as server:
-        app = create_app({"REDIS_URL": server.url, "GALIBOT_SETTINGS": cfg, "GALIBOT_GRAPH": basin_graph})
-        state = app.extensions["galibot.graph"]
-        assert state.wait(300) and state.circuits is not None, state.error or state.circuits_error
-        yield app.test_client()
 
 
 def test_five_sites_tour_by_poi_ids_with_stages(client):

@@ -206,13 +206,6 @@ def test_isochrone_bands_nest_around_the_start(basin_engine, places):
 # -- named circuits ----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def circuits(cfg, basin_engine, catalogue):
-    from poi_data.circuits import load_or_build_circuits
-
-    return load_or_build_circuits(cfg, basin_engine, catalogue, progress=None)
-
-
 def test_every_named_circuit_routes(circuits):
     assert set(circuits) >= {"cinq-grands-sites", "trail-pyramides-noires-inspire", "boucle-un-escaut-inspiree",
                              "eurovelo-5-bassin-minier", "memoire-14-18", "terrils-panoramas-11-19"}

@@ -1,0 +1,192 @@
+"""Computed results as files: share links, GPX and GeoJSON downloads, and the analysis of uploaded GPX.
+
+Every computed result is stored in the export store under the hash of its endpoint, parameters and
+data version, so ``GET /v1/results/<key>`` re-serves it (and ``.gpx`` exports it) without the engine,
+and the same export asked twice is written once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+
+from flask import Blueprint, Response, request
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+import gpx_exports as gx
+from gpx_exports import settings as gpx_settings
+from routing.profiles import DEFAULT_PROFILE, PROFILES
+
+from . import cache
+from .common import language, load, service
+from .errors import APIProblem
+
+bp = Blueprint("results", __name__, url_prefix="/v1")
+GPX_MIMETYPE = "application/gpx+xml"
+KEY_PATTERN = "[0-9a-f]{32}"
+
+
+class KmList(fields.Field):
+    """Kilometre marks as ``10,25.5,40`` (query string) or a JSON list."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        items = value.split(",") if isinstance(value, str) else value
+        try:
+            return tuple(sorted(float(v) for v in items))
+        except (TypeError, ValueError):
+            raise ValidationError("a list of kilometre marks such as 10,25.5,40") from None
+
+
+class FileOptionsSchema(Schema):
+    """How a result is delivered: the format, and the GPX options devices and race organisers need."""
+
+    format = fields.String(load_default=None, validate=validate.OneOf(["json", "geojson", "gpx"]))
+    rte = fields.Boolean(load_default=False, metadata={"description": "also write a <rte> of the turn points"})
+    km_markers = fields.Float(load_default=None, metadata={"description": "a waypoint every N km"})
+    timestamps = fields.Boolean(load_default=False)
+    pace_s_per_km = fields.Float(load_default=None)
+    start_time = fields.AwareDateTime(load_default=None, metadata={"description": "ISO 8601 with a time zone"})
+    max_points = fields.Integer(load_default=None)
+    part = fields.Integer(load_default=None, validate=validate.Range(min=1),
+                          metadata={"description": "only this part (1-based), e.g. one stage"})
+    race = fields.Boolean(load_default=False, metadata={"description": "checkpoints, aid stations and cut-offs"})
+    race_version = fields.String(load_default="1", validate=validate.Length(min=1, max=20))
+    checkpoints_km = KmList(load_default=None)
+    checkpoint_every_km = fields.Float(load_default=gpx_settings.CHECKPOINT_EVERY_KM)
+    aid_stations_km = KmList(load_default=None)
+    aid_every_km = fields.Float(load_default=gpx_settings.AID_EVERY_KM)
+    cutoff_s_per_km_effort = fields.Float(load_default=gpx_settings.CUTOFF_S_PER_KM_EFFORT)
+
+    @validates_schema
+    def _race_needs_a_start(self, data: dict, **_) -> None:
+        if data.get("race") and data.get("start_time") is None:
+            raise ValidationError("a race file needs the start time (ISO 8601 with a time zone)", "start_time")
+
+
+def file_options() -> dict:
+    """The validated delivery options; ``format`` falls back to the Accept header."""
+    opts = load(FileOptionsSchema(), request.args.to_dict())
+    if opts["format"] is None:
+        best = request.accept_mimetypes.best_match(["application/json", "application/geo+json", GPX_MIMETYPE])
+        opts["format"] = "gpx" if best == GPX_MIMETYPE and request.accept_mimetypes[GPX_MIMETYPE] else "json"
+    return opts
+
+
+def _store() -> gx.ExportStore:
+    return gx.ExportStore(service().cfg.export_dir)
+
+
+def links(key: str) -> dict:
+    """Where a result can be fetched again: as JSON, GeoJSON and GPX."""
+    base = f"/v1/results/{key}"
+    return {"self": base, "geojson": f"{base}.geojson", "gpx": f"{base}.gpx"}
+
+
+def result_body(endpoint: str, params: dict, data_version: str, compute: Callable[[], dict]) -> tuple[str, bytes, bool]:
+    """(key, JSON body, served from a cache) of a result: from Redis, else the store, else computed now."""
+    key = gx.export_key(endpoint, params, data_version)
+    redis_key = cache.canonical_key(data_version, endpoint, params)
+    body = cache.get(redis_key)
+    if body is not None:
+        return key, body, True
+    body = _store().get(key, ".json")
+    cached = body is not None
+    if body is None:
+        result = compute()
+        result["links"] = links(key)
+        body = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode()
+        _store().put(key, ".json", body)
+    cache.put(redis_key, body)
+    return key, body, cached
+
+
+def cached_post(endpoint: str, schema: Schema, compute: Callable[[dict, str], dict]) -> Response:
+    """The shape of every computing POST: validate the body, pick the language, serve from a cache or compute."""
+    args = load(schema, request.get_json(silent=True))
+    lang = language(args.get("lang"))
+    service()
+    return serve_result(endpoint, {**args, "lang": lang}, lambda: compute(args, lang))
+
+
+def serve_result(endpoint: str, params: dict, compute: Callable[[], dict]) -> Response:
+    """A computed result in the format asked for (JSON, GeoJSON or GPX)."""
+    opts = file_options()
+    key, body, cached = result_body(endpoint, params, service().graph.data_version, compute)
+    if opts["format"] == "gpx":
+        return _gpx(key, body, opts, cached)
+    return cache.respond(body, "application/geo+json", cached)
+
+
+def _suffix(opts: dict) -> str:
+    """The stored file's suffix: ``.gpx``, or ``-<hash of the options>.gpx`` when options are set."""
+    chosen = {k: v for k, v in opts.items() if k != "format" and v != FileOptionsSchema().load({}).get(k)}
+    if not chosen:
+        return ".gpx"
+    blob = json.dumps(chosen, sort_keys=True, default=str).encode()
+    return f"-{hashlib.sha256(blob).hexdigest()[:12]}.gpx"
+
+
+def _course(body: bytes, opts: dict) -> gx.Course:
+    course = gx.course_of_result(json.loads(body))
+    if not opts["race"]:
+        return course
+    spec = gx.RaceSpec(start_time=opts["start_time"], version=opts["race_version"],
+                       checkpoints_km=opts["checkpoints_km"], checkpoint_every_km=opts["checkpoint_every_km"],
+                       aid_stations_km=opts["aid_stations_km"], aid_every_km=opts["aid_every_km"],
+                       cutoff_s_per_km_effort=opts["cutoff_s_per_km_effort"])
+    return gx.race_course(course, spec)
+
+
+def _gpx(key: str, body: bytes, opts: dict, cached: bool) -> Response:
+    suffix = _suffix(opts)
+    content = _store().get(key, suffix)
+    if content is None:
+        cached = False
+        course = _course(body, opts)
+        course.link = f"{request.host_url.rstrip('/')}/v1/results/{key}"
+        gpx_opts = gx.GPXOptions(route=opts["rte"], km_markers=opts["km_markers"], timestamps=opts["timestamps"],
+                                 pace_s_per_km=opts["pace_s_per_km"], start_time=opts["start_time"],
+                                 max_points=opts["max_points"],
+                                 part=opts["part"] - 1 if opts["part"] else None)
+        content = gx.to_gpx(course, gpx_opts).encode()
+        _store().put(key, suffix, content)
+    resp = cache.respond(content, GPX_MIMETYPE, cached)
+    resp.headers["Content-Disposition"] = f'attachment; filename="galibot-{key[:12]}{suffix}"'
+    return resp
+
+
+@bp.get("/results/<name>")
+def get_result(name: str):
+    """A result computed earlier, by its share link: ``<key>`` or ``<key>.json``/``.geojson`` as computed,
+    ``<key>.gpx`` as GPX with any of the file options."""
+    key, _, ext = name.partition(".")
+    if not re.fullmatch(KEY_PATTERN, key) or ext not in ("", "json", "geojson", "gpx"):
+        raise APIProblem(404, "Not Found", f"no result {name!r}: a result is <key>[.json|.geojson|.gpx]", "key")
+    body = _store().get(key, ".json")
+    if body is None:
+        raise APIProblem(404, "Not Found", f"no result {key}; results are kept per data version", "key")
+    opts = file_options()
+    if ext == "gpx" or opts["format"] == "gpx":
+        return _gpx(key, body, opts, True)
+    return cache.respond(body, "application/geo+json", True)
+
+
+class AnalyzeSchema(Schema):
+    profile = fields.String(load_default=DEFAULT_PROFILE, validate=validate.OneOf(list(PROFILES)))
+    snap = fields.Boolean(load_default=True, metadata={"description": "also return the track snapped to the graph"})
+
+
+@bp.post("/gpx/analyze")
+def analyze_gpx():
+    """Check a GPX drawn elsewhere: length, ascent on the DEM, share on the graph, terrils, POIs, snapped track."""
+    state = service()
+    upload = request.files.get("file")
+    if upload is None:
+        raise APIProblem(422, "Invalid Request", "upload the GPX as the multipart field 'file'", "file")
+    form = load(AnalyzeSchema(), request.form.to_dict())
+    data = upload.stream.read(gpx_settings.MAX_GPX_BYTES + 1)
+    track = gx.read_gpx(data)
+    result = gx.analyse(track, state.engine, state.elevation, state.catalogue, form["profile"], form["snap"])
+    return result.as_dict(geometry=form["snap"])

@@ -1,0 +1,34 @@
+"""GPX and GeoJSON for everything route-like: writing course files devices accept, reading and checking uploads.
+
+Data flows one way: planners' results → ``course`` → ``to_gpx`` / ``course_geojson`` → the export store;
+uploads → ``read_gpx`` → ``analyse``. Nothing here knows Flask.
+"""
+
+from __future__ import annotations
+
+from .analysis import TrackAnalysis, analyse
+from .course import Course, Part, Waypoint, course
+from .errors import (
+    EmptyGPX,
+    ExportError,
+    GPXError,
+    GPXSyntaxError,
+    GPXTooLarge,
+    GPXUnsafe,
+    InvalidGPX,
+    NotGPX,
+    OutsideBasin,
+)
+from .geojson import course_geojson, route_feature
+from .race import RaceSpec, race_course
+from .reader import Track, read_gpx
+from .results import course_of_result
+from .store import ExportStore, export_key
+from .writer import GPXOptions, to_gpx, to_gpx_files
+
+__all__ = [
+    "Course", "Part", "Waypoint", "course", "course_geojson", "route_feature", "GPXOptions", "to_gpx",
+    "to_gpx_files", "RaceSpec", "race_course", "Track", "read_gpx", "TrackAnalysis", "analyse", "ExportStore",
+    "export_key", "course_of_result", "GPXError", "GPXTooLarge", "GPXUnsafe", "GPXSyntaxError", "NotGPX",
+    "InvalidGPX", "EmptyGPX", "OutsideBasin", "ExportError",
+]

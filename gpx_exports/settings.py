@@ -1,0 +1,78 @@
+"""Every constant of GPX writing, reading and analysis, in one place (as osmnx keeps its settings)."""
+
+from __future__ import annotations
+
+#: What a course can be; the GPX ``<trk><type>`` and the GeoJSON ``kind``.
+COURSE_KINDS = ("route", "tour", "stages", "roundtrip", "trail", "circuit", "race")
+
+#: The documented waypoint ``<type>`` values, with the Garmin symbol name each is written with.
+WAYPOINT_TYPES = {
+    "start": "Flag, Green",
+    "finish": "Flag, Red",
+    "stop": "Flag, Blue",
+    "summit": "Summit",
+    "poi": "Information",
+    "lodging": "Lodging",
+    "km": "Mile Marker",
+    "checkpoint": "Flag, Blue",
+    "aid-station": "Food Source",
+}
+
+#: The symbol of a POI waypoint by its first theme with one (Garmin names), else "Information".
+THEME_SYMBOLS = {
+    "great_mining_sites": "Museum", "museums": "Museum", "terrils": "Summit", "pit_shafts": "Mine",
+    "cites_minieres": "City (Small)", "unesco_elements": "Scenic Area", "belfries": "Church",
+    "memory": "Monument", "parks": "Park", "viewpoints": "Scenic Area", "stations": "Ground Transportation",
+    "bike_services": "Bike Trail", "water_toilets": "Drinking Water", "food": "Restaurant", "lodging": "Lodging",
+}
+
+#: POIs of these themes (and every key place) become waypoints of a course; the rest stay on the map.
+WAYPOINT_THEMES = frozenset({"great_mining_sites", "museums", "viewpoints", "belfries", "water_toilets",
+                             "bike_services", "stations", "lodging"})
+
+
+def theme_symbol(themes: list[str]) -> str:
+    """The device symbol of a POI from its themes."""
+    return next((THEME_SYMBOLS[t] for t in themes if t in THEME_SYMBOLS), "Information")
+
+
+CREATOR = "galibot"
+#: Namespace of galibot's GPX extensions (course version, licences, cut-offs); devices ignore them.
+NAMESPACE = "https://galibot.example/xmlschemas/gpx/1"
+HOME = "https://galibot.example/"
+COPYRIGHT_AUTHOR = ("© OpenStreetMap contributors (ODbL 1.0); Mission Bassin Minier (Licence Ouverte Etalab 2.0); "
+                    "SRTM3 NASA/USGS (public domain)")
+COPYRIGHT_YEAR = 2021  # the OSM extract the graph is built from
+#: (text, licence link) of every dataset an export is made from.
+LICENCES = (
+    ("© OpenStreetMap contributors, ODbL 1.0", "https://www.openstreetmap.org/copyright"),
+    ("Mission Bassin Minier open data, Licence Ouverte Etalab 2.0",
+     "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"),
+    ("SRTM3 v2.1, NASA/USGS, public domain", "https://www.usgs.gov/centers/eros/science/usgs-eros-archive-digital-elevation-shuttle-radar-topography-mission-srtm-non"),
+)
+ODBL_URL = "https://opendatacommons.org/licenses/odbl/1-0/"
+
+#: Reading: uploads over this size are refused before parsing.
+MAX_GPX_BYTES = 10 * 1024 * 1024
+#: Reading: more points than this (all tracks, routes and waypoints) are refused.
+MAX_GPX_POINTS = 500_000
+
+#: Analysis: the track is sampled every this many metres to match it to the graph.
+SAMPLE_STEP_M = 10.0
+#: Analysis: a sample within this distance of a way is on the graph.
+MATCH_TOLERANCE_M = 25.0
+#: Analysis: an unmatched stretch at least this long is reported as leaving the graph.
+MIN_OFF_GRAPH_M = 50.0
+#: Analysis: the snapped track is routed between matched anchors this far apart.
+ANCHOR_STEP_M = 100.0
+#: Analysis: a routed piece longer than this times the track between its anchors is not the track's way.
+MAX_DETOUR_RATIO = 1.5
+#: Analysis: POIs within this distance of the track are passed.
+POI_CORRIDOR_M = 50.0
+
+#: Export: default checkpoint spacing, aid-station spacing and cut-off pace (s per km-effort) of race files.
+CHECKPOINT_EVERY_KM = 10.0
+AID_EVERY_KM = 20.0
+CUTOFF_S_PER_KM_EFFORT = 720.0
+#: ITRA's km-effort: one km of distance plus one per this many metres of ascent.
+KM_EFFORT_ASCENT_M = 100.0

@@ -1,0 +1,219 @@
+"""Courses as GPX 1.1 that devices accept: one ``<trk>`` with elevation, ``<wpt>``s, full metadata.
+
+Everything device-specific is an option and off by default: a ``<rte>`` of turn points (some Garmin
+units want one; most are confused by a route and a track together), km markers, time stamps at a
+planned pace (virtual partners), and splitting for devices that cap the points of a track.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import gpxpy.gpx as G
+import numpy as np
+
+from routing.route import cumulative_distance
+
+from . import settings
+from .course import Course, Part, Waypoint, point_at
+from .errors import ExportError
+
+
+@dataclass(frozen=True)
+class GPXOptions:
+    """What a device needs beyond the plain track; every option is off unless asked for."""
+
+    route: bool = False  # also write a <rte> of the turn points
+    km_markers: float | None = None  # a waypoint every N km
+    timestamps: bool = False  # time stamps on the track points
+    pace_s_per_km: float | None = None  # the planned pace; None: the profile's own speed model
+    start_time: datetime | None = None  # first time stamp; None: the export time
+    max_points: int | None = None  # split each track into <trk>s of at most N points
+    per_part: bool = False  # one file per stage
+    part: int | None = None  # only this part (0-based), e.g. one stage of a tour
+
+    def check(self) -> None:
+        """Refuse options that cannot be honoured, naming the option."""
+        if self.km_markers is not None and not 0.1 <= self.km_markers <= 100:
+            raise ExportError("km_markers must be between 0.1 and 100 km", field="km_markers")
+        if self.pace_s_per_km is not None and not 60 <= self.pace_s_per_km <= 3600:
+            raise ExportError("pace_s_per_km must be between 60 and 3600 s per km", field="pace_s_per_km")
+        if self.max_points is not None and self.max_points < 10:
+            raise ExportError("max_points must be at least 10", field="max_points")
+
+    def parts(self, course: Course) -> list[int]:
+        """The indices of the parts to write."""
+        if self.part is None:
+            return list(range(len(course.parts)))
+        if not 0 <= self.part < len(course.parts):
+            raise ExportError(f"part {self.part + 1} does not exist; this course has {len(course.parts)}",
+                              field="part")
+        return [self.part]
+
+
+def _ext(tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    el = ET.Element(f"{{{settings.NAMESPACE}}}{tag}", attrs)
+    el.text = text
+    return el
+
+
+def _metadata(gpx: G.GPX, course: Course, created: datetime) -> None:
+    gpx.creator = settings.CREATOR
+    gpx.name = course.name
+    gpx.description = _description(course)
+    gpx.author_name = settings.CREATOR
+    gpx.author_link, gpx.author_link_text = settings.HOME, "galibot"
+    gpx.copyright_author = settings.COPYRIGHT_AUTHOR
+    gpx.copyright_year = str(settings.COPYRIGHT_YEAR)
+    gpx.copyright_license = settings.ODBL_URL
+    gpx.link = course.link or settings.LICENCES[0][1]
+    gpx.link_text = course.name if course.link else settings.LICENCES[0][0]
+    gpx.time = created
+    gpx.keywords = ", ".join(course.keywords)
+    gpx.nsmap["galibot"] = settings.NAMESPACE
+    ext = [_ext("licence", text, href=href) for text, href in settings.LICENCES]
+    ext.append(_ext("data", data_version=course.data_version, profile=course.profile, kind=course.kind))
+    if course.version:
+        ext.append(_ext("course", version=course.version))
+    gpx.metadata_extensions.extend(ext)
+
+
+def _description(course: Course) -> str:
+    lines = [course.description] if course.description else []
+    lines.append(f"{course.distance_m / 1000:.1f} km, +{course.ascent_m:.0f} m / -{course.descent_m:.0f} m "
+                 f"({course.profile}).")
+    if course.version:
+        lines.append(f"Course version {course.version}.")
+    lines.append("Data: " + "; ".join(text for text, _ in settings.LICENCES) + ".")
+    return "\n".join(lines)
+
+
+def _point(cls, lon: float, lat: float, ele: float | None, when: datetime | None = None):
+    return cls(latitude=round(float(lat), 7), longitude=round(float(lon), 7),
+               elevation=None if ele is None or np.isnan(ele) else round(float(ele), 1), time=when)
+
+
+def _waypoint(w: Waypoint) -> G.GPXWaypoint:
+    wpt = _point(G.GPXWaypoint, w.lon, w.lat, w.ele)
+    wpt.name, wpt.description, wpt.symbol, wpt.type, wpt.comment = w.name, w.description or None, w.sym, w.kind, \
+        w.comment
+    return wpt
+
+
+def _times(coords: np.ndarray, course: Course, opts: GPXOptions, start: datetime, offset_m: float) -> list:
+    """A time stamp per point at the planned pace (or at the profile's average speed)."""
+    if not opts.timestamps:
+        return [None] * len(coords)
+    pace = opts.pace_s_per_km or (course.duration_s / (course.distance_m / 1000) if course.distance_m else 0)
+    dist = cumulative_distance(coords) + offset_m
+    return [start + timedelta(seconds=round(float(d) / 1000 * pace, 1)) for d in dist]
+
+
+def _chunks(n: int, size: int | None) -> list[tuple[int, int]]:
+    """Index ranges of at most ``size`` points that share their end points, so the split track has no gap."""
+    if not size or n <= size:
+        return [(0, n)]
+    out, lo = [], 0
+    while lo < n - 1:
+        hi = min(lo + size, n)
+        out.append((lo, hi))
+        lo = hi - 1
+    return out
+
+
+def _tracks(part: Part, course: Course, opts: GPXOptions, start: datetime, offset_m: float) -> list[G.GPXTrack]:
+    times = _times(part.coordinates, course, opts, start, offset_m)
+    ranges = _chunks(len(part.coordinates), opts.max_points)
+    tracks = []
+    for k, (lo, hi) in enumerate(ranges):
+        name = part.name if len(ranges) == 1 else f"{part.name} ({k + 1}/{len(ranges)})"
+        trk = G.GPXTrack(name=name)
+        trk.type = course.kind
+        seg = G.GPXTrackSegment()
+        seg.points = [_point(G.GPXTrackPoint, x, y, z, t)
+                      for (x, y, z), t in zip(part.coordinates[lo:hi].tolist(), times[lo:hi])]
+        trk.segments.append(seg)
+        tracks.append(trk)
+    return tracks
+
+
+def _route(part: Part, course: Course) -> G.GPXRoute:
+    """The turn points of a part as a <rte> (the instructions' locations)."""
+    rte = G.GPXRoute(name=part.name)
+    rte.type = course.kind
+    first, last = part.coordinates[0], part.coordinates[-1]
+    stops = [(first[0], first[1], "Start")]
+    stops += [(i["location"][0], i["location"][1], i["text"]) for i in part.instructions
+              if i["type"] not in ("depart", "arrive")]
+    stops.append((last[0], last[1], "Finish"))
+    for lon, lat, text in stops:
+        pt = _point(G.GPXRoutePoint, lon, lat, None)
+        pt.name = text[:60]
+        rte.points.append(pt)
+    return rte
+
+
+def km_markers(course: Course, every_km: float) -> list[Waypoint]:
+    """A waypoint every ``every_km`` km along the whole course."""
+    coords = course.coordinates()
+    cum = cumulative_distance(coords)
+    out = []
+    for k in np.arange(every_km, cum[-1] / 1000, every_km):
+        x, y, z = point_at(coords, cum, k * 1000)
+        out.append(Waypoint(float(x), float(y), f"km {k:g}", "km", km=round(float(k), 2), ele=float(z)))
+    return out
+
+
+def _document(course: Course, indices: list[int], opts: GPXOptions, created: datetime) -> G.GPX:
+    """A GPX of the parts ``indices`` of a course, with the waypoints that lie on them."""
+    gpx = G.GPX()
+    _metadata(gpx, course, created)
+    start = opts.start_time or created
+    offsets = np.concatenate([[0.0], np.cumsum([p.distance_m for p in course.parts])])
+    lo_km, hi_km = offsets[indices[0]] / 1000, offsets[indices[-1] + 1] / 1000
+    extra = km_markers(course, opts.km_markers) if opts.km_markers else []
+    gpx.waypoints = [_waypoint(w) for w in course.with_waypoints(extra).waypoints
+                     if w.km is None or lo_km - 1e-6 <= w.km <= hi_km + 1e-6]
+    for i in indices:
+        part = course.parts[i]
+        if opts.route:
+            gpx.routes.append(_route(part, course))
+        gpx.tracks.extend(_tracks(part, course, opts, start, float(offsets[i])))
+    gpx.bounds = _bounds(gpx)
+    return gpx
+
+
+def _bounds(gpx: G.GPX) -> G.GPXBounds:
+    """The extent of everything in the file: track, route and waypoints (gpxpy's own covers tracks only)."""
+    pts = [*gpx.waypoints, *(p for r in gpx.routes for p in r.points),
+           *(p for t in gpx.tracks for s in t.segments for p in s.points)]
+    lats, lons = [p.latitude for p in pts], [p.longitude for p in pts]
+    return G.GPXBounds(min(lats), max(lats), min(lons), max(lons))
+
+
+def to_gpx(course: Course, opts: GPXOptions = GPXOptions(), created: datetime | None = None) -> str:
+    """The course as one GPX 1.1 document."""
+    opts.check()
+    created = created or datetime.now(UTC).replace(microsecond=0)
+    return _document(course, opts.parts(course), opts, created).to_xml(version="1.1")
+
+
+def to_gpx_files(course: Course, opts: GPXOptions = GPXOptions(),
+                 created: datetime | None = None) -> list[tuple[str, str]]:
+    """(file name, GPX) pairs: one per part when ``per_part`` is set, else the one document."""
+    opts.check()
+    created = created or datetime.now(UTC).replace(microsecond=0)
+    if not opts.per_part or len(course.parts) == 1:
+        return [(f"{_slug(course.name)}.gpx", to_gpx(course, opts, created))]
+    files = []
+    for k in range(len(course.parts)):
+        xml = _document(course, [k], opts, created).to_xml(version="1.1")
+        files.append((f"{_slug(course.name)}-{k + 1:02d}.gpx", xml))
+    return files
+
+
+def _slug(text: str) -> str:
+    keep = "".join(c.lower() if c.isalnum() else "-" for c in text)
+    return "-".join(filter(None, keep.split("-")))[:60] or "course"
