@@ -13,6 +13,7 @@ from routing.settings import Settings
 
 from .errors import register_error_handlers
 from .graph_state import GraphState
+from .limits import init_limits
 
 
 def _redis_client(url: str | None) -> redis.Redis | None:
@@ -26,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The app factory.
 
     ``config`` keys: ``REDIS_URL``, ``GALIBOT_AREA`` (bbox or named area, default ``basin``),
+    ``GALIBOT_PLANNER_LIMIT`` (per client on tours, round trips and trails, default ``30 per minute``),
     ``GALIBOT_SETTINGS`` (a routing Settings) and ``GALIBOT_GRAPH`` (an already loaded graph, for tests).
     Missing keys fall back to the environment variables of the same name.
     """
@@ -33,6 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(
         REDIS_URL=os.environ.get("REDIS_URL"),
         GALIBOT_AREA=os.environ.get("GALIBOT_AREA", "basin"),
+        GALIBOT_PLANNER_LIMIT=os.environ.get("GALIBOT_PLANNER_LIMIT"),
         JSON_SORT_KEYS=False,
     )
     app.config.update(config or {})
@@ -49,5 +52,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("MAX_CONTENT_LENGTH", MAX_GPX_BYTES + 1024 * 1024)  # the GPX limit plus the envelope
     for blueprint in (health.bp, pois.bp, routes.bp, plans.bp, results.bp):
         app.register_blueprint(blueprint)
+    app.extensions["galibot.limiter"] = init_limits(app)
     state.start_loading()
     return app

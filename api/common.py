@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import current_app, request
-from marshmallow import Schema
+from marshmallow import Schema, ValidationError, fields
 
 from routing.instructions import LANGUAGES
+from routing.settings import ISO_MAX_MINUTES
 
 from .errors import APIProblem
 from .graph_state import GraphState
@@ -30,3 +31,31 @@ def language(explicit: str | None) -> str:
 def load(schema: Schema, data) -> dict:
     """Validate with a marshmallow schema (a ValidationError becomes a 422 naming the field)."""
     return schema.load(data if data is not None else {})
+
+
+class LonLatText(fields.Field):
+    """A point in a query string: ``lon,lat`` in degrees."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> tuple[float, float]:
+        try:
+            lon, lat = (float(v) for v in str(value).split(","))
+        except ValueError:
+            raise ValidationError("must be lon,lat in degrees") from None
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValidationError("lon must be in -180..180 and lat in -90..90")
+        return lon, lat
+
+
+class MinutesList(fields.Field):
+    """Time bands in a query string: ``10,20,30`` (minutes)."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> list[float]:
+        try:
+            minutes = sorted({float(v) for v in str(value).split(",")})
+        except ValueError:
+            raise ValidationError("must be minutes separated by commas, such as 10,20,30") from None
+        if not minutes or len(minutes) > 6:
+            raise ValidationError("give 1 to 6 time bands")
+        if minutes[0] <= 0 or minutes[-1] > ISO_MAX_MINUTES:
+            raise ValidationError(f"each band must be in (0, {ISO_MAX_MINUTES}] minutes")
+        return minutes

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 from flask import Blueprint, request
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from gpx_exports import route_feature
 from poi_data import UnknownPOI, attach_pois
@@ -20,9 +21,9 @@ from routing.planners.loops import plan_loops
 from routing.planners.stages import split_stages
 from routing.planners.tour import Stop, plan_tour
 from routing.planners.trail import plan_trail
-from routing.profiles import DEFAULT_PROFILE, PROFILES
+from routing.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 
-from .common import language, service
+from .common import LonLatText, MinutesList, language, load, service
 from .errors import APIProblem
 from .results import cached_post, serve_result
 from .routes import CORRIDOR_M
@@ -46,42 +47,55 @@ def _profile(default: str = DEFAULT_PROFILE) -> fields.String:
     return fields.String(load_default=default, validate=validate.OneOf(list(PROFILES)))
 
 
+def _positive(most: float) -> validate.Range:
+    return validate.Range(min=0, max=most, min_inclusive=False)
+
+
 class TourSchema(Schema):
-    start = Place(required=True)
-    stops = fields.List(Place(), required=True, validate=validate.Length(min=1, max=settings.MAX_TOUR_STOPS))
-    end = Place(load_default=None, allow_none=True)
-    loop = fields.Boolean(load_default=True)
     profile = _profile()
-    daily_distance_m = fields.Float(load_default=None, allow_none=True)
-    daily_duration_s = fields.Float(load_default=None, allow_none=True)
+    start = Place(required=True)
+    stops = fields.List(Place(), required=True, validate=validate.Length(min=1, max=settings.MAX_TOUR_STOPS),
+                        metadata={"description": "[lon, lat] or POI ids, in any order: the planner orders them"})
+    return_to_start = fields.Boolean(load_default=True)
+    end = Place(load_default=None, allow_none=True,
+                metadata={"description": "a fixed end when not returning to the start (else the end is free)"})
+    daily_km = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=1, max=500),
+                            metadata={"description": "cut the tour into days of about this length near lodging"})
     lang = fields.String(validate=validate.OneOf(LANGUAGES))
 
 
 class RoundTripSchema(Schema):
-    start = Place(required=True)
-    distance_m = fields.Float(required=True)
     profile = _profile()
+    start = Place(required=True)
+    distance_km = fields.Float(load_default=None, allow_none=True, validate=_positive(500))
+    duration_min = fields.Float(load_default=None, allow_none=True, validate=_positive(24 * 60),
+                                metadata={"description": "instead of distance_km: minutes at the profile's flat speed"})
+    seed = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
     count = fields.Integer(load_default=1, validate=validate.Range(min=1, max=settings.LOOP_MAX))
-    seed = fields.Integer(load_default=0)
-    green = fields.Boolean(load_default=False)
+    green = fields.Boolean(load_default=False, metadata={"description": "prefer cavaliers and the EV5"})
     lang = fields.String(validate=validate.OneOf(LANGUAGES))
+
+    @validates_schema
+    def _one_target(self, data: dict, **_) -> None:
+        if (data.get("distance_km") is None) == (data.get("duration_min") is None):
+            raise ValidationError("give exactly one of distance_km and duration_min", "distance_km")
 
 
 class TrailSchema(Schema):
     start = Place(required=True)
     finish = Place(load_default=None, allow_none=True)
+    distance_km = fields.Float(required=True, validate=_positive(500))
+    terrils = fields.Integer(required=True, validate=validate.Range(min=1, max=40),
+                             metadata={"description": "how many distinct terril summits to climb"})
     via = fields.List(Place(), load_default=list, validate=validate.Length(max=10))
-    distance_m = fields.Float(required=True)
-    terrils = fields.Integer(required=True, validate=validate.Range(min=1, max=40))
     profile = _profile("trail")
     lang = fields.String(validate=validate.OneOf(LANGUAGES))
 
 
-class IsochroneSchema(Schema):
-    start = Place(required=True)
-    minutes = fields.Float(required=True)
+class IsochroneQuerySchema(Schema):
     profile = _profile()
-    bands = fields.Integer(load_default=3, validate=validate.Range(min=1, max=6))
+    start = LonLatText(required=True)
+    minutes = MinutesList(load_default=lambda: [10.0, 20.0, 30.0])
 
 
 def _stop(place, field: str) -> Stop:
@@ -111,28 +125,41 @@ def _tour(args: dict, lang: str) -> dict:
     state = service()
     start = _stop(args["start"], "start")
     stops = [_stop(p, f"stops[{i}]") for i, p in enumerate(args["stops"])]
+    if args["end"] is not None and args["return_to_start"]:
+        raise APIProblem(422, "Invalid Request", "a tour with an end does not return to its start; "
+                         "set return_to_start to false", "end")
     end = _stop(args["end"], "end") if args["end"] is not None else None
-    tour = plan_tour(state.engine, start, stops, args["profile"], end, args["loop"], lang, workers=state.cfg.workers)
-    extra = {k: v for k, v in tour.summary().items() if k in ("loop", "optimal", "gap", "stops")}
-    if args["daily_distance_m"] is not None or args["daily_duration_s"] is not None:
+    tour = plan_tour(state.engine, start, stops, args["profile"], end, args["return_to_start"], lang,
+                     workers=state.cfg.workers)
+    extra = {k: v for k, v in tour.summary().items() if k in ("optimal", "gap", "stops")}
+    extra["return_to_start"] = tour.loop
+    if args["daily_km"] is not None:
         lodging = [Stop(p["lon"], p["lat"], p["id"], p["name"]) for p in state.catalogue.by_theme("lodging")]
-        stages = split_stages(state.engine, tour.route, lodging, args["daily_distance_m"], args["daily_duration_s"])
+        stages = split_stages(state.engine, tour.route, lodging, args["daily_km"] * 1000)
         extra["stages"] = [s.as_dict() for s in stages]
     return _collection([_feature(tour.route, lang)], kind="tour", **extra)
 
 
+def _target_m(args: dict) -> float:
+    """The loop length asked for: ``distance_km``, or ``duration_min`` at the profile's speed on the flat."""
+    if args["distance_km"] is not None:
+        return args["distance_km"] * 1000
+    flat_kmh = float(get_profile(args["profile"]).speed_kmh(np.zeros(1))[0])
+    return args["duration_min"] / 60 * flat_kmh * 1000
+
+
 def _roundtrips(args: dict, lang: str) -> dict:
     start = _stop(args["start"], "start")
-    loops = plan_loops(service().engine, (start.lon, start.lat), args["distance_m"], args["profile"], args["count"],
+    loops = plan_loops(service().engine, (start.lon, start.lat), _target_m(args), args["profile"], args["count"],
                        args["seed"], args["green"], lang)
     return _collection([_feature(lp.route, lang, **{k: v for k, v in lp.summary().items()
                                                     if k in ("target_m", "length_error", "reused_share", "spurs")})
-                        for lp in loops], kind="roundtrip", seed=args["seed"])
+                        for lp in loops], kind="roundtrip", seed=args["seed"], count=len(loops))
 
 
 def _trail(args: dict, lang: str) -> dict:
     state = service()
-    course = plan_trail(state.engine, _stop(args["start"], "start"), args["distance_m"], args["terrils"],
+    course = plan_trail(state.engine, _stop(args["start"], "start"), args["distance_km"] * 1000, args["terrils"],
                         args["profile"], _stop(args["finish"], "finish") if args["finish"] else None,
                         [_stop(p, f"via[{i}]") for i, p in enumerate(args["via"])], lang,
                         workers=state.cfg.workers)
@@ -141,9 +168,9 @@ def _trail(args: dict, lang: str) -> dict:
 
 
 def _isochrone(args: dict) -> dict:
-    start = _stop(args["start"], "start")
-    return isochrone(service().engine, (start.lon, start.lat), args["minutes"], args["profile"],
-                     args["bands"]).to_geojson()
+    lon, lat = args["start"]
+    return isochrone(service().engine, (lon, lat), max(args["minutes"]), args["profile"],
+                     args["minutes"]).to_geojson()
 
 
 @bp.post("/tours")
@@ -164,10 +191,12 @@ def post_trail():
     return cached_post("trails", TrailSchema(), _trail)
 
 
-@bp.post("/isochrones")
-def post_isochrone():
-    """The area reachable within time bands, as GeoJSON polygons."""
-    return cached_post("isochrones", IsochroneSchema(), lambda args, _lang: _isochrone(args))
+@bp.get("/isochrones")
+def get_isochrones():
+    """The area reachable within each number of minutes, as GeoJSON polygons."""
+    args = load(IsochroneQuerySchema(), request.args.to_dict())
+    service()
+    return serve_result("isochrones", args, lambda: _isochrone(args))
 
 
 def _circuits():

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from flask import Blueprint, Response, request
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 import gpx_exports as gx
 from gpx_exports import settings as gpx_settings
@@ -67,7 +67,7 @@ class FileOptionsSchema(Schema):
 
 def file_options() -> dict:
     """The validated delivery options; ``format`` falls back to the Accept header."""
-    opts = load(FileOptionsSchema(), request.args.to_dict())
+    opts = load(FileOptionsSchema(unknown=EXCLUDE), request.args.to_dict())  # the endpoint's own args share the query
     if opts["format"] is None:
         best = request.accept_mimetypes.best_match(["application/json", "application/geo+json", GPX_MIMETYPE])
         opts["format"] = "gpx" if best == GPX_MIMETYPE and request.accept_mimetypes[GPX_MIMETYPE] else "json"

@@ -49,7 +49,7 @@ def test_share_links_serve_json_geojson_and_gpx_with_options(client):
     km = [w for w in gpx.waypoints if w.type == "km"]
     assert len(km) == int(body["properties"]["distance_m"] / 5000)
     assert gpx.link.endswith(links["self"])
-    areas = client.post("/v1/isochrones?format=gpx", json={"start": LOUVRE, "minutes": 10})
+    areas = client.get("/v1/isochrones?format=gpx&start=2.8037,50.4306&minutes=10")
     assert areas.status_code == 422 and areas.get_json()["field"] == "format"
     missing = client.get("/v1/results/" + "0" * 32 + ".gpx")
     assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
@@ -76,7 +76,7 @@ def test_tpn_circuit_as_a_race_file(client):
 def test_one_stage_of_a_tour_as_its_own_file(client):
     body = client.post("/v1/tours", json={"start": "louvre-lens", "stops": ["great-site-chm-lewarde",
                                                                             "great-site-arenberg"],
-                                          "daily_distance_m": 30000}).get_json()
+                                          "daily_km": 30}).get_json()
     stages = body["properties"]["stages"]
     assert len(stages) >= 2
     gpx = valid_gpx(client.get(body["links"]["gpx"] + "?part=2"))
@@ -132,9 +132,9 @@ def test_upload_limits_and_fields(client):
 
 def test_round_trips_and_trail_courses_as_gpx(client):
     loops = valid_gpx(client.post("/v1/roundtrips?format=gpx",
-                                  json={"start": "great-site-base-11-19", "distance_m": 15000, "count": 2}))
+                                  json={"start": "great-site-base-11-19", "distance_km": 15, "count": 2}))
     assert len(loops.tracks) == 2 and [w.type for w in loops.waypoints][:1] == ["start"]
-    body = client.post("/v1/trails", json={"start": "great-site-base-11-19", "distance_m": 25000, "terrils": 4,
+    body = client.post("/v1/trails", json={"start": "great-site-base-11-19", "distance_km": 25, "terrils": 4,
                                            "lang": "fr"}).get_json()
     trail = valid_gpx(client.get(body["links"]["gpx"]))
     summits = [w for w in trail.waypoints if w.type == "summit"]

@@ -11,7 +11,7 @@ SITES = ["great-site-chm-lewarde", "great-site-arenberg", "great-site-fosse-9-9b
 
 
 def test_five_sites_tour_by_poi_ids_with_stages(client):
-    resp = client.post("/v1/tours", json={"start": "louvre-lens", "stops": SITES, "daily_distance_m": 50000})
+    resp = client.post("/v1/tours", json={"start": "louvre-lens", "stops": SITES, "daily_km": 50})
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     props = body["properties"]
@@ -20,7 +20,7 @@ def test_five_sites_tour_by_poi_ids_with_stages(client):
     route = body["features"][0]["properties"]
     assert sum(st["distance_m"] for st in props["stages"]) == pytest.approx(route["distance_m"], abs=5)
     assert all(st["lodging"] for st in props["stages"][:-1])
-    again = client.post("/v1/tours", json={"start": "louvre-lens", "stops": SITES, "daily_distance_m": 50000})
+    again = client.post("/v1/tours", json={"start": "louvre-lens", "stops": SITES, "daily_km": 50})
     assert again.headers["X-Cache"] == "hit" and again.get_json() == body
 
 
@@ -30,42 +30,54 @@ def test_tour_errors_name_the_field(client):
     assert_problem(client.post("/v1/tours", json={"start": LOUVRE, "stops": ["no-such-poi"]}), 404, "stops[0]")
     assert_problem(client.post("/v1/tours", json={"start": LOUVRE, "stops": [[4.35, 50.85]]}), 422, "stops[1]")
     assert_problem(client.post("/v1/tours", json={"start": LOUVRE, "stops": [BASE_11_19] * 1 + SITES[:1],
-                                                  "daily_distance_m": 0}), 422, "daily_distance_m")
+                                                  "daily_km": 0}), 422, "daily_km")
+    assert_problem(client.post("/v1/tours", json={"start": LOUVRE, "stops": SITES[:2], "end": BASE_11_19}), 422,
+                   "end")
+    free_end = client.post("/v1/tours", json={"start": "louvre-lens", "stops": SITES[:2], "return_to_start": False})
+    assert free_end.status_code == 200 and free_end.get_json()["properties"]["return_to_start"] is False
     too_many = [[2.8 + i * 0.001, 50.43] for i in range(41)]
     assert_problem(client.post("/v1/tours", json={"start": LOUVRE, "stops": too_many}), 422, "stops")
 
 
 def test_roundtrips(client):
-    resp = client.post("/v1/roundtrips", json={"start": LOUVRE, "distance_m": 25000, "count": 2, "seed": 4})
+    resp = client.post("/v1/roundtrips", json={"start": LOUVRE, "distance_km": 25, "count": 2, "seed": 4})
     assert resp.status_code == 200, resp.get_json()
     feats = resp.get_json()["features"]
     assert len(feats) == 2
     for f in feats:
         assert abs(f["properties"]["length_error"]) <= 0.10 and f["properties"]["reused_share"] < 0.15
         assert f["geometry"]["coordinates"][0][:2] == f["geometry"]["coordinates"][-1][:2]
-    assert_problem(client.post("/v1/roundtrips", json={"start": LOUVRE, "distance_m": -1}), 422, "distance_m")
-    assert_problem(client.post("/v1/roundtrips", json={"start": LOUVRE, "distance_m": 5000, "profile": "horse"}),
+    by_time = client.post("/v1/roundtrips", json={"start": LOUVRE, "duration_min": 60, "profile": "walk"}).get_json()
+    assert by_time["features"][0]["properties"]["target_m"] == pytest.approx(5000, rel=0.25)  # an hour on foot
+    assert_problem(client.post("/v1/roundtrips", json={"start": LOUVRE, "distance_km": -1}), 422, "distance_km")
+    assert_problem(client.post("/v1/roundtrips", json={"start": LOUVRE}), 422, "distance_km")
+    assert_problem(client.post("/v1/roundtrips", json={"start": LOUVRE, "distance_km": 5, "duration_min": 20}), 422,
+                   "distance_km")
+    assert_problem(client.post("/v1/roundtrips", json={"start": LOUVRE, "distance_km": 5, "count": 4}), 422, "count")
+    assert_problem(client.post("/v1/roundtrips", json={"start": LOUVRE, "distance_km": 5, "profile": "horse"}),
                    422, "profile")
 
 
 def test_trail_and_impossible_trail(client):
-    resp = client.post("/v1/trails", json={"start": "great-site-base-11-19", "distance_m": 30000, "terrils": 5})
+    resp = client.post("/v1/trails", json={"start": "great-site-base-11-19", "distance_km": 30, "terrils": 5})
     assert resp.status_code == 200, resp.get_json()
     props = resp.get_json()["features"][0]["properties"]
     assert len({s["number"] for s in props["summits"]}) == 5 and props["profile"] == "trail"
-    body = assert_problem(client.post("/v1/trails", json={"start": BASE_11_19, "distance_m": 2000, "terrils": 20}),
+    body = assert_problem(client.post("/v1/trails", json={"start": BASE_11_19, "distance_km": 2, "terrils": 20}),
                           422, "terrils")
     assert "20" in body["detail"]
 
 
 def test_isochrone(client):
-    resp = client.post("/v1/isochrones", json={"start": "louvre-lens", "minutes": 30, "profile": "bike"})
+    resp = client.get("/v1/isochrones?profile=bike&start=2.80437,50.43061&minutes=10,20,30")
     assert resp.status_code == 200
     feats = resp.get_json()["features"]
     assert [f["properties"]["minutes"] for f in feats] == [10, 20, 30]
     assert feats[0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
-    assert_problem(client.post("/v1/isochrones", json={"start": LOUVRE, "minutes": 0}), 422, "minutes")
-    assert_problem(client.post("/v1/isochrones", json={"start": [2.8, 95], "minutes": 10}), 422, "start")
+    assert_problem(client.get("/v1/isochrones?start=2.8,50.43&minutes=0"), 422, "minutes")
+    assert_problem(client.get("/v1/isochrones?start=2.8,50.43&minutes=ten"), 422, "minutes")
+    assert_problem(client.get("/v1/isochrones?start=2.8,95&minutes=10"), 422, "start")
+    assert_problem(client.get("/v1/isochrones?minutes=10"), 422, "start")
 
 
 def test_circuits(client):
