@@ -42,7 +42,8 @@ class KmList(fields.Field):
 class FileOptionsSchema(Schema):
     """How a result is delivered: the format, and the GPX options devices and race organisers need."""
 
-    format = fields.String(load_default=None, validate=validate.OneOf(["json", "geojson", "gpx"]))
+    format = fields.String(validate=validate.OneOf(["json", "geojson", "gpx"]),
+                           metadata={"description": "else the Accept header decides; JSON by default"})
     rte = fields.Boolean(load_default=False, metadata={"description": "also write a <rte> of the turn points"})
     km_markers = fields.Float(load_default=None, metadata={"description": "a waypoint every N km"})
     timestamps = fields.Boolean(load_default=False)
@@ -68,7 +69,7 @@ class FileOptionsSchema(Schema):
 def file_options() -> dict:
     """The validated delivery options; ``format`` falls back to the Accept header."""
     opts = load(FileOptionsSchema(unknown=EXCLUDE), request.args.to_dict())  # the endpoint's own args share the query
-    if opts["format"] is None:
+    if opts.get("format") is None:
         best = request.accept_mimetypes.best_match(["application/json", "application/geo+json", GPX_MIMETYPE])
         opts["format"] = "gpx" if best == GPX_MIMETYPE and request.accept_mimetypes[GPX_MIMETYPE] else "json"
     return opts

@@ -1,0 +1,221 @@
+"""``GET /openapi.json`` and ``GET /docs``: the OpenAPI 3 contract, generated from the views' marshmallow schemas.
+
+Each operation names the schemas its view validates with (request body, query) and the shape of
+what it answers; apispec's marshmallow plugin turns them into JSON Schema. The docs page is plain
+HTML rendered from the same document, so it works offline.
+"""
+
+from __future__ import annotations
+
+import html
+from functools import cache
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, Response, jsonify
+from marshmallow import INCLUDE, Schema, fields
+
+from routing import __version__
+from routing.profiles import PROFILES
+
+from . import common, health, plans, pois, results, routes
+
+bp = Blueprint("openapi", __name__)
+
+PROBLEM = "application/problem+json"
+GEOJSON = "application/geo+json"
+GPX = "application/gpx+xml"
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, with the offending field and line where there is one."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    field = fields.String()
+    line = fields.Integer()
+    errors = fields.Dict()
+
+
+class Open(Schema):
+    """A response object that may carry more members than listed."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class ResultSchema(Open):
+    """A route-like result: a GeoJSON Feature, or a FeatureCollection of them with the planner's facts."""
+
+    type = fields.String(required=True, metadata={"enum": ["Feature", "FeatureCollection"]})
+    geometry = fields.Dict(allow_none=True)
+    properties = fields.Dict()
+    features = fields.List(fields.Dict())
+    links = fields.Dict(keys=fields.String(), values=fields.String(),
+                        metadata={"description": "self, geojson and gpx: where to fetch this result again"})
+
+
+class POICollectionSchema(Open):
+    type = fields.String(required=True)
+    total = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    offset = fields.Integer(required=True)
+    features = fields.List(fields.Dict(), required=True)
+
+
+class FeatureSchema(Open):
+    type = fields.String(required=True)
+    geometry = fields.Dict(required=True)
+    properties = fields.Dict(required=True)
+
+
+class CircuitListSchema(Open):
+    circuits = fields.List(fields.Dict(), required=True)
+
+
+class AnalysisSchema(Open):
+    distance_m = fields.Float(required=True)
+    ascent_m = fields.Float(required=True)
+    descent_m = fields.Float(required=True)
+    claimed_ascent_m = fields.Float(allow_none=True)
+    matched_share = fields.Float(required=True)
+    inside_share = fields.Float(required=True)
+    off_graph = fields.List(fields.Dict(), required=True)
+    terrils = fields.List(fields.Dict(), required=True)
+    pois = fields.List(fields.Dict(), required=True)
+    snapped = fields.Dict()
+
+
+#: The API's own fields and the OpenAPI type they read from (a place is left open: [lon, lat] or a POI id).
+CUSTOM_FIELDS = ((common.LonLatText, "string", None), (common.MinutesList, "string", None),
+                 (results.KmList, "string", None))
+
+ERRORS = {
+    400: "bad input", 404: "unknown id", 413: "upload too big", 422: "invalid input, named in `field`",
+    429: "rate limited; see Retry-After", 503: "the graph is loading, or a planner ran out of time",
+}
+
+
+def _responses(ok: str | type[Schema], codes: tuple[int, ...], gpx: bool = False, media: str = GEOJSON) -> dict:
+    out: dict = {}
+    if isinstance(ok, str):
+        out["200"] = {"description": ok, "content": {"text/html": {"schema": {"type": "string"}}}}
+    else:
+        content = {media: {"schema": ok}}
+        if gpx:
+            content[GPX] = {"schema": {"type": "string"}}
+        out["200"] = {"description": "the result", "content": content}
+    if gpx:
+        out["304"] = {"description": "not modified (If-None-Match)"}
+    for code in codes:
+        out[str(code)] = {"description": ERRORS[code], "content": {PROBLEM: {"schema": "ProblemSchema"}}}
+    out["414"] = SERVER_LIMIT
+    return out
+
+
+def _query(schema: Schema | type[Schema]) -> list[dict]:
+    return [{"in": "query", "schema": schema}]
+
+
+def _path(name: str, description: str) -> dict:
+    return {"in": "path", "name": name, "required": True, "schema": {"type": "string"}, "description": description}
+
+
+PLANNED = (400, 404, 422, 429, 503)
+#: gunicorn refuses a request line over 4,094 bytes itself, before the app, with an HTML page.
+SERVER_LIMIT = {"description": "request line too long (gunicorn's limit, answered before the app)",
+                "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def operations() -> dict[str, dict]:
+    """Every path and method of the API with its parameters, body and responses."""
+    body = lambda schema: {"required": True, "content": {"application/json": {"schema": schema}}}  # noqa: E731
+    files = _query(results.FileOptionsSchema)
+    post = lambda summary, schema, codes=PLANNED: {"post": {  # noqa: E731
+        "summary": summary, "parameters": files, "requestBody": body(schema),
+        "responses": _responses(ResultSchema, codes, gpx=True)}}
+    return {
+        "/v1/health": {"get": {"summary": "Service state, data version, graph size and Redis state",
+                               "responses": {"200": {"description": "ready", "content": {
+                                   "application/json": {"schema": health.HealthSchema}}},
+                                   "503": {"description": "loading or failed", "content": {
+                                       "application/json": {"schema": health.HealthSchema}}},
+                                   "414": SERVER_LIMIT}}},
+        "/v1/pois": {"get": {"summary": "POIs by theme, bbox, distance and text, as GeoJSON with a total",
+                             "parameters": _query(pois.POIQuerySchema),
+                             "responses": _responses(POICollectionSchema, (400, 422, 503), media="application/json")}},
+        "/v1/pois/{poi_id}": {"get": {"summary": "One POI", "parameters": [_path("poi_id", "a catalogue id")],
+                                      "responses": _responses(FeatureSchema, (404, 503), media="application/json")}},
+        "/v1/routes": post("A to B (and vias) with alternatives and avoid areas", routes.RouteRequestSchema,
+                           (400, 404, 422, 503)),
+        "/v1/tours": post("Visit stops in the best order, optionally in days ending near lodging", plans.TourSchema),
+        "/v1/roundtrips": post("Up to 3 loops of a length or duration from a start", plans.RoundTripSchema),
+        "/v1/trails": post("A trail-running course over N terril summits", plans.TrailSchema),
+        "/v1/isochrones": {"get": {"summary": "The area reachable within each number of minutes",
+                                   "parameters": _query(plans.IsochroneQuerySchema),
+                                   "responses": _responses(ResultSchema, (400, 422, 503))}},
+        "/v1/circuits": {"get": {"summary": "The named circuits, without geometry",
+                                 "responses": _responses(CircuitListSchema, (503,), media="application/json")}},
+        "/v1/circuits/{circuit_id}": {"get": {
+            "summary": "One named circuit (format=gpx, race=true for a race file)",
+            "parameters": [_path("circuit_id", "see /v1/circuits"), *files],
+            "responses": _responses(ResultSchema, (400, 404, 422, 503), gpx=True)}},
+        "/v1/results/{name}": {"get": {
+            "summary": "A result computed earlier: <key>, <key>.geojson or <key>.gpx (with the GPX options)",
+            "parameters": [_path("name", "the key from a result's links"), *files],
+            "responses": _responses(ResultSchema, (400, 404, 422, 503), gpx=True)}},
+        "/v1/gpx/analyze": {"post": {
+            "summary": "Check a GPX drawn elsewhere against the graph and the DEM",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"},
+                               "profile": {"type": "string", "enum": list(PROFILES)},
+                               "snap": {"type": "boolean"}}}}}},
+            "responses": _responses(AnalysisSchema, (400, 413, 422, 503), media="application/json")}},
+    }
+
+
+@cache
+def document() -> dict:
+    """The OpenAPI 3 document (built once per process)."""
+    marshmallow = MarshmallowPlugin()
+    spec = APISpec(title="galibot", version=__version__, openapi_version="3.0.3", plugins=[marshmallow],
+                   info={"description": "Route planning for the Bassin minier: routes, tours, round trips, trail "
+                                        "courses, isochrones, named circuits, POIs and GPX. Data © OpenStreetMap "
+                                        "contributors (ODbL), Mission Bassin Minier (Etalab 2.0), SRTM."})
+    for field_class, openapi_type, openapi_format in CUSTOM_FIELDS:
+        marshmallow.map_to_openapi_type(field_class, openapi_type, openapi_format)
+    spec.components.schema("ProblemSchema", schema=ProblemSchema)
+    for path, ops in operations().items():
+        spec.path(path=path, operations=ops)
+    return spec.to_dict()
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    """The OpenAPI 3 document."""
+    return jsonify(document())
+
+
+@bp.get("/docs")
+def docs_page():
+    """A readable page of the same document (no JavaScript, no network)."""
+    doc = document()
+    rows = []
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            params = ", ".join(f"<code>{html.escape(p['name'])}</code>" for p in op.get("parameters", []))
+            codes = ", ".join(op["responses"])
+            rows.append(f"<tr><td><b>{method.upper()}</b> <code>{html.escape(path)}</code></td>"
+                        f"<td>{html.escape(op.get('summary', ''))}</td><td>{params}</td><td>{codes}</td></tr>")
+    page = (f"<!doctype html><meta charset=utf-8><title>galibot API</title><h1>galibot API {doc['info']['version']}"
+            f"</h1><p>{html.escape(doc['info']['description'])}</p><p>Machine-readable: "
+            f"<a href='/openapi.json'>/openapi.json</a>. Errors are application/problem+json.</p>"
+            f"<table border=1 cellpadding=4><tr><th>operation</th><th>what</th><th>parameters</th>"
+            f"<th>statuses</th></tr>{''.join(rows)}</table>")
+    return Response(page, mimetype="text/html")

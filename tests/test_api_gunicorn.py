@@ -1,0 +1,133 @@
+"""Every endpoint through a real gunicorn on loopback, against a real Redis: what the app sees in production."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from api.redis_server import EmbeddedRedis, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+LOUVRE, BASE_11_19 = [2.8037, 50.4306], [2.78975, 50.44406]
+
+
+@pytest.fixture(scope="module")
+def server(cfg, basin_graph, catalogue, circuits, tmp_path_factory):
+    """gunicorn serving wsgi:app with the test caches (graph, catalogue and circuits already built)."""
+    redis = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": redis.url, "GALIBOT_CACHE_DIR": str(cfg.cache_dir),
+           "GALIBOT_PLANNER_LIMIT": "100000 per minute",  # the fuzzing below is one client; limits: test_api_limits
+           "GALIBOT_DATA_DIR": str(cfg.data_dir), "GALIBOT_EXPORT_DIR": str(tmp_path_factory.mktemp("exports"))}
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+                             "--threads", "4", "--timeout", "120", "wsgi:app"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, proc)
+        yield base, redis
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        redis.stop()
+
+
+def _wait_ready(base: str, proc: subprocess.Popen, timeout: float = 240.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"gunicorn exited: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            if requests.get(f"{base}/v1/health", timeout=2).status_code == 200:
+                circuits = requests.get(f"{base}/v1/circuits", timeout=5)
+                if circuits.status_code == 200:
+                    return
+        except requests.RequestException:  # refused while starting, slow while the graph loads
+            pass
+        time.sleep(0.5)
+    pytest.fail("gunicorn did not become ready")
+
+
+def problem(resp, status: int, field: str | None = None) -> dict:
+    assert resp.status_code == status, resp.text[:300]
+    assert resp.headers["Content-Type"].startswith("application/problem+json")
+    body = resp.json()
+    if field:
+        assert body["field"] == field
+    return body
+
+
+def test_every_endpoint_answers(server, cfg):
+    base, _ = server
+    health = requests.get(f"{base}/v1/health").json()
+    assert health["status"] == "ok" and health["redis"] == "up" and health["graph"]["nodes"] > 100_000
+    pois = requests.get(f"{base}/v1/pois", params={"theme": "terrils", "limit": 5}).json()
+    assert pois["total"] > 100 and len(pois["features"]) == 5
+    assert requests.get(f"{base}/v1/pois/terril-t074").json()["properties"]["name"]
+    route = requests.post(f"{base}/v1/routes", json={"points": [LOUVRE, BASE_11_19]})
+    assert route.status_code == 200 and route.json()["properties"]["distance_m"] > 1000
+    tour = requests.post(f"{base}/v1/tours", json={"start": "louvre-lens", "stops": ["great-site-base-11-19"]})
+    assert tour.status_code == 200 and tour.json()["properties"]["kind"] == "tour"
+    loops = requests.post(f"{base}/v1/roundtrips", json={"start": LOUVRE, "distance_km": 10, "count": 2})
+    assert loops.status_code == 200 and len(loops.json()["features"]) == 2
+    trail = requests.post(f"{base}/v1/trails", json={"start": BASE_11_19, "distance_km": 15, "terrils": 3})
+    assert trail.status_code == 200 and len(trail.json()["features"][0]["properties"]["summits"]) == 3
+    iso = requests.get(f"{base}/v1/isochrones", params={"start": "2.8037,50.4306", "minutes": "5,10"})
+    assert [f["properties"]["minutes"] for f in iso.json()["features"]] == [5, 10]
+    assert len(requests.get(f"{base}/v1/circuits").json()["circuits"]) >= 6
+    circuit = requests.get(f"{base}/v1/circuits/memoire-14-18", params={"format": "gpx"})
+    assert circuit.status_code == 200 and circuit.headers["Content-Type"].startswith("application/gpx+xml")
+    shared = requests.get(base + route.json()["links"]["gpx"])
+    assert shared.status_code == 200 and b"<trk>" in shared.content
+    ev5 = (cfg.data_dir / "ev5-waymarkedtrails" / "ev5-relation5245117-wmt-2023-05-24.gpx").read_bytes()
+    analysis = requests.post(f"{base}/v1/gpx/analyze", files={"file": ("ev5.gpx", ev5)}, data={"snap": "false"})
+    assert analysis.status_code == 200 and analysis.json()["matched_share"] > 0.9
+    assert requests.get(f"{base}/openapi.json").json()["openapi"].startswith("3.")
+    assert requests.get(f"{base}/docs").headers["Content-Type"].startswith("text/html")
+
+
+def test_errors_are_problems_and_etags_give_304(server):
+    base, _ = server
+    problem(requests.post(f"{base}/v1/routes", json={"points": [LOUVRE, [4.35, 50.85]]}), 422, "points[1]")
+    problem(requests.post(f"{base}/v1/routes", json={"points": [LOUVRE], "profile": "horse"}), 422)
+    problem(requests.get(f"{base}/v1/pois/no-such-place"), 404)
+    problem(requests.post(f"{base}/v1/trails", json={"start": BASE_11_19, "distance_km": 2, "terrils": 20}), 422,
+            "terrils")
+    problem(requests.post(f"{base}/v1/gpx/analyze", files={"file": ("x.gpx", b"not xml")}), 400, "file")
+    problem(requests.post(f"{base}/v1/gpx/analyze", files={"file": ("x.gpx", b" " * (12 * 1024 * 1024))}), 413)
+    problem(requests.get(f"{base}/v1/nowhere"), 404)
+    first = requests.post(f"{base}/v1/routes", json={"points": [BASE_11_19, LOUVRE], "profile": "walk"})
+    again = requests.post(f"{base}/v1/routes", json={"points": [BASE_11_19, LOUVRE], "profile": "walk"},
+                          headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.headers["ETag"] == first.headers["ETag"]
+
+
+#: Schema fuzzing budget: examples per operation and a seed, so a CI run is bounded (a few minutes) and repeatable.
+FUZZ_EXAMPLES, FUZZ_SEED = 30, 20261123
+
+
+def test_schemathesis_finds_no_5xx_and_no_contract_violation(server, tmp_path):
+    base, _ = server
+    cmd = [str(Path(sys.executable).with_name("schemathesis")), "run", f"{base}/openapi.json",
+           "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
+           "response_schema_conformance,response_headers_conformance",
+           "--max-examples", str(FUZZ_EXAMPLES), "--seed", str(FUZZ_SEED), "--generation-deterministic",
+           "--request-timeout", "60", "--workers", "2", "--phases", "examples,coverage,fuzzing"]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    report = "\n".join(line[:400] for line in run.stdout.splitlines())  # fuzzed URLs can be very long
+    assert run.returncode == 0, report[-8000:]
+
+
+def test_when_redis_dies_gunicorn_keeps_serving(server):
+    base, redis = server
+    redis.kill()
+    resp = requests.post(f"{base}/v1/routes", json={"points": [LOUVRE, BASE_11_19], "profile": "mtb"})
+    assert resp.status_code == 200
+    assert requests.get(f"{base}/v1/health").json()["redis"] == "down"
+    assert requests.post(f"{base}/v1/roundtrips", json={"start": LOUVRE, "distance_km": 6}).status_code == 200
