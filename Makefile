@@ -29,7 +29,14 @@ run: graph
 test: install
 	$(BIN)/python -m pytest
 
-bench: graph
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+# Every figure on the whole data into BENCHMARKS.md (about 20 min; `python -m bench.run gpx` reruns one section).
+bench: graph $(BENCH_STAMP)
 	$(BIN)/python -m bench.run
 
 lint: install

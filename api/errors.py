@@ -6,7 +6,7 @@ from flask import Flask, Response, json
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from gpx_exports.errors import EmptyGPX, ExportError, GPXError, GPXTooLarge, InvalidGPX, OutsideBasin
+from gpx_exports.errors import EmptyGPX, ExportError, GPXError, GPXTooLarge, InvalidGPX, OutsideBasin, TrackTooLong
 from poi_data.errors import POIQueryError, UnknownPOI
 from routing.errors import (
     BBoxError,
@@ -25,7 +25,8 @@ PROBLEM_TYPE = "https://galibot.example/problems/"
 STATUS_OF: dict[type, int] = {
     BBoxError: 400, DataError: 503, EmptyGraphError: 422, POIQueryError: 400, UnknownPOI: 404,
     RoutingError: 422, PlannerTimeout: 503, CircuitError: 503,
-    GPXError: 400, GPXTooLarge: 413, EmptyGPX: 422, InvalidGPX: 422, OutsideBasin: 422, ExportError: 422,
+    GPXError: 400, GPXTooLarge: 413, EmptyGPX: 422, InvalidGPX: 422, OutsideBasin: 422, TrackTooLong: 422,
+    ExportError: 422,
 }
 
 

@@ -16,12 +16,16 @@ from routing.settings import Settings
 
 from .redis_server import EmbeddedRedis
 
+#: The last bound on a request: gunicorn restarts a worker stuck longer than this (planners stop at 30 s).
+WORKER_TIMEOUT_S = 60
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api.serve")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="processes, each with the graph loaded")
+    parser.add_argument("--threads", type=int, default=8, help="requests each process serves at once")
     args = parser.parse_args(argv)
     env = dict(os.environ)
     embedded = None
@@ -30,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         env["REDIS_URL"] = embedded.url
         print(f"galibot: embedded redis-server on {embedded.url} (data in {embedded.data_dir})", file=sys.stderr)
     cmd = [sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers),
-           "--timeout", "60", "--chdir", str(Path(__file__).resolve().parents[1]), "wsgi:app"]
+           "--threads", str(args.threads), "--timeout", str(WORKER_TIMEOUT_S),
+           "--chdir", str(Path(__file__).resolve().parents[1]), "wsgi:app"]
     try:
         return subprocess.call(cmd, env=env)
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ import numpy as np
 
 from bench import engine as engine_bench
 from bench import gpx as gpx_bench
+from bench import load as load_bench
 from bench import planners as planners_bench
 from bench import pois as pois_bench
 from routing import checks, landmarks
@@ -145,6 +146,8 @@ def main() -> int:
         sections.append(planners_bench.run(cfg))
     if not only or "gpx" in only:
         sections.append(gpx_bench.run(cfg))
+    if not only or "load" in only:
+        sections.append(load_bench.run(cfg))
     out = ROOT / "BENCHMARKS.md"
     if only and out.is_file():
         sections = _merge(out.read_text(encoding="utf-8"), sections)

@@ -18,6 +18,7 @@ from .errors import (
     InvalidGPX,
     NotGPX,
     OutsideBasin,
+    TrackTooLong,
 )
 from .geojson import course_geojson, route_feature
 from .race import RaceSpec, race_course
@@ -30,5 +31,5 @@ __all__ = [
     "Course", "Part", "Waypoint", "course", "course_geojson", "route_feature", "GPXOptions", "to_gpx",
     "to_gpx_files", "RaceSpec", "race_course", "Track", "read_gpx", "TrackAnalysis", "analyse", "ExportStore",
     "export_key", "course_of_result", "GPXError", "GPXTooLarge", "GPXUnsafe", "GPXSyntaxError", "NotGPX",
-    "InvalidGPX", "EmptyGPX", "OutsideBasin", "ExportError",
+    "InvalidGPX", "EmptyGPX", "OutsideBasin", "TrackTooLong", "ExportError",
 ]

@@ -24,7 +24,7 @@ from routing.route import build_route, cumulative_distance, smoothed_climbs
 from routing.snap import Snap
 
 from . import settings
-from .errors import OutsideBasin
+from .errors import OutsideBasin, TrackTooLong
 from .reader import Track
 
 #: A later pass within this much of the closest approach to a summit is the same climb again.
@@ -264,6 +264,10 @@ def analyse(track: Track, engine: Engine, elevation: ElevationModel, catalogue: 
             profile: str = "bike", snap: bool = True) -> TrackAnalysis:
     """Every figure of a track: length, DEM ascent and the file's claim, match to the graph, summits, POIs."""
     engine.weights(profile)  # an unknown profile fails before any work
+    length_km = sum(float(cumulative_distance(line)[-1]) for line in track.lines) / 1000
+    if length_km > settings.MAX_TRACK_KM:
+        raise TrackTooLong(f"the track is {length_km:,.0f} km long; galibot analyses up to "
+                           f"{settings.MAX_TRACK_KM:,.0f} km")
     s = sample(track, engine)
     up, down, dem_share, profile_pts = climbs(track, elevation)
     inside_len = float(s.step_m[s.inside].sum())

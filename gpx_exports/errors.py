@@ -43,5 +43,9 @@ class OutsideBasin(GPXError):
     """Every point of the track lies outside the area the graph covers."""
 
 
+class TrackTooLong(GPXError):
+    """A track longer than any course galibot analyses (``MAX_TRACK_KM``)."""
+
+
 class ExportError(GalibotError):
     """An export was asked with options that cannot be honoured; the message names the option."""

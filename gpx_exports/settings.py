@@ -57,6 +57,8 @@ MAX_GPX_BYTES = 10 * 1024 * 1024
 #: Reading: more points than this (all tracks, routes and waypoints) are refused.
 MAX_GPX_POINTS = 500_000
 
+#: Analysis: longer tracks are refused, which bounds an analysis to a few seconds.
+MAX_TRACK_KM = 1000.0
 #: Analysis: the track is sampled every this many metres to match it to the graph.
 SAMPLE_STEP_M = 10.0
 #: Analysis: a sample within this distance of a way is on the graph.

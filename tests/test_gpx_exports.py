@@ -371,3 +371,10 @@ def test_a_route_feature_reads_back_as_the_route(lens_to_lewarde):
     assert back.ascent_m == pytest.approx(lens_to_lewarde.ascent_m, abs=0.1)
     assert np.abs(back.coordinates - lens_to_lewarde.coordinates).max() < 0.06  # 7 decimals, elevation to 0.1 m
     assert back.instructions == lens_to_lewarde.instructions and back.pois == lens_to_lewarde.pois
+
+
+def test_a_track_longer_than_any_course_is_refused(basin_engine, elevation):
+    zigzag = np.array([[2.5 + 0.9 * (k % 2), 50.3 + 0.3 * (k % 3) / 2] for k in range(40)])  # 40 legs of ~60 km
+    with pytest.raises(gx.TrackTooLong) as err:
+        gx.analyse(gx.read_gpx(gpx_of(zigzag, "1.1").encode()), basin_engine, elevation)
+    assert "1,000 km" in str(err.value) and err.value.field == "file"
