@@ -47,10 +47,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from gpx_exports.settings import MAX_GPX_BYTES
 
-    from . import health, openapi, plans, pois, results, routes
+    from . import circuits, health, isochrones, openapi, pois, results, roundtrips, routes, tours, trails
 
     app.config.setdefault("MAX_CONTENT_LENGTH", MAX_GPX_BYTES + 1024 * 1024)  # the GPX limit plus the envelope
-    for blueprint in (health.bp, pois.bp, routes.bp, plans.bp, results.bp, openapi.bp):
+    for blueprint in (health.bp, pois.bp, routes.bp, tours.bp, roundtrips.bp, trails.bp, isochrones.bp, circuits.bp,
+                      results.bp, openapi.bp):
         app.register_blueprint(blueprint)
     app.extensions["galibot.limiter"] = init_limits(app)
     state.start_loading()

@@ -14,7 +14,7 @@ from flask import Flask, request
 from flask_limiter import Limiter
 
 #: The endpoints that run a planner; each client may call them this often (``GALIBOT_PLANNER_LIMIT``).
-EXPENSIVE = ("plans.post_tour", "plans.post_roundtrips", "plans.post_trail")
+EXPENSIVE = ("tours.post_tour", "roundtrips.post_roundtrips", "trails.post_trail")
 DEFAULT_PLANNER_LIMIT = "30 per minute"
 
 

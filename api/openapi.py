@@ -18,7 +18,16 @@ from marshmallow import INCLUDE, Schema, fields
 from routing import __version__
 from routing.profiles import PROFILES
 
-from . import common, health, plans, pois, results, routes
+from . import common, health, isochrones, pois, results, roundtrips, routes, tours, trails
+from .responses import (
+    AnalysisSchema,
+    CircuitListSchema,
+    IsochroneCollectionSchema,
+    POICollectionSchema,
+    POIFeatureSchema,
+    RouteCollectionSchema,
+    RouteFeatureSchema,
+)
 
 bp = Blueprint("openapi", __name__)
 
@@ -40,55 +49,6 @@ class ProblemSchema(Schema):
     field = fields.String()
     line = fields.Integer()
     errors = fields.Dict()
-
-
-class Open(Schema):
-    """A response object that may carry more members than listed."""
-
-    class Meta:
-        unknown = INCLUDE
-
-
-class ResultSchema(Open):
-    """A route-like result: a GeoJSON Feature, or a FeatureCollection of them with the planner's facts."""
-
-    type = fields.String(required=True, metadata={"enum": ["Feature", "FeatureCollection"]})
-    geometry = fields.Dict(allow_none=True)
-    properties = fields.Dict()
-    features = fields.List(fields.Dict())
-    links = fields.Dict(keys=fields.String(), values=fields.String(),
-                        metadata={"description": "self, geojson and gpx: where to fetch this result again"})
-
-
-class POICollectionSchema(Open):
-    type = fields.String(required=True)
-    total = fields.Integer(required=True)
-    limit = fields.Integer(required=True)
-    offset = fields.Integer(required=True)
-    features = fields.List(fields.Dict(), required=True)
-
-
-class FeatureSchema(Open):
-    type = fields.String(required=True)
-    geometry = fields.Dict(required=True)
-    properties = fields.Dict(required=True)
-
-
-class CircuitListSchema(Open):
-    circuits = fields.List(fields.Dict(), required=True)
-
-
-class AnalysisSchema(Open):
-    distance_m = fields.Float(required=True)
-    ascent_m = fields.Float(required=True)
-    descent_m = fields.Float(required=True)
-    claimed_ascent_m = fields.Float(allow_none=True)
-    matched_share = fields.Float(required=True)
-    inside_share = fields.Float(required=True)
-    off_graph = fields.List(fields.Dict(), required=True)
-    terrils = fields.List(fields.Dict(), required=True)
-    pois = fields.List(fields.Dict(), required=True)
-    snapped = fields.Dict()
 
 
 #: The API's own fields and the OpenAPI type they read from (a place is left open: [lon, lat] or a POI id).
@@ -127,6 +87,9 @@ def _path(name: str, description: str) -> dict:
 
 
 PLANNED = (400, 404, 422, 429, 503)
+#: A route result is one Feature (a route) or a FeatureCollection of them; a stored result may also be areas.
+ROUTE_RESULT = {"oneOf": [RouteFeatureSchema, RouteCollectionSchema]}
+ANY_RESULT = {"oneOf": [RouteFeatureSchema, RouteCollectionSchema, IsochroneCollectionSchema]}
 #: gunicorn refuses a request line over 4,094 bytes itself, before the app, with an HTML page.
 SERVER_LIMIT = {"description": "request line too long (gunicorn's limit, answered before the app)",
                 "content": {"text/html": {"schema": {"type": "string"}}}}
@@ -138,7 +101,7 @@ def operations() -> dict[str, dict]:
     files = _query(results.FileOptionsSchema)
     post = lambda summary, schema, codes=PLANNED: {"post": {  # noqa: E731
         "summary": summary, "parameters": files, "requestBody": body(schema),
-        "responses": _responses(ResultSchema, codes, gpx=True)}}
+        "responses": _responses(ROUTE_RESULT, codes, gpx=True)}}
     return {
         "/v1/health": {"get": {"summary": "Service state, data version, graph size and Redis state",
                                "responses": {"200": {"description": "ready", "content": {
@@ -150,25 +113,25 @@ def operations() -> dict[str, dict]:
                              "parameters": _query(pois.POIQuerySchema),
                              "responses": _responses(POICollectionSchema, (400, 422, 503), media="application/json")}},
         "/v1/pois/{poi_id}": {"get": {"summary": "One POI", "parameters": [_path("poi_id", "a catalogue id")],
-                                      "responses": _responses(FeatureSchema, (404, 503), media="application/json")}},
+                                      "responses": _responses(POIFeatureSchema, (404, 503), media="application/json")}},
         "/v1/routes": post("A to B (and vias) with alternatives and avoid areas", routes.RouteRequestSchema,
                            (400, 404, 422, 503)),
-        "/v1/tours": post("Visit stops in the best order, optionally in days ending near lodging", plans.TourSchema),
-        "/v1/roundtrips": post("Up to 3 loops of a length or duration from a start", plans.RoundTripSchema),
-        "/v1/trails": post("A trail-running course over N terril summits", plans.TrailSchema),
+        "/v1/tours": post("Visit stops in the best order, optionally in days ending near lodging", tours.TourSchema),
+        "/v1/roundtrips": post("Up to 3 loops of a length or duration from a start", roundtrips.RoundTripSchema),
+        "/v1/trails": post("A trail-running course over N terril summits", trails.TrailSchema),
         "/v1/isochrones": {"get": {"summary": "The area reachable within each number of minutes",
-                                   "parameters": _query(plans.IsochroneQuerySchema),
-                                   "responses": _responses(ResultSchema, (400, 422, 503))}},
+                                   "parameters": _query(isochrones.IsochroneQuerySchema),
+                                   "responses": _responses(IsochroneCollectionSchema, (400, 422, 503))}},
         "/v1/circuits": {"get": {"summary": "The named circuits, without geometry",
                                  "responses": _responses(CircuitListSchema, (503,), media="application/json")}},
         "/v1/circuits/{circuit_id}": {"get": {
             "summary": "One named circuit (format=gpx, race=true for a race file)",
             "parameters": [_path("circuit_id", "see /v1/circuits"), *files],
-            "responses": _responses(ResultSchema, (400, 404, 422, 503), gpx=True)}},
+            "responses": _responses(RouteCollectionSchema, (400, 404, 422, 503), gpx=True)}},
         "/v1/results/{name}": {"get": {
             "summary": "A result computed earlier: <key>, <key>.geojson or <key>.gpx (with the GPX options)",
             "parameters": [_path("name", "the key from a result's links"), *files],
-            "responses": _responses(ResultSchema, (400, 404, 422, 503), gpx=True)}},
+            "responses": _responses(ANY_RESULT, (400, 404, 422, 503), gpx=True)}},
         "/v1/gpx/analyze": {"post": {
             "summary": "Check a GPX drawn elsewhere against the graph and the DEM",
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {

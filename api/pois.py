@@ -10,6 +10,7 @@ from poi_data.catalogue import MAX_RADIUS_M, Catalogue
 from routing.instructions import LANGUAGES
 
 from .common import language, load, service
+from .responses import POICollectionSchema, POIFeatureSchema
 
 bp = Blueprint("pois", __name__, url_prefix="/v1/pois")
 
@@ -87,13 +88,13 @@ def list_pois():
     lang = language(args.get("lang"))
     found = _select(cat, args)
     page = found[args["offset"]: args["offset"] + args["limit"]]
-    return jsonify({"type": "FeatureCollection", "total": len(found), "limit": args["limit"],
-                    "offset": args["offset"],
-                    "features": [poi_feature(cat.pois[i], lang, d) for i, d in page]})
+    return jsonify(POICollectionSchema().dump({"type": "FeatureCollection", "total": len(found), "limit": args["limit"],
+                                               "offset": args["offset"],
+                                               "features": [poi_feature(cat.pois[i], lang, d) for i, d in page]}))
 
 
 @bp.get("/<poi_id>")
 def get_poi(poi_id: str):
     """One POI, with its outline when it has one."""
     lang = language(request.args.get("lang") if request.args.get("lang") in LANGUAGES else None)
-    return jsonify(poi_feature(service().catalogue.get(poi_id), lang, outline=True))
+    return jsonify(POIFeatureSchema().dump(poi_feature(service().catalogue.get(poi_id), lang, outline=True)))

@@ -22,6 +22,7 @@ from routing.profiles import DEFAULT_PROFILE, PROFILES
 from . import cache
 from .common import language, load, service
 from .errors import APIProblem
+from .responses import AnalysisSchema, dump_result
 
 bp = Blueprint("results", __name__, url_prefix="/v1")
 GPX_MIMETYPE = "application/gpx+xml"
@@ -95,7 +96,7 @@ def result_body(endpoint: str, params: dict, data_version: str, compute: Callabl
     body = _store().get(key, ".json")
     cached = body is not None
     if body is None:
-        result = compute()
+        result = dump_result(compute())
         result["links"] = links(key)
         body = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode()
         _store().put(key, ".json", body)
@@ -190,4 +191,4 @@ def analyze_gpx():
     data = upload.stream.read(gpx_settings.MAX_GPX_BYTES + 1)
     track = gx.read_gpx(data)
     result = gx.analyse(track, state.engine, state.elevation, state.catalogue, form["profile"], form["snap"])
-    return result.as_dict(geometry=form["snap"])
+    return AnalysisSchema().dump(result.as_dict(geometry=form["snap"]))

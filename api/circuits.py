@@ -1,0 +1,44 @@
+"""``GET /v1/circuits`` and ``GET /v1/circuits/<id>``: the named circuits, routed when the API loads."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from .common import language, service
+from .errors import APIProblem
+from .places import collection, planned_feature
+from .responses import CircuitListSchema
+from .results import serve_result
+
+bp = Blueprint("circuits", __name__, url_prefix="/v1")
+
+
+def _circuits():
+    state = service()
+    if state.circuits is None:
+        raise APIProblem(503, "Service Unavailable", state.circuits_error or "the named circuits are being routed")
+    return state.circuits
+
+
+@bp.get("/circuits")
+def list_circuits():
+    """The named circuits, without geometry."""
+    lang = language(request.args.get("lang"))
+    return CircuitListSchema().dump({"circuits": [c.summary(lang) for c in _circuits().values()]})
+
+
+@bp.get("/circuits/<circuit_id>")
+def get_circuit(circuit_id: str):
+    """One named circuit as a route Feature with its texts and sources (``format=gpx`` for the GPX)."""
+    circuits = _circuits()
+    if circuit_id not in circuits:
+        raise APIProblem(404, "Not Found", f"no circuit {circuit_id!r}; see /v1/circuits", "circuit_id")
+    lang = language(request.args.get("lang"))
+    return serve_result("circuits", {"id": circuit_id, "lang": lang, "circuits": service().circuits_version},
+                        lambda: _circuit(circuits[circuit_id], lang))
+
+
+def _circuit(c, lang: str) -> dict:
+    summary = c.summary(lang)
+    summary["circuit_kind"] = summary.pop("kind")
+    return collection([planned_feature(c.route, lang)], kind="circuit", **summary)

@@ -1,0 +1,63 @@
+"""What the planner endpoints share: places given as [lon, lat] or POI ids, and planned results as GeoJSON.
+
+Every planned result is a GeoJSON FeatureCollection of ordinary route Features (as ``/v1/routes``
+returns), with the planner's own facts in ``properties``; results are cached like routes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from marshmallow import ValidationError, fields, validate
+
+from gpx_exports import route_feature
+from poi_data import UnknownPOI, attach_pois
+from routing.planners.tour import Stop
+from routing.profiles import DEFAULT_PROFILE, PROFILES
+
+from .common import service
+from .errors import APIProblem
+from .routes import CORRIDOR_M
+
+
+class Place(fields.Field):
+    """A place: ``[lon, lat]`` or the id of a catalogue POI (kept as given; resolved by ``stop``)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and value:
+            return value
+        if (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)
+                and -180 <= value[0] <= 180 and -90 <= value[1] <= 90):
+            return [float(value[0]), float(value[1])]
+        raise ValidationError("a place is [lon, lat] (degrees) or a POI id")
+
+
+def profile_field(default: str = DEFAULT_PROFILE) -> fields.String:
+    return fields.String(load_default=default, validate=validate.OneOf(list(PROFILES)))
+
+
+def positive(most: float) -> validate.Range:
+    return validate.Range(min=0, max=most, min_inclusive=False)
+
+
+def stop(place, field: str) -> Stop:
+    """A Stop from ``[lon, lat]`` or a POI id (404 naming the field if the id is unknown)."""
+    if isinstance(place, list):
+        return Stop(place[0], place[1])
+    try:
+        p = service().catalogue.get(place)
+    except UnknownPOI as exc:
+        raise APIProblem(404, "Not Found", str(exc), field) from None
+    return Stop(p["lon"], p["lat"], p["id"], p["name"])
+
+
+def planned_feature(route, lang: str, **extra) -> dict:
+    route = dataclasses.replace(route)  # a copy: circuits' routes are shared between requests
+    attach_pois(route, service().catalogue, CORRIDOR_M, lang)
+    feature = route_feature(route)
+    feature["properties"].update(extra)
+    return feature
+
+
+def collection(features: list[dict], **extra) -> dict:
+    return {"type": "FeatureCollection", "features": features, "properties": extra}

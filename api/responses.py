@@ -1,0 +1,253 @@
+"""marshmallow schemas of every JSON response: the views serialise through them, and /openapi.json shows them."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+Num = fields.Float
+Str = fields.String
+
+
+def _opt(field: fields.Field) -> fields.Field:
+    field.allow_none = True
+    return field
+
+
+class LineStringSchema(Schema):
+    type = Str(required=True, metadata={"enum": ["LineString"]})
+    coordinates = fields.List(fields.List(Num()), required=True, metadata={"description": "[lon, lat, elevation]"})
+
+
+class GeometrySchema(Schema):
+    """Any GeoJSON geometry (a point, a polygon…)."""
+
+    type = Str(required=True)
+    coordinates = fields.Raw(required=True)
+
+
+class InstructionSchema(Schema):
+    type = Str(required=True, metadata={"enum": ["depart", "turn", "continue", "waypoint", "arrive"]})
+    modifier = _opt(Str())
+    name = _opt(Str())
+    way_class = _opt(Str())
+    distance_m = Num(required=True)
+    location = fields.List(Num(), required=True)
+    text = Str(required=True)
+
+
+class RoutePOISchema(Schema):
+    id = Str(required=True)
+    name = Str(required=True)
+    themes = fields.List(Str(), required=True)
+    lon = Num(required=True)
+    lat = Num(required=True)
+    distance_m = Num(required=True)
+    along_m = Num(required=True)
+    key = fields.Boolean(required=True)
+    description = _opt(Str())
+
+
+class LegSchema(Schema):
+    distance_m = Num(required=True)
+    duration_s = Num(required=True)
+
+
+class SummitSchema(Schema):
+    number = Str(required=True)
+    name = _opt(Str())
+    height_m = Num(required=True)
+    relief_m = Num(required=True)
+    lon = Num(required=True)
+    lat = Num(required=True)
+    km = Num(required=True)
+
+
+class RoutePropertiesSchema(Schema):
+    """Everything the app shows about one route; planners add their own figures."""
+
+    profile = Str(required=True)
+    distance_m = Num(required=True)
+    duration_s = Num(required=True)
+    ascent_m = Num(required=True)
+    descent_m = Num(required=True)
+    cavalier_share = Num(required=True)
+    ev5_share = Num(required=True)
+    data_version = Str(required=True)
+    elevation_profile = fields.List(fields.List(Num()), required=True, metadata={"description": "[m, elevation]"})
+    way_types = fields.Dict(keys=Str(), values=Num(), required=True, metadata={"description": "metres by way type"})
+    legs = fields.List(fields.Nested(LegSchema), required=True)
+    instructions = fields.List(fields.Nested(InstructionSchema), required=True)
+    pois = fields.List(fields.Nested(RoutePOISchema), required=True)
+    attribution = Str(required=True)
+    overlap_with_best = Num(metadata={"description": "alternatives: the share shared with the best route"})
+    target_m = Num(metadata={"description": "round trips and trails: the length asked for"})
+    length_error = Num()
+    reused_share = Num()
+    spurs = fields.Integer()
+    summits = fields.List(fields.Nested(SummitSchema), metadata={"description": "trails: the summits, in order"})
+
+
+class RouteFeatureSchema(Schema):
+    type = Str(required=True, metadata={"enum": ["Feature"]})
+    geometry = fields.Nested(LineStringSchema, required=True)
+    properties = fields.Nested(RoutePropertiesSchema, required=True)
+    links = fields.Dict(keys=Str(), values=Str(), metadata={"description": "self, geojson, gpx"})
+
+
+class StopSchema(Schema):
+    id = _opt(Str())
+    name = _opt(Str())
+    lon = Num(required=True)
+    lat = Num(required=True)
+    km = Num()
+
+
+class StageSchema(Schema):
+    day = fields.Integer(required=True)
+    from_km = Num(required=True)
+    to_km = Num(required=True)
+    distance_m = Num(required=True)
+    ascent_m = Num(required=True)
+    descent_m = Num(required=True)
+    lodging = _opt(fields.Dict(metadata={"description": "id, name, lon, lat, detour_m; null where none is near"}))
+
+
+class PlanPropertiesSchema(Schema):
+    """A planner's own facts about its result (which ones depends on ``kind``)."""
+
+    kind = Str(required=True, metadata={"enum": ["tour", "roundtrip", "trail", "circuit"]})
+    optimal = fields.Boolean()
+    gap = Num()
+    stops = fields.List(fields.Nested(StopSchema))
+    return_to_start = fields.Boolean()
+    stages = fields.List(fields.Nested(StageSchema))
+    seed = fields.Integer()
+    count = fields.Integer()
+    terrils = fields.Integer()
+    id = Str()
+    name = Str()
+    description = Str()
+    theme = Str()
+    circuit_kind = Str()
+    profile = Str()
+    inspired_by = fields.Boolean()
+    sources = fields.List(Str())
+    km = Num()
+    ascent_m = Num()
+    cavalier_share = Num()
+    ev5_share = Num()
+    summits = fields.List(fields.Nested(SummitSchema))
+
+
+class RouteCollectionSchema(Schema):
+    """Several route Features: alternatives, loops, or a planner's result with its facts."""
+
+    type = Str(required=True, metadata={"enum": ["FeatureCollection"]})
+    features = fields.List(fields.Nested(RouteFeatureSchema), required=True)
+    properties = fields.Nested(PlanPropertiesSchema)
+    total = fields.Dict(keys=Str(), values=fields.Integer())
+    links = fields.Dict(keys=Str(), values=Str())
+
+
+class IsochronePropertiesSchema(Schema):
+    minutes = Num(required=True)
+    profile = Str(required=True)
+    nodes = fields.Integer(required=True)
+    area_km2 = Num(required=True)
+
+
+class IsochroneFeatureSchema(Schema):
+    type = Str(required=True)
+    geometry = fields.Nested(GeometrySchema, required=True)
+    properties = fields.Nested(IsochronePropertiesSchema, required=True)
+
+
+class IsochroneCollectionSchema(Schema):
+    type = Str(required=True)
+    features = fields.List(fields.Nested(IsochroneFeatureSchema), required=True)
+    links = fields.Dict(keys=Str(), values=Str())
+
+
+class POIPropertiesSchema(Schema):
+    id = Str(required=True)
+    name = Str(required=True)
+    names = fields.Dict(keys=Str(), values=Str(), required=True)
+    themes = fields.List(Str(), required=True)
+    commune = _opt(Str())
+    key = fields.Boolean(required=True)
+    description = _opt(Str())
+    description_sources = fields.List(Str(), required=True)
+    snap = _opt(fields.Dict())
+    source = fields.Dict(required=True)
+    details = fields.Dict(required=True)
+    distance_m = Num()
+    outline = fields.Dict(metadata={"description": "the POI's polygon (GeoJSON), when it has one"})
+
+
+class POIFeatureSchema(Schema):
+    type = Str(required=True)
+    id = Str(required=True)
+    geometry = fields.Nested(GeometrySchema, required=True)
+    properties = fields.Nested(POIPropertiesSchema, required=True)
+
+
+class POICollectionSchema(Schema):
+    type = Str(required=True)
+    total = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    offset = fields.Integer(required=True)
+    features = fields.List(fields.Nested(POIFeatureSchema), required=True)
+
+
+class CircuitSummarySchema(Schema):
+    id = Str(required=True)
+    name = Str(required=True)
+    description = Str(required=True)
+    theme = Str(required=True)
+    kind = Str(required=True)
+    profile = Str(required=True)
+    inspired_by = fields.Boolean(required=True)
+    sources = fields.List(Str(), required=True)
+    km = Num(required=True)
+    ascent_m = Num(required=True)
+    cavalier_share = Num(required=True)
+    ev5_share = Num(required=True)
+    stops = fields.List(fields.Nested(StopSchema), required=True)
+    summits = fields.List(fields.Nested(SummitSchema), required=True)
+
+
+class CircuitListSchema(Schema):
+    circuits = fields.List(fields.Nested(CircuitSummarySchema), required=True)
+
+
+class AnalysisSchema(Schema):
+    """What ``POST /v1/gpx/analyze`` finds in a track."""
+
+    name = _opt(Str())
+    version = Str(required=True, metadata={"enum": ["1.0", "1.1"]})
+    points = fields.Integer(required=True)
+    lines = fields.Integer(required=True)
+    distance_m = Num(required=True)
+    ascent_m = Num(required=True)
+    descent_m = Num(required=True)
+    dem_share = Num(required=True)
+    claimed_ascent_m = _opt(Num())
+    claimed_descent_m = _opt(Num())
+    inside_share = Num(required=True)
+    matched_share = Num(required=True)
+    off_graph = fields.List(fields.Dict(), required=True)
+    terrils = fields.List(fields.Dict(), required=True)
+    pois = fields.List(fields.Dict(), required=True)
+    snapped_distance_m = Num(required=True)
+    elevation_profile = fields.List(fields.List(Num()), required=True)
+    snapped = fields.Dict(metadata={"description": "a GeoJSON MultiLineString, unless snap=false"})
+
+
+def dump_result(result: dict) -> dict:
+    """A computed result through its schema: a route Feature, a collection of them, or isochrone areas."""
+    if result.get("type") == "Feature":
+        return RouteFeatureSchema().dump(result)
+    features = result.get("features") or []
+    if features and features[0].get("geometry", {}).get("type") != "LineString":
+        return IsochroneCollectionSchema().dump(result)
+    return RouteCollectionSchema().dump(result)

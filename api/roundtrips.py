@@ -1,0 +1,58 @@
+"""``POST /v1/roundtrips``: up to 3 loops of a length or a duration from a start, reproducible with a seed."""
+
+from __future__ import annotations
+
+import numpy as np
+from flask import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from routing import settings
+from routing.instructions import LANGUAGES
+from routing.planners.loops import plan_loops
+from routing.profiles import get_profile
+
+from .common import service
+from .places import Place, collection, planned_feature, positive, profile_field, stop
+from .results import cached_post
+
+bp = Blueprint("roundtrips", __name__, url_prefix="/v1")
+
+
+class RoundTripSchema(Schema):
+    profile = profile_field()
+    start = Place(required=True)
+    distance_km = fields.Float(load_default=None, allow_none=True, validate=positive(500))
+    duration_min = fields.Float(load_default=None, allow_none=True, validate=positive(24 * 60),
+                                metadata={"description": "instead of distance_km: minutes at the profile's flat speed"})
+    seed = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
+    count = fields.Integer(load_default=1, validate=validate.Range(min=1, max=settings.LOOP_MAX))
+    green = fields.Boolean(load_default=False, metadata={"description": "prefer cavaliers and the EV5"})
+    lang = fields.String(validate=validate.OneOf(LANGUAGES))
+
+    @validates_schema
+    def _one_target(self, data: dict, **_) -> None:
+        if (data.get("distance_km") is None) == (data.get("duration_min") is None):
+            raise ValidationError("give exactly one of distance_km and duration_min", "distance_km")
+
+
+def _target_m(args: dict) -> float:
+    """The loop length asked for: ``distance_km``, or ``duration_min`` at the profile's speed on the flat."""
+    if args["distance_km"] is not None:
+        return args["distance_km"] * 1000
+    flat_kmh = float(get_profile(args["profile"]).speed_kmh(np.zeros(1))[0])
+    return args["duration_min"] / 60 * flat_kmh * 1000
+
+
+def _roundtrips(args: dict, lang: str) -> dict:
+    start = stop(args["start"], "start")
+    loops = plan_loops(service().engine, (start.lon, start.lat), _target_m(args), args["profile"], args["count"],
+                       args["seed"], args["green"], lang)
+    return collection([planned_feature(lp.route, lang, **{k: v for k, v in lp.summary().items()
+                                                    if k in ("target_m", "length_error", "reused_share", "spurs")})
+                        for lp in loops], kind="roundtrip", seed=args["seed"], count=len(loops))
+
+
+@bp.post("/roundtrips")
+def post_roundtrips():
+    """Up to 3 loops of a target length from a start, reproducible with ``seed``."""
+    return cached_post("roundtrips", RoundTripSchema(), _roundtrips)

@@ -1,0 +1,42 @@
+"""``POST /v1/trails``: a trail-running course over N terril summits within a distance budget."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from marshmallow import Schema, fields, validate
+
+from routing.instructions import LANGUAGES
+from routing.planners.trail import plan_trail
+
+from .common import service
+from .places import Place, collection, planned_feature, positive, profile_field, stop
+from .results import cached_post
+
+bp = Blueprint("trails", __name__, url_prefix="/v1")
+
+
+class TrailSchema(Schema):
+    start = Place(required=True)
+    finish = Place(load_default=None, allow_none=True)
+    distance_km = fields.Float(required=True, validate=positive(500))
+    terrils = fields.Integer(required=True, validate=validate.Range(min=1, max=40),
+                             metadata={"description": "how many distinct terril summits to climb"})
+    via = fields.List(Place(), load_default=list, validate=validate.Length(max=10))
+    profile = profile_field("trail")
+    lang = fields.String(validate=validate.OneOf(LANGUAGES))
+
+
+def _trail(args: dict, lang: str) -> dict:
+    state = service()
+    course = plan_trail(state.engine, stop(args["start"], "start"), args["distance_km"] * 1000, args["terrils"],
+                        args["profile"], stop(args["finish"], "finish") if args["finish"] else None,
+                        [stop(p, f"via[{i}]") for i, p in enumerate(args["via"])], lang,
+                        workers=state.cfg.workers)
+    return collection([planned_feature(course.route, lang, summits=course.summits, target_m=course.target_m)],
+                       kind="trail", terrils=len(course.summits), optimal=course.optimal)
+
+
+@bp.post("/trails")
+def post_trail():
+    """A trail-running course over N terril summits within a distance budget."""
+    return cached_post("trails", TrailSchema(), _trail)
