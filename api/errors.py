@@ -48,6 +48,15 @@ def _first_field(messages, prefix: str = "") -> tuple[str, str]:
     return prefix, "; ".join(messages) if isinstance(messages, list) else str(messages)
 
 
+def _string_keys(messages):
+    """marshmallow's messages with every key a string (a field a client named oddly may come back as None)."""
+    if isinstance(messages, dict):
+        return {str(k): _string_keys(v) for k, v in messages.items()}
+    if isinstance(messages, list):
+        return [_string_keys(v) for v in messages]
+    return messages
+
+
 class APIProblem(Exception):
     """An error raised by a view: status, short title, detail and the offending field."""
 
@@ -82,12 +91,17 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def _invalid(exc: ValidationError) -> Response:
-        field, message = _first_field(exc.messages)
-        return problem(422, "Invalid Request", f"{field}: {message}", field, errors=exc.messages)
+        messages = _string_keys(exc.messages)
+        field, message = _first_field(messages)
+        return problem(422, "Invalid Request", f"{field}: {message}", field, errors=messages)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
-        return problem(exc.code or 500, exc.name, exc.description or "")
+        if (exc.code or 500) >= 500:  # Flask wraps what failed outside a view (an after_request hook) in a 500
+            cause = getattr(exc, "original_exception", None) or exc
+            app.logger.error("internal error", exc_info=(type(cause), cause, cause.__traceback__))
+            return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
+        return problem(exc.code, exc.name, exc.description or "")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

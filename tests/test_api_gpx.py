@@ -140,3 +140,8 @@ def test_round_trips_and_trail_courses_as_gpx(client):
     summits = [w for w in trail.waypoints if w.type == "summit"]
     planned = body["features"][0]["properties"]["summits"]
     assert [w.name.split(" ")[1] for w in summits] == [s["number"] for s in planned]
+
+
+def test_an_unknown_form_field_is_named(client):
+    resp = upload(client, b"<gpx/>", colour="red")
+    assert resp.status_code == 422 and resp.get_json()["field"] == "colour"
