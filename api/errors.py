@@ -48,12 +48,14 @@ def _first_field(messages, prefix: str = "") -> tuple[str, str]:
     return prefix, "; ".join(messages) if isinstance(messages, list) else str(messages)
 
 
-def _string_keys(messages):
-    """marshmallow's messages with every key a string (a field a client named oddly may come back as None)."""
+def _string_keys(messages, keep_ints: bool = False):
+    """marshmallow's messages with string keys (a field a client named oddly may come back as None); list
+    indices stay integers with ``keep_ints``, so the offending field reads ``points[1][1]``."""
     if isinstance(messages, dict):
-        return {str(k): _string_keys(v) for k, v in messages.items()}
+        return {k if keep_ints and isinstance(k, int) else str(k): _string_keys(v, keep_ints)
+                for k, v in messages.items()}
     if isinstance(messages, list):
-        return [_string_keys(v) for v in messages]
+        return [_string_keys(v, keep_ints) for v in messages]
     return messages
 
 
@@ -91,9 +93,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def _invalid(exc: ValidationError) -> Response:
-        messages = _string_keys(exc.messages)
-        field, message = _first_field(messages)
-        return problem(422, "Invalid Request", f"{field}: {message}", field, errors=messages)
+        field, message = _first_field(_string_keys(exc.messages, keep_ints=True))
+        return problem(422, "Invalid Request", f"{field}: {message}", field, errors=_string_keys(exc.messages))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

@@ -102,12 +102,12 @@ def _waypoint(w: Waypoint) -> G.GPXWaypoint:
     return wpt
 
 
-def _times(coords: np.ndarray, course: Course, opts: GPXOptions, start: datetime, offset_m: float) -> list:
-    """A time stamp per point at the planned pace (or at the profile's average speed)."""
+def _times(coords: np.ndarray, course: Course, opts: GPXOptions, start: datetime) -> list:
+    """A time per point at the planned pace (else the profile's mean speed); each part (a day) starts at ``start``."""
     if not opts.timestamps:
         return [None] * len(coords)
     pace = opts.pace_s_per_km or (course.duration_s / (course.distance_m / 1000) if course.distance_m else 0)
-    dist = cumulative_distance(coords) + offset_m
+    dist = cumulative_distance(coords)
     return [start + timedelta(seconds=round(float(d) / 1000 * pace, 1)) for d in dist]
 
 
@@ -123,8 +123,8 @@ def _chunks(n: int, size: int | None) -> list[tuple[int, int]]:
     return out
 
 
-def _tracks(part: Part, course: Course, opts: GPXOptions, start: datetime, offset_m: float) -> list[G.GPXTrack]:
-    times = _times(part.coordinates, course, opts, start, offset_m)
+def _tracks(part: Part, course: Course, opts: GPXOptions, start: datetime) -> list[G.GPXTrack]:
+    times = _times(part.coordinates, course, opts, start)
     ranges = _chunks(len(part.coordinates), opts.max_points)
     tracks = []
     for k, (lo, hi) in enumerate(ranges):
@@ -180,7 +180,7 @@ def _document(course: Course, indices: list[int], opts: GPXOptions, created: dat
         part = course.parts[i]
         if opts.route:
             gpx.routes.append(_route(part, course))
-        gpx.tracks.extend(_tracks(part, course, opts, start, float(offsets[i])))
+        gpx.tracks.extend(_tracks(part, course, opts, start))
     gpx.bounds = _bounds(gpx)
     return gpx
 

@@ -181,6 +181,8 @@ def test_every_kind_of_result_exports(basin_engine, catalogue, circuits, places,
     for (name, xml), part in zip(files, staged.parts):
         gpx = check_file(xml, schema)
         assert len(track_points(gpx)) == len(part.coordinates) and name.endswith(".gpx")
+    timed = check_file(gx.to_gpx(staged, gx.GPXOptions(timestamps=True, start_time=START)), schema)
+    assert all(t.segments[0].points[0].time == START for t in timed.tracks)  # each day starts in the morning
     stop_wpts = [w for w in courses[0].waypoints if w.kind == "stop"]
     assert [w.name for w in stop_wpts] == [s.name for s in tour.stops]
 
