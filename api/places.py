@@ -23,6 +23,15 @@ from .routes import CORRIDOR_M
 class Place(fields.Field):
     """A place: ``[lon, lat]`` or the id of a catalogue POI (kept as given; resolved by ``stop``)."""
 
+    #: How /openapi.json describes it.
+    SCHEMA = {"oneOf": [{"type": "string", "minLength": 1, "description": "a POI id, such as louvre-lens"},
+                        {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2,
+                         "description": "[lon, lat] in degrees"}]}
+
+    def __init__(self, **kwargs) -> None:
+        kwargs["metadata"] = {**self.SCHEMA, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str) and value:
             return value
