@@ -22,6 +22,7 @@ from . import common, health, isochrones, pois, results, roundtrips, routes, tou
 from .responses import (
     AnalysisSchema,
     CircuitListSchema,
+    CourseCollectionSchema,
     IsochroneCollectionSchema,
     POICollectionSchema,
     POIFeatureSchema,
@@ -88,8 +89,8 @@ def _path(name: str, description: str) -> dict:
 
 PLANNED = (400, 404, 422, 429, 503)
 #: A route result is one Feature (a route) or a FeatureCollection of them; a stored result may also be areas.
-ROUTE_RESULT = {"oneOf": [RouteFeatureSchema, RouteCollectionSchema]}
-ANY_RESULT = {"oneOf": [RouteFeatureSchema, RouteCollectionSchema, IsochroneCollectionSchema]}
+ROUTE_RESULT = {"anyOf": [RouteFeatureSchema, RouteCollectionSchema, CourseCollectionSchema]}
+ANY_RESULT = {"anyOf": [RouteFeatureSchema, RouteCollectionSchema, CourseCollectionSchema, IsochroneCollectionSchema]}
 #: gunicorn refuses a request line over 4,094 bytes itself, before the app, with an HTML page.
 SERVER_LIMIT = {"description": "request line too long (gunicorn's limit, answered before the app)",
                 "content": {"text/html": {"schema": {"type": "string"}}}}
@@ -127,7 +128,8 @@ def operations() -> dict[str, dict]:
         "/v1/circuits/{circuit_id}": {"get": {
             "summary": "One named circuit (format=gpx, race=true for a race file)",
             "parameters": [_path("circuit_id", "see /v1/circuits"), *files],
-            "responses": _responses(RouteCollectionSchema, (400, 404, 422, 503), gpx=True)}},
+            "responses": _responses({"anyOf": [RouteCollectionSchema, CourseCollectionSchema]}, (400, 404, 422, 503),
+                                    gpx=True)}},
         "/v1/results/{name}": {"get": {
             "summary": "A result computed earlier: <key>, <key>.geojson or <key>.gpx (with the GPX options)",
             "parameters": [_path("name", "the key from a result's links"), *files],

@@ -149,6 +149,22 @@ class RouteCollectionSchema(Schema):
     links = fields.Dict(keys=Str(), values=Str())
 
 
+class CourseFeatureSchema(Schema):
+    """A part of a course (LineString) or one of its waypoints (Point, with ``type``, ``sym`` and ``km``)."""
+
+    type = Str(required=True)
+    geometry = fields.Nested(GeometrySchema, required=True)
+    properties = fields.Dict(required=True)
+
+
+class CourseCollectionSchema(Schema):
+    """A course for the app's map (``format=geojson``): its parts, then its waypoints in km order."""
+
+    type = Str(required=True)
+    features = fields.List(fields.Nested(CourseFeatureSchema), required=True)
+    properties = fields.Dict(required=True)
+
+
 class IsochronePropertiesSchema(Schema):
     minutes = Num(required=True)
     profile = Str(required=True)

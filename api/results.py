@@ -17,12 +17,13 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 import gpx_exports as gx
 from gpx_exports import settings as gpx_settings
+from gpx_exports.writer import km_markers
 from routing.profiles import DEFAULT_PROFILE, PROFILES
 
 from . import cache
 from .common import language, load, service
 from .errors import APIProblem
-from .responses import AnalysisSchema, dump_result
+from .responses import AnalysisSchema, CourseCollectionSchema, dump_result
 
 bp = Blueprint("results", __name__, url_prefix="/v1")
 GPX_MIMETYPE = "application/gpx+xml"
@@ -35,31 +36,45 @@ class KmList(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         items = value.split(",") if isinstance(value, str) else value
         try:
-            return tuple(sorted(float(v) for v in items))
+            marks = tuple(sorted(float(v) for v in items))
         except (TypeError, ValueError):
             raise ValidationError("a list of kilometre marks such as 10,25.5,40") from None
+        if len(marks) > gpx_settings.MAX_STATIONS:
+            raise ValidationError(f"at most {gpx_settings.MAX_STATIONS} marks")
+        return marks
+
+
+def _plausible_start(when) -> None:
+    if not 2000 <= when.year <= 2100:
+        raise ValidationError("a start time between the years 2000 and 2100")
 
 
 class FileOptionsSchema(Schema):
     """How a result is delivered: the format, and the GPX options devices and race organisers need."""
 
     format = fields.String(validate=validate.OneOf(["json", "geojson", "gpx"]),
-                           metadata={"description": "else the Accept header decides; JSON by default"})
+                           metadata={"description": "json: the result; gpx: the course file; geojson: the course "
+                                                    "(track and waypoints) for a map. Else the Accept header decides"})
     rte = fields.Boolean(load_default=False, metadata={"description": "also write a <rte> of the turn points"})
-    km_markers = fields.Float(load_default=None, metadata={"description": "a waypoint every N km"})
+    km_markers = fields.Float(load_default=None, validate=validate.Range(min=0.1, max=100),
+                              metadata={"description": "a waypoint every N km"})
     timestamps = fields.Boolean(load_default=False)
-    pace_s_per_km = fields.Float(load_default=None)
-    start_time = fields.AwareDateTime(load_default=None, metadata={"description": "ISO 8601 with a time zone"})
-    max_points = fields.Integer(load_default=None)
+    pace_s_per_km = fields.Float(load_default=None, validate=validate.Range(min=60, max=3600))
+    start_time = fields.AwareDateTime(load_default=None, validate=_plausible_start,
+                                      metadata={"description": "ISO 8601 with a time zone, years 2000 to 2100"})
+    max_points = fields.Integer(load_default=None, validate=validate.Range(min=10, max=1_000_000))
     part = fields.Integer(load_default=None, validate=validate.Range(min=1),
                           metadata={"description": "only this part (1-based), e.g. one stage"})
     race = fields.Boolean(load_default=False, metadata={"description": "checkpoints, aid stations and cut-offs"})
     race_version = fields.String(load_default="1", validate=validate.Length(min=1, max=20))
     checkpoints_km = KmList(load_default=None)
-    checkpoint_every_km = fields.Float(load_default=gpx_settings.CHECKPOINT_EVERY_KM)
+    checkpoint_every_km = fields.Float(load_default=gpx_settings.CHECKPOINT_EVERY_KM,
+                                       validate=validate.Range(min=gpx_settings.MIN_STATION_SPACING_KM, max=500))
     aid_stations_km = KmList(load_default=None)
-    aid_every_km = fields.Float(load_default=gpx_settings.AID_EVERY_KM)
-    cutoff_s_per_km_effort = fields.Float(load_default=gpx_settings.CUTOFF_S_PER_KM_EFFORT)
+    aid_every_km = fields.Float(load_default=gpx_settings.AID_EVERY_KM,
+                                validate=validate.Range(min=gpx_settings.MIN_STATION_SPACING_KM, max=500))
+    cutoff_s_per_km_effort = fields.Float(load_default=gpx_settings.CUTOFF_S_PER_KM_EFFORT,
+                                          validate=validate.Range(min=60, max=7200))
 
     @validates_schema
     def _race_needs_a_start(self, data: dict, **_) -> None:
@@ -116,18 +131,18 @@ def serve_result(endpoint: str, params: dict, compute: Callable[[], dict]) -> Re
     """A computed result in the format asked for (JSON, GeoJSON or GPX)."""
     opts = file_options()
     key, body, cached = result_body(endpoint, params, service().graph.data_version, compute)
-    if opts["format"] == "gpx":
-        return _gpx(key, body, opts, cached)
+    if opts["format"] in ("gpx", "geojson"):
+        return _file(key, body, opts, cached)
     return cache.respond(body, "application/geo+json", cached)
 
 
-def _suffix(opts: dict) -> str:
+def _suffix(opts: dict, ext: str) -> str:
     """The stored file's suffix: ``.gpx``, or ``-<hash of the options>.gpx`` when options are set."""
     chosen = {k: v for k, v in opts.items() if k != "format" and v != FileOptionsSchema().load({}).get(k)}
     if not chosen:
-        return ".gpx"
+        return f".{ext}"
     blob = json.dumps(chosen, sort_keys=True, default=str).encode()
-    return f"-{hashlib.sha256(blob).hexdigest()[:12]}.gpx"
+    return f"-{hashlib.sha256(blob).hexdigest()[:12]}.{ext}"
 
 
 def _course(body: bytes, opts: dict) -> gx.Course:
@@ -141,28 +156,40 @@ def _course(body: bytes, opts: dict) -> gx.Course:
     return gx.race_course(course, spec)
 
 
-def _gpx(key: str, body: bytes, opts: dict, cached: bool) -> Response:
-    suffix = _suffix(opts)
+def _file(key: str, body: bytes, opts: dict, cached: bool) -> Response:
+    """The result as a course file: GPX with the GPX options, or GeoJSON with its waypoints for the app's map."""
+    ext = opts["format"]
+    suffix = _suffix(opts, ext)
     content = _store().get(key, suffix)
     if content is None:
         cached = False
         course = _course(body, opts)
         course.link = f"{request.host_url.rstrip('/')}/v1/results/{key}"
-        gpx_opts = gx.GPXOptions(route=opts["rte"], km_markers=opts["km_markers"], timestamps=opts["timestamps"],
-                                 pace_s_per_km=opts["pace_s_per_km"], start_time=opts["start_time"],
-                                 max_points=opts["max_points"],
-                                 part=opts["part"] - 1 if opts["part"] else None)
-        content = gx.to_gpx(course, gpx_opts).encode()
+        content = _gpx(course, opts) if ext == "gpx" else _geojson(course, opts)
         _store().put(key, suffix, content)
-    resp = cache.respond(content, GPX_MIMETYPE, cached)
-    resp.headers["Content-Disposition"] = f'attachment; filename="galibot-{key[:12]}{suffix}"'
+    resp = cache.respond(content, GPX_MIMETYPE if ext == "gpx" else "application/geo+json", cached)
+    if ext == "gpx":
+        resp.headers["Content-Disposition"] = f'attachment; filename="galibot-{key[:12]}{suffix}"'
     return resp
+
+
+def _geojson(course: gx.Course, opts: dict) -> bytes:
+    if opts["km_markers"]:
+        course = course.with_waypoints(km_markers(course, opts["km_markers"]))
+    return json.dumps(CourseCollectionSchema().dump(gx.course_geojson(course)), ensure_ascii=False).encode()
+
+
+def _gpx(course: gx.Course, opts: dict) -> bytes:
+    gpx_opts = gx.GPXOptions(route=opts["rte"], km_markers=opts["km_markers"], timestamps=opts["timestamps"],
+                             pace_s_per_km=opts["pace_s_per_km"], start_time=opts["start_time"],
+                             max_points=opts["max_points"], part=opts["part"] - 1 if opts["part"] else None)
+    return gx.to_gpx(course, gpx_opts).encode()
 
 
 @bp.get("/results/<name>")
 def get_result(name: str):
-    """A result computed earlier, by its share link: ``<key>`` or ``<key>.json``/``.geojson`` as computed,
-    ``<key>.gpx`` as GPX with any of the file options."""
+    """A result computed earlier, by its share link: ``<key>`` (or ``.json``) as computed, ``<key>.gpx`` as GPX
+    and ``<key>.geojson`` as the course for the app's map (track and waypoints), both with the file options."""
     key, _, ext = name.partition(".")
     if not re.fullmatch(KEY_PATTERN, key) or ext not in ("", "json", "geojson", "gpx"):
         raise APIProblem(404, "Not Found", f"no result {name!r}: a result is <key>[.json|.geojson|.gpx]", "key")
@@ -170,8 +197,10 @@ def get_result(name: str):
     if body is None:
         raise APIProblem(404, "Not Found", f"no result {key}; results are kept per data version", "key")
     opts = file_options()
-    if ext == "gpx" or opts["format"] == "gpx":
-        return _gpx(key, body, opts, True)
+    if ext in ("gpx", "geojson"):
+        opts["format"] = ext
+    if opts["format"] in ("gpx", "geojson"):
+        return _file(key, body, opts, True)
     return cache.respond(body, "application/geo+json", True)
 
 

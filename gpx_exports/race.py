@@ -37,8 +37,14 @@ class RaceSpec:
             for k in getattr(self, name) or ():
                 if not 0 < k < length_km:
                     raise ExportError(f"{name}: {k:g} km is not on the course (0–{length_km:.1f} km)", field=name)
-        if self.checkpoint_every_km <= 0 or (self.aid_every_km is not None and self.aid_every_km <= 0):
-            raise ExportError("checkpoint and aid-station spacings must be positive", field="checkpoint_every_km")
+        least = settings.MIN_STATION_SPACING_KM
+        if self.checkpoint_every_km < least:
+            raise ExportError(f"checkpoint_every_km must be at least {least:g}", field="checkpoint_every_km")
+        if self.aid_every_km is not None and self.aid_every_km < least:
+            raise ExportError(f"aid_every_km must be at least {least:g}", field="aid_every_km")
+        for name in ("checkpoints_km", "aid_stations_km"):
+            if len(getattr(self, name) or ()) > settings.MAX_STATIONS:
+                raise ExportError(f"{name}: at most {settings.MAX_STATIONS} marks", field=name)
         if not 60 <= self.cutoff_s_per_km_effort <= 7200:
             raise ExportError("cutoff_s_per_km_effort must be between 60 and 7200 s", field="cutoff_s_per_km_effort")
 

@@ -76,5 +76,8 @@ POI_CORRIDOR_M = 50.0
 CHECKPOINT_EVERY_KM = 10.0
 AID_EVERY_KM = 20.0
 CUTOFF_S_PER_KM_EFFORT = 720.0
+#: Export: race stations are at least this far apart, and at most this many of each kind.
+MIN_STATION_SPACING_KM = 0.5
+MAX_STATIONS = 200
 #: ITRA's km-effort: one km of distance plus one per this many metres of ascent.
 KM_EFFORT_ASCENT_M = 100.0

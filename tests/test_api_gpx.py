@@ -43,7 +43,6 @@ def test_share_links_serve_json_geojson_and_gpx_with_options(client):
     body = client.post("/v1/routes", json={"points": [LOUVRE, LEWARDE], "profile": "bike"}).get_json()
     links = body["links"]
     assert client.get(links["self"]).get_json() == body
-    assert client.get(links["geojson"]).get_json()["geometry"] == body["geometry"]
     gpx = valid_gpx(client.get(links["gpx"] + "?rte=true&km_markers=5&timestamps=true&max_points=300"))
     assert gpx.routes and all(len(s.points) <= 300 for t in gpx.tracks for s in t.segments)
     km = [w for w in gpx.waypoints if w.type == "km"]
@@ -51,6 +50,10 @@ def test_share_links_serve_json_geojson_and_gpx_with_options(client):
     assert gpx.link.endswith(links["self"])
     areas = client.get("/v1/isochrones?format=gpx&start=2.8037,50.4306&minutes=10")
     assert areas.status_code == 422 and areas.get_json()["field"] == "format"
+    course = client.get(links["geojson"] + "?km_markers=10").get_json()
+    kinds = [f["properties"].get("type") for f in course["features"]]
+    assert course["features"][0]["geometry"]["type"] == "LineString" and {"start", "finish", "km"} <= set(kinds)
+    assert client.get(links["self"] + "?format=geojson").get_json() == client.get(links["geojson"]).get_json()
     missing = client.get("/v1/results/" + "0" * 32 + ".gpx")
     assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
     assert client.get("/v1/results/not-a-key").status_code == 404
@@ -145,3 +148,15 @@ def test_round_trips_and_trail_courses_as_gpx(client):
 def test_an_unknown_form_field_is_named(client):
     resp = upload(client, b"<gpx/>", colour="red")
     assert resp.status_code == 422 and resp.get_json()["field"] == "colour"
+
+
+@pytest.mark.parametrize("query,field", [
+    ("format=geojson&km_markers=0", "km_markers"), ("format=gpx&km_markers=0.000001", "km_markers"),
+    ("format=gpx&race=true&start_time=2027-03-06T06:00:00Z&checkpoint_every_km=0.0000001", "checkpoint_every_km"),
+    ("format=gpx&race=true&start_time=2027-03-06T06:00:00Z&aid_every_km=-1", "aid_every_km"),
+    ("format=gpx&pace_s_per_km=1", "pace_s_per_km"), ("format=gpx&max_points=2", "max_points"),
+    ("format=gpx&race=true&start_time=9999-12-31T23:00:00Z", "start_time"),
+])
+def test_file_options_that_would_blow_up_are_refused(client, query, field):
+    resp = client.get(f"/v1/circuits/memoire-14-18?{query}")
+    assert resp.status_code == 422 and resp.get_json()["field"] == field
