@@ -42,10 +42,12 @@ class Place(fields.Field):
 
 
 def profile_field(default: str = DEFAULT_PROFILE) -> fields.String:
+    """The ``profile`` field every planner takes, limited to the profiles of profiles.toml."""
     return fields.String(load_default=default, validate=validate.OneOf(list(PROFILES)))
 
 
 def positive(most: float) -> validate.Range:
+    """A length or duration: more than zero, at most ``most``."""
     return validate.Range(min=0, max=most, min_inclusive=False)
 
 
@@ -61,6 +63,7 @@ def stop(place, field: str) -> Stop:
 
 
 def planned_feature(route, lang: str, **extra) -> dict:
+    """A planner's route as the route Feature ``/v1/routes`` returns, with its POIs and the planner's figures."""
     route = dataclasses.replace(route)  # a copy: circuits' routes are shared between requests
     attach_pois(route, service().catalogue, CORRIDOR_M, lang)
     feature = route_feature(route)
@@ -69,4 +72,5 @@ def planned_feature(route, lang: str, **extra) -> dict:
 
 
 def collection(features: list[dict], **extra) -> dict:
+    """Planned routes with the planner's facts in ``properties``."""
     return {"type": "FeatureCollection", "features": features, "properties": extra}

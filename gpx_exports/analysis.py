@@ -68,6 +68,7 @@ class TrackAnalysis:
     elevation_profile: list[list[float]] = field(default_factory=list, repr=False)
 
     def as_dict(self, geometry: bool = True) -> dict:
+        """The figures as JSON, rounded; the snapped track as a MultiLineString unless ``geometry`` is off."""
         out = {k: getattr(self, k) for k in (
             "name", "version", "points", "lines", "off_graph", "terrils", "pois", "claimed_ascent_m",
             "claimed_descent_m")}

@@ -50,6 +50,7 @@ class Part:
 
     @property
     def distance_m(self) -> float:
+        """Great-circle length of the part, as galibot measures routes."""
         return float(cumulative_distance(self.coordinates)[-1]) if len(self.coordinates) > 1 else 0.0
 
 

@@ -61,9 +61,11 @@ class EffortProfile:
 
     @property
     def length_km(self) -> float:
+        """The course length along its coordinates."""
         return float(self.cum[-1]) / 1000
 
     def km_effort(self, km: float) -> float:
+        """Km-effort from the start to ``km``: distance plus smoothed ascent over KM_EFFORT_ASCENT_M."""
         return km + float(np.interp(km * 1000, self.grid, self.ascent)) / settings.KM_EFFORT_ASCENT_M
 
 

@@ -41,6 +41,7 @@ class Track:
 
     @property
     def points(self) -> int:
+        """All the points of the lines analysed."""
         return sum(len(line) for line in self.lines)
 
 

@@ -29,6 +29,7 @@ class ExportStore:
         self.root = Path(root)
 
     def path(self, key: str, suffix: str) -> Path:
+        """Where a key's file lives (two-character fan-out); refuses names that could leave the store."""
         if not key.isalnum() or not suffix.replace(".", "").replace("-", "").isalnum():
             raise ValueError(f"bad export name {key!r}{suffix!r}")
         return self.root / key[:2] / f"{key}{suffix}"
