@@ -1,4 +1,4 @@
-"""The Redis result cache: a key per data version, endpoint and canonical parameters; ETags on every result.
+"""The Redis result cache, keyed like the export store (data version, endpoint, canonical parameters); ETags.
 
 If Redis is down the API keeps serving, uncached: every Redis call here fails soft.
 """
@@ -6,7 +6,6 @@ If Redis is down the API keeps serving, uncached: every Redis call here fails so
 from __future__ import annotations
 
 import hashlib
-import json
 
 import redis
 from flask import Response, current_app, request
@@ -14,10 +13,10 @@ from flask import Response, current_app, request
 TTL_S = 7 * 24 * 3600
 
 
-def canonical_key(data_version: str, endpoint: str, params: dict) -> str:
-    """``galibot:<version>:<endpoint>:<sha256 of the sorted, compact parameters>``."""
-    body = json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return f"galibot:{data_version}:{endpoint}:{hashlib.sha256(body.encode()).hexdigest()[:32]}"
+def result_key(export_key: str) -> str:
+    """``galibot:result:<export key>``: the export key already hashes the endpoint, the canonical parameters and
+    the data version, so the cache and the export store name a result alike."""
+    return f"galibot:result:{export_key}"
 
 
 def etag_of(body: bytes) -> str:
@@ -58,14 +57,3 @@ def respond(body: bytes, mimetype: str, cached: bool) -> Response:
     resp.set_etag(tag)
     resp.headers["X-Cache"] = "hit" if cached else "miss"
     return resp
-
-
-def cached_json(endpoint: str, params: dict, data_version: str, compute) -> Response:
-    """Serve ``compute()`` (a JSON-able object) from the cache, or compute and store it."""
-    key = canonical_key(data_version, endpoint, params)
-    body = get(key)
-    if body is not None:
-        return respond(body, "application/geo+json", cached=True)
-    body = json.dumps(compute(), ensure_ascii=False, separators=(",", ":")).encode()
-    put(key, body)
-    return respond(body, "application/geo+json", cached=False)

@@ -33,6 +33,11 @@ def load(schema: Schema, data) -> dict:
     return schema.load(data if data is not None else {})
 
 
+def is_lonlat(lon: float, lat: float) -> bool:
+    """Whether a pair is a longitude and a latitude in degrees (NaN is not)."""
+    return -180 <= lon <= 180 and -90 <= lat <= 90
+
+
 class LonLatText(fields.Field):
     """A point in a query string: ``lon,lat`` in degrees."""
 
@@ -41,7 +46,7 @@ class LonLatText(fields.Field):
             lon, lat = (float(v) for v in str(value).split(","))
         except ValueError:
             raise ValidationError("must be lon,lat in degrees") from None
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        if not is_lonlat(lon, lat):
             raise ValidationError("lon must be in -180..180 and lat in -90..90")
         return lon, lat
 

@@ -15,7 +15,7 @@ from poi_data import UnknownPOI, attach_pois
 from routing.planners.tour import Stop
 from routing.profiles import DEFAULT_PROFILE, PROFILES
 
-from .common import service
+from .common import is_lonlat, service
 from .errors import APIProblem
 from .routes import CORRIDOR_M
 
@@ -36,7 +36,7 @@ class Place(fields.Field):
         if isinstance(value, str) and value:
             return value
         if (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)
-                and -180 <= value[0] <= 180 and -90 <= value[1] <= 90):
+                and is_lonlat(*value)):
             return [float(value[0]), float(value[1])]
         raise ValidationError("a place is [lon, lat] (degrees) or a POI id")
 

@@ -3,41 +3,27 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, fields, validate
 
 from poi_data import THEMES
 from poi_data.catalogue import MAX_RADIUS_M, Catalogue
 from routing.instructions import LANGUAGES
 
-from .common import language, load, service
+from .common import LonLatText, language, load, service
 from .responses import POICollectionSchema, POIFeatureSchema
 
 bp = Blueprint("pois", __name__, url_prefix="/v1/pois")
 
 
-def _lonlat(text: str) -> tuple[float, float]:
-    try:
-        lon, lat = (float(v) for v in text.split(","))
-    except ValueError:
-        raise ValidationError("must be lon,lat") from None
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise ValidationError("lon must be in -180..180 and lat in -90..90")
-    return lon, lat
-
-
 class POIQuerySchema(Schema):
     theme = fields.String(validate=validate.OneOf(THEMES))
     bbox = fields.String(metadata={"description": "minlon,minlat,maxlon,maxlat"})
-    near = fields.String(metadata={"description": "lon,lat; results are sorted by distance"})
+    near = LonLatText(metadata={"description": "lon,lat; results are sorted by distance"})
     radius_m = fields.Float(load_default=1000.0, validate=validate.Range(min=1, max=MAX_RADIUS_M))
     q = fields.String(validate=validate.Length(min=1, max=100))
     lang = fields.String(validate=validate.OneOf(LANGUAGES))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
-
-    @validates("near")
-    def _near(self, value: str, **_) -> None:
-        _lonlat(value)
 
 
 def poi_feature(poi: dict, lang: str, distance_m: float | None = None, outline: bool = False) -> dict:
@@ -61,7 +47,7 @@ def poi_feature(poi: dict, lang: str, distance_m: float | None = None, outline: 
 def _select(cat: Catalogue, args: dict) -> list[tuple[int, float | None]]:
     """Indices matching every filter given, in relevance, distance or catalogue order."""
     order: list[tuple[int, float | None]]
-    near = cat.near_indices(*_lonlat(args["near"]), args["radius_m"]) if args.get("near") else None
+    near = cat.near_indices(*args["near"], args["radius_m"]) if args.get("near") else None
     if args.get("q"):
         order = [(i, None) for i, _ in cat.search_scores(args["q"])]
         if near is not None:  # text relevance first, distance reported, farther than the radius left out

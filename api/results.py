@@ -44,6 +44,11 @@ class KmList(fields.Field):
         return marks
 
 
+def _within(bounds: tuple[float, float]) -> validate.Range:
+    """The library's bounds of an option, as a marshmallow validator (so /openapi.json shows them)."""
+    return validate.Range(min=bounds[0], max=bounds[1])
+
+
 def _plausible_start(when) -> None:
     if not 2000 <= when.year <= 2100:
         raise ValidationError("a start time between the years 2000 and 2100")
@@ -56,13 +61,13 @@ class FileOptionsSchema(Schema):
                            metadata={"description": "json: the result; gpx: the course file; geojson: the course "
                                                     "(track and waypoints) for a map. Else the Accept header decides"})
     rte = fields.Boolean(load_default=False, metadata={"description": "also write a <rte> of the turn points"})
-    km_markers = fields.Float(load_default=None, validate=validate.Range(min=0.1, max=100),
+    km_markers = fields.Float(load_default=None, validate=_within(gpx_settings.KM_MARKERS_RANGE),
                               metadata={"description": "a waypoint every N km"})
     timestamps = fields.Boolean(load_default=False)
-    pace_s_per_km = fields.Float(load_default=None, validate=validate.Range(min=60, max=3600))
+    pace_s_per_km = fields.Float(load_default=None, validate=_within(gpx_settings.PACE_S_PER_KM_RANGE))
     start_time = fields.AwareDateTime(load_default=None, validate=_plausible_start,
                                       metadata={"description": "ISO 8601 with a time zone, years 2000 to 2100"})
-    max_points = fields.Integer(load_default=None, validate=validate.Range(min=10, max=1_000_000))
+    max_points = fields.Integer(load_default=None, validate=_within(gpx_settings.MAX_POINTS_RANGE))
     part = fields.Integer(load_default=None, validate=validate.Range(min=1),
                           metadata={"description": "only this part (1-based), e.g. one stage"})
     race = fields.Boolean(load_default=False, metadata={"description": "checkpoints, aid stations and cut-offs"})
@@ -74,12 +79,16 @@ class FileOptionsSchema(Schema):
     aid_every_km = fields.Float(load_default=gpx_settings.AID_EVERY_KM,
                                 validate=validate.Range(min=gpx_settings.MIN_STATION_SPACING_KM, max=500))
     cutoff_s_per_km_effort = fields.Float(load_default=gpx_settings.CUTOFF_S_PER_KM_EFFORT,
-                                          validate=validate.Range(min=60, max=7200))
+                                          validate=_within(gpx_settings.CUTOFF_S_PER_KM_EFFORT_RANGE))
 
     @validates_schema
     def _race_needs_a_start(self, data: dict, **_) -> None:
         if data.get("race") and data.get("start_time") is None:
             raise ValidationError("a race file needs the start time (ISO 8601 with a time zone)", "start_time")
+
+
+#: What every file option is when not given (a stored file's name only hashes the options that differ).
+DEFAULT_FILE_OPTIONS = FileOptionsSchema().load({})
 
 
 def file_options() -> dict:
@@ -104,7 +113,7 @@ def links(key: str) -> dict:
 def result_body(endpoint: str, params: dict, data_version: str, compute: Callable[[], dict]) -> tuple[str, bytes, bool]:
     """(key, JSON body, served from a cache) of a result: from Redis, else the store, else computed now."""
     key = gx.export_key(endpoint, params, data_version)
-    redis_key = cache.canonical_key(data_version, endpoint, params)
+    redis_key = cache.result_key(key)
     body = cache.get(redis_key)
     if body is not None:
         return key, body, True
@@ -138,7 +147,7 @@ def serve_result(endpoint: str, params: dict, compute: Callable[[], dict]) -> Re
 
 def _suffix(opts: dict, ext: str) -> str:
     """The stored file's suffix: ``.gpx``, or ``-<hash of the options>.gpx`` when options are set."""
-    chosen = {k: v for k, v in opts.items() if k != "format" and v != FileOptionsSchema().load({}).get(k)}
+    chosen = {k: v for k, v in opts.items() if k != "format" and v != DEFAULT_FILE_OPTIONS.get(k)}
     if not chosen:
         return f".{ext}"
     blob = json.dumps(chosen, sort_keys=True, default=str).encode()

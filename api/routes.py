@@ -15,7 +15,7 @@ from routing.errors import InvalidAvoid
 from routing.instructions import LANGUAGES
 from routing.profiles import DEFAULT_PROFILE, PROFILES
 
-from .common import service
+from .common import is_lonlat, service
 from .results import cached_post
 
 bp = Blueprint("routes", __name__, url_prefix="/v1/routes")
@@ -25,8 +25,7 @@ CORRIDOR_M = 150.0
 def _check_point(value: list[float]) -> None:
     if len(value) != 2:
         return  # the Length validator names that problem
-    lon, lat = value
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+    if not is_lonlat(*value):
         raise ValidationError("a point is [lon, lat] with lon in -180..180 and lat in -90..90")
 
 

@@ -20,8 +20,7 @@ from routing import geo
 from routing.elevation import ElevationModel
 from routing.engine import Engine
 from routing.planners.trail import SUMMIT_SNAP_M
-from routing.route import build_route, cumulative_distance, smoothed_climbs
-from routing.snap import Snap
+from routing.route import cumulative_distance, join_points, path_points, smoothed_climbs
 
 from . import settings
 from .errors import OutsideBasin, TrackTooLong
@@ -87,19 +86,17 @@ class TrackAnalysis:
 def sample(track: Track, engine: Engine) -> Samples:
     """Sample every line of the track and match each sample to the nearest way within tolerance."""
     lons, lats, along, which, steps = [], [], [], [], []
-    offset = 0.0
-    for k, line in enumerate(track.lines):
+    for k, (line, offset) in enumerate(zip(track.lines, track.offsets)):
         x, y = geo.to_metric(line[:, 0], line[:, 1])
         geom = shapely.LineString(np.column_stack([x, y]))
         n = max(2, int(np.ceil(geom.length / settings.SAMPLE_STEP_M)) + 1)
         d = np.linspace(0.0, geom.length, n)
         pts = shapely.line_interpolate_point(geom, d)
         lon, lat = geo.to_lonlat(shapely.get_x(pts), shapely.get_y(pts))
-        true_len = float(cumulative_distance(line)[-1])
+        true_len = float(track.distances[k][-1])
         scale = true_len / geom.length if geom.length else 1.0
         lons.append(lon), lats.append(lat), along.append(offset + d * scale), which.append(np.full(n, k))
         steps.append(np.full(n, true_len / n))
-        offset += true_len
     lon, lat = np.concatenate(lons), np.concatenate(lats)
     w, s, e, n = engine.bbox
     inside = (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
@@ -161,12 +158,11 @@ def pois_passed(catalogue: Catalogue | None, track: Track) -> list[dict]:
     """Catalogue places within POI_CORRIDOR_M of the track, in the order it passes them."""
     if catalogue is None:
         return []
-    out, offset = [], 0.0
-    for line in track.lines:
+    out = []
+    for line, offset in zip(track.lines, track.offsets):
         for h in catalogue.along(line, settings.POI_CORRIDOR_M):
             out.append({"id": h.poi["id"], "name": h.poi["name"], "themes": h.poi["themes"],
                         "km": round((offset + h.along_m) / 1000, 2), "distance_m": h.distance_m})
-        offset += float(cumulative_distance(line)[-1])
     return out
 
 
@@ -194,7 +190,7 @@ def _anchors(s: Samples) -> list[list[int]]:
 
 def snap_track(engine: Engine, s: Samples, profile: str) -> list[np.ndarray]:
     """The track on the graph: legs routed between anchors, the drawn line where no leg follows it."""
-    weights, query = engine.weights(profile), engine.query(profile)
+    query = engine.query(profile)
     parts: list[np.ndarray] = []
     for run in _anchors(s):
         snaps = engine.snapper.snap_many(s.lon[run], s.lat[run])
@@ -202,15 +198,11 @@ def snap_track(engine: Engine, s: Samples, profile: str) -> list[np.ndarray]:
         for k, (a, b) in enumerate(zip(snaps[:-1], snaps[1:])):
             leg = engine.leg(a, b, profile, query)
             if leg is not None and _follows(engine, leg, float(s.along_m[run[k + 1]] - s.along_m[run[k]])):
-                pieces.append(build_route(engine.graph, weights, [leg], [_xy(a), _xy(b)], profile).coordinates)
+                pieces.append(path_points(engine.graph, leg.pieces))
             else:
                 pieces.append(_drawn(s, run[k], run[k + 1]))
-        parts.append(_join(pieces))
+        parts.append(join_points(pieces))
     return parts
-
-
-def _xy(snap: Snap) -> tuple[float, float]:
-    return snap.lon, snap.lat
 
 
 def _follows(engine: Engine, leg, drawn_m: float) -> bool:
@@ -225,14 +217,6 @@ def _drawn(s: Samples, i: int, j: int) -> np.ndarray:
     return np.column_stack([s.lon[i:j + 1], s.lat[i:j + 1], np.full(j + 1 - i, np.nan)])
 
 
-def _join(pieces: list[np.ndarray]) -> np.ndarray:
-    """Consecutive pieces as one line, without repeating the points they share."""
-    out = np.vstack(pieces)
-    keep = np.ones(len(out), dtype=bool)
-    keep[1:] = np.any(np.abs(np.diff(out[:, :2], axis=0)) > 1e-9, axis=1)
-    return out[keep]
-
-
 def _with_elevation(line: np.ndarray, elevation: ElevationModel) -> np.ndarray:
     """Fill the elevations a drawn stretch lacks from the elevation model."""
     missing = np.isnan(line[:, 2])
@@ -244,28 +228,29 @@ def _with_elevation(line: np.ndarray, elevation: ElevationModel) -> np.ndarray:
 
 def climbs(track: Track, elevation: ElevationModel) -> tuple[float, float, float, list[list[float]]]:
     """Ascent, descent, the share of the length the DEM covers, and the profile, measured like galibot's routes."""
-    up = down = covered = offset = 0.0
+    up = down = covered = 0.0
     samples: list[list[float]] = []
-    for line in track.lines:
-        dist = cumulative_distance(line)
+    for line, dist, offset in zip(track.lines, track.distances, track.offsets):
         z = elevation(line[:, 0], line[:, 1])
         ok = ~np.isnan(z)
-        u, d, grid, smooth = smoothed_climbs(dist[ok], z[ok])
+        if ok.sum() < 2:
+            continue  # no DEM under this line
+        start = float(dist[ok][0])  # where the DEM starts covering the line
+        u, d, grid, smooth = smoothed_climbs(dist[ok] - start, z[ok])
         up, down = up + u, down + d
         covered += float(np.diff(dist)[ok[:-1] & ok[1:]].sum())
         step = max(1, len(grid) // 300)
-        start = float(dist[ok][0]) if ok.any() else 0.0
         samples += [[round(offset + start + float(g), 1), round(float(v), 1)]
                     for g, v in zip(grid[::step], smooth[::step])]
-        offset += float(dist[-1])
-    return up, down, covered / offset if offset else 0.0, samples
+    total = track.offsets[-1]
+    return up, down, covered / total if total else 0.0, samples
 
 
 def analyse(track: Track, engine: Engine, elevation: ElevationModel, catalogue: Catalogue | None = None,
             profile: str = "bike", snap: bool = True) -> TrackAnalysis:
     """Every figure of a track: length, DEM ascent and the file's claim, match to the graph, summits, POIs."""
     engine.weights(profile)  # an unknown profile fails before any work
-    length_km = sum(float(cumulative_distance(line)[-1]) for line in track.lines) / 1000
+    length_km = track.offsets[-1] / 1000
     if length_km > settings.MAX_TRACK_KM:
         raise TrackTooLong(f"the track is {length_km:,.0f} km long; galibot analyses up to "
                            f"{settings.MAX_TRACK_KM:,.0f} km")
@@ -276,7 +261,7 @@ def analyse(track: Track, engine: Engine, elevation: ElevationModel, catalogue: 
     snapped = [_with_elevation(part, elevation) for part in snap_track(engine, s, profile)] if snap else []
     return TrackAnalysis(
         name=track.name, version=track.version, points=track.points, lines=len(track.lines),
-        distance_m=float(s.step_m.sum()), ascent_m=up, descent_m=down, dem_share=dem_share,
+        distance_m=track.offsets[-1], ascent_m=up, descent_m=down, dem_share=dem_share,
         claimed_ascent_m=track.claimed_ascent_m, claimed_descent_m=track.claimed_descent_m,
         inside_share=inside_len / float(s.step_m.sum()), matched_share=matched_len / inside_len,
         off_graph=off_graph_stretches(s), terrils=terrils_climbed(engine, s), pois=pois_passed(catalogue, track),

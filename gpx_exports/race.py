@@ -45,8 +45,10 @@ class RaceSpec:
         for name in ("checkpoints_km", "aid_stations_km"):
             if len(getattr(self, name) or ()) > settings.MAX_STATIONS:
                 raise ExportError(f"{name}: at most {settings.MAX_STATIONS} marks", field=name)
-        if not 60 <= self.cutoff_s_per_km_effort <= 7200:
-            raise ExportError("cutoff_s_per_km_effort must be between 60 and 7200 s", field="cutoff_s_per_km_effort")
+        lo, hi = settings.CUTOFF_S_PER_KM_EFFORT_RANGE
+        if not lo <= self.cutoff_s_per_km_effort <= hi:
+            raise ExportError(f"cutoff_s_per_km_effort must be between {lo:g} and {hi:g} s",
+                              field="cutoff_s_per_km_effort")
 
 
 class EffortProfile:

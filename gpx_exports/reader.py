@@ -11,6 +11,7 @@ import codecs
 import io
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler, feature_namespaces
 
@@ -19,6 +20,8 @@ import gpxpy
 import gpxpy.gpx
 import numpy as np
 from defusedxml.expatreader import create_parser
+
+from routing.route import cumulative_distance
 
 from . import settings
 from .errors import EmptyGPX, GPXSyntaxError, GPXTooLarge, GPXUnsafe, InvalidGPX, NotGPX
@@ -43,6 +46,16 @@ class Track:
     def points(self) -> int:
         """All the points of the lines analysed."""
         return sum(len(line) for line in self.lines)
+
+    @cached_property
+    def distances(self) -> list[np.ndarray]:
+        """Metres from the start of each line to each of its points, as galibot measures routes."""
+        return [cumulative_distance(line) for line in self.lines]
+
+    @property
+    def offsets(self) -> list[float]:
+        """Where each line starts, in metres along the whole track (lines end to end)."""
+        return np.concatenate([[0.0], np.cumsum([d[-1] for d in self.distances])]).tolist()
 
 
 class _Checker(ContentHandler):

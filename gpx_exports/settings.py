@@ -76,6 +76,11 @@ POI_CORRIDOR_M = 50.0
 CHECKPOINT_EVERY_KM = 10.0
 AID_EVERY_KM = 20.0
 CUTOFF_S_PER_KM_EFFORT = 720.0
+#: Export: the bounds of the GPX options (inclusive), checked by ``GPXOptions`` and by the API's schema.
+KM_MARKERS_RANGE = (0.1, 100.0)
+PACE_S_PER_KM_RANGE = (60.0, 3600.0)
+MAX_POINTS_RANGE = (10, 1_000_000)
+CUTOFF_S_PER_KM_EFFORT_RANGE = (60.0, 7200.0)
 #: Export: race stations are at least this far apart, and at most this many of each kind.
 MIN_STATION_SPACING_KM = 0.5
 MAX_STATIONS = 200

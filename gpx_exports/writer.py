@@ -36,12 +36,12 @@ class GPXOptions:
 
     def check(self) -> None:
         """Refuse options that cannot be honoured, naming the option."""
-        if self.km_markers is not None and not 0.1 <= self.km_markers <= 100:
-            raise ExportError("km_markers must be between 0.1 and 100 km", field="km_markers")
-        if self.pace_s_per_km is not None and not 60 <= self.pace_s_per_km <= 3600:
-            raise ExportError("pace_s_per_km must be between 60 and 3600 s per km", field="pace_s_per_km")
-        if self.max_points is not None and self.max_points < 10:
-            raise ExportError("max_points must be at least 10", field="max_points")
+        bounds = (("km_markers", settings.KM_MARKERS_RANGE), ("pace_s_per_km", settings.PACE_S_PER_KM_RANGE),
+                  ("max_points", settings.MAX_POINTS_RANGE))
+        for name, (lo, hi) in bounds:
+            value = getattr(self, name)
+            if value is not None and not lo <= value <= hi:
+                raise ExportError(f"{name} must be between {lo:g} and {hi:g}", field=name)
 
     def parts(self, course: Course) -> list[int]:
         """The indices of the parts to write."""

@@ -103,6 +103,19 @@ def _piece_points(graph: CompiledGraph, piece: Piece) -> np.ndarray:
     return _cut(pts[:, 0], pts[:, 1], pts[:, 2], piece.lo, piece.hi)
 
 
+def join_points(chunks: list[np.ndarray]) -> np.ndarray:
+    """Consecutive stretches of (lon, lat, ele) points as one line, without repeating the points they share."""
+    coords = np.vstack(chunks)
+    keep = np.ones(len(coords), dtype=bool)
+    keep[1:] = np.any(np.abs(np.diff(coords[:, :2], axis=0)) > 1e-9, axis=1)
+    return coords[keep]
+
+
+def path_points(graph: CompiledGraph, pieces: list[Piece]) -> np.ndarray:
+    """The (lon, lat, ele) line of a path of arc pieces, without building a whole route (for map-matching)."""
+    return join_points([_piece_points(graph, p) for p in pieces])
+
+
 def cumulative_distance(coords: np.ndarray) -> np.ndarray:
     """Great-circle distance (m) from the first vertex to each vertex of a lon/lat(/ele) line."""
     if len(coords) < 2:
@@ -170,10 +183,7 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
         leg_len = float(sum(graph.edge_length[p.arc >> 1] * (p.hi - p.lo) for p in leg.pieces))
         leg_time = float(sum(weights.time_s[p.arc] * (p.hi - p.lo) for p in leg.pieces))
         leg_info.append({"distance_m": round(leg_len, 1), "duration_s": round(leg_time, 1)})
-    coords = np.vstack(chunks)
-    keep = np.ones(len(coords), dtype=bool)
-    keep[1:] = np.any(np.abs(np.diff(coords[:, :2], axis=0)) > 1e-9, axis=1)
-    coords = coords[keep]
+    coords = join_points(chunks)
     dist = cumulative_distance(coords)
     up, down, grid, z = smoothed_climbs(dist, coords[:, 2])
     total = float(lengths.sum())
