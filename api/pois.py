@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from poi_data import THEMES
 from poi_data.catalogue import MAX_RADIUS_M, Catalogue
+from poi_data.geojson import poi_feature
 from routing.instructions import LANGUAGES
 
 from .common import LonLatText, language, load, service
@@ -24,24 +25,6 @@ class POIQuerySchema(Schema):
     lang = fields.String(validate=validate.OneOf(LANGUAGES))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
-
-
-def poi_feature(poi: dict, lang: str, distance_m: float | None = None, outline: bool = False) -> dict:
-    """A POI as a GeoJSON Feature at its point; the polygon, if any, under ``properties.outline``."""
-    desc = poi.get("description")
-    props = {
-        "id": poi["id"], "name": poi["name"], "names": poi.get("names", {}), "themes": poi["themes"],
-        "commune": poi.get("commune"), "key": poi.get("key", False),
-        "description": (desc.get(lang) or desc.get("en") or desc.get("fr")) if desc else None,
-        "description_sources": desc["sources"] if desc else [],
-        "snap": poi.get("snap"), "source": poi["source"], "details": poi.get("properties", {}),
-    }
-    if distance_m is not None:
-        props["distance_m"] = round(distance_m, 1)
-    if outline and poi.get("geometry"):
-        props["outline"] = poi["geometry"]
-    return {"type": "Feature", "id": poi["id"], "geometry": {"type": "Point", "coordinates": [poi["lon"], poi["lat"]]},
-            "properties": props}
 
 
 def _select(cat: Catalogue, args: dict) -> list[tuple[int, float | None]]:

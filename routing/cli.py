@@ -1,4 +1,5 @@
-"""The ``galibot`` command line: ``galibot build`` compiles (or loads) the routable graph."""
+"""The ``galibot`` command line: ``galibot build`` compiles (or loads) the routable graph, ``galibot offline``
+routes on a downloaded bundle, and packages above ``routing`` add their own commands (``galibot bundle``)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,29 @@ import argparse
 import resource
 import sys
 import time
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from . import build, settings
 from .errors import GalibotError
+from .offline import cli as offline_cli
 from .progress import Reporter
 from .settings import Settings
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The environment's settings with ``--data-dir``, ``--cache-dir`` and ``--workers`` applied."""
     cfg = Settings.from_env()
     return Settings(
         data_dir=Path(args.data_dir).resolve() if args.data_dir else cfg.data_dir,
         cache_dir=Path(args.cache_dir).resolve() if args.cache_dir else cfg.cache_dir,
         workers=args.workers or cfg.workers,
+        export_dir=cfg.export_dir,
     )
+
+
+#: Entry-point group of the commands that packages above ``routing`` register (``gpx_exports.cli:register``).
+COMMANDS_GROUP = "galibot.commands"
 
 
 def _peak_mb() -> tuple[float, float]:
@@ -55,7 +64,7 @@ def format_summary(graph, path: Path, built: bool, seconds: float) -> str:
 
 def cmd_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    cfg = _settings(args)
+    cfg = settings_from_args(args)
     req = build.BuildRequest(
         bbox=build.parse_bbox(args.bbox),
         osm_file=Path(args.osm).resolve() if args.osm else None,
@@ -81,6 +90,9 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-simplify", action="store_true", help="keep a node at every vertex (for osmnx.simplify_graph)")
     b.add_argument("--quiet", action="store_true", help="no progress output")
     b.set_defaults(func=cmd_build)
+    offline_cli.register(sub)
+    for command in entry_points(group=COMMANDS_GROUP):  # layers above routing add theirs (galibot bundle)
+        command.load()(sub)
     return parser
 
 

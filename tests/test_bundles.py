@@ -1,0 +1,185 @@
+"""Region bundles and the offline client, on the whole basin and a real sub-region."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+
+import gpxpy
+import numpy as np
+import pytest
+
+import gpx_exports as gx
+from gpx_exports.bundles import build_region, region_bbox
+from poi_data.circuits import circuits_version
+from routing.errors import OutOfArea, RoutingError, UnknownProfile
+from routing.offline.client import OfflineClient
+from routing.offline.graph import BundleError, decode_sections
+from routing.sources import mbm
+
+#: gpxpy measures on a 6,378.137 km sphere, galibot (osmnx) on 6,371.009 km.
+GPXPY_SCALE = 6378.137 / 6371.009
+
+
+@pytest.fixture(scope="session")
+def basin_bundle(cfg, basin_graph, basin_engine, catalogue, circuits):
+    """The bundle of the whole basin (built once into var/test/bundles, then found there)."""
+    return build_region(cfg, "basin", basin_graph, catalogue, circuits, circuits_version(basin_engine))
+
+
+@pytest.fixture(scope="session")
+def offline(basin_bundle):
+    return OfflineClient(basin_bundle.directory)
+
+
+@pytest.fixture(scope="session")
+def lens_bundle(cfg, basin_graph, basin_engine, catalogue, circuits):
+    """The Lens-Liévin sub-region: its own graph over the CA de Lens-Liévin communes (built once, cached)."""
+    return build_region(cfg, "lens-lievin", basin_graph, catalogue, circuits, circuits_version(basin_engine))
+
+
+def random_points(graph, n: int, seed: int) -> list[tuple[float, float]]:
+    """Points 0-40 m off the middle of random ways of the graph (real places, reproducible)."""
+    rng = np.random.default_rng(seed)
+    edges = rng.integers(0, len(graph.edge_u), n)
+    mid = (graph.geom_offsets[edges] + graph.geom_offsets[edges + 1]) // 2
+    jitter = rng.uniform(-0.0004, 0.0004, (n, 2))
+    return [(float(x), float(y)) for x, y in zip(graph.geom_lon[mid] + jitter[:, 0],
+                                                 graph.geom_lat[mid] + jitter[:, 1] * 0.6)]
+
+
+def gpx_length(xml: str) -> float:
+    return gpxpy.parse(xml).length_2d() / GPXPY_SCALE
+
+
+def test_manifest_describes_every_file_with_its_hash(basin_bundle, circuits):
+    m = basin_bundle.manifest
+    assert m["format"] == "galibot-bundle" and m["region"]["id"] == "basin"
+    roles = [f["role"] for f in m["files"]]
+    assert roles.count("graph") == 1 and roles.count("pois") == 1 and roles.count("circuits") == 1
+    assert roles.count("circuit-gpx") == len(circuits) == m["counts"]["circuits"]
+    for f in m["files"]:
+        data = (basin_bundle.directory / f["name"]).read_bytes()
+        assert len(data) == f["size"] and hashlib.sha256(data).hexdigest() == f["sha256"]
+        assert f["sha256"][:16] in f["name"]  # content-addressed
+    assert "© OpenStreetMap contributors" in m["attribution"]
+    assert {lic["text"].split(",")[0] for lic in m["licences"]} >= {"© OpenStreetMap contributors",
+                                                                    "Mission Bassin Minier open data"}
+    assert m["total_bytes"] < 25e6
+
+
+def test_pois_and_circuits_files_hold_the_catalogue(basin_bundle, catalogue, circuits):
+    files = {f["role"]: f for f in basin_bundle.manifest["files"] if f["role"] != "circuit-gpx"}
+    pois = json.loads(gzip.decompress((basin_bundle.directory / files["pois"]["name"]).read_bytes()))
+    assert len(pois["features"]) == len(catalogue) == basin_bundle.manifest["counts"]["pois"]
+    lewarde = next(f for f in pois["features"] if f["id"] == "great-site-chm-lewarde")
+    assert lewarde["geometry"]["coordinates"] == [catalogue.get("great-site-chm-lewarde")["lon"],
+                                                  catalogue.get("great-site-chm-lewarde")["lat"]]
+    assert set(lewarde["properties"]["description"]) == {"fr", "en"}
+    circ = json.loads(gzip.decompress((basin_bundle.directory / files["circuits"]["name"]).read_bytes()))
+    assert {f["id"] for f in circ["features"]} == set(circuits)
+    tpn = next(f for f in circ["features"] if f["id"] == "trail-pyramides-noires-inspire")
+    assert abs(tpn["properties"]["distance_m"] - circuits["trail-pyramides-noires-inspire"].route.distance_m) < 1
+    gpx_file = next(f for f in basin_bundle.manifest["files"] if f["name"].startswith("circuit-trail-pyramides"))
+    xml = (basin_bundle.directory / gpx_file["name"]).read_text(encoding="utf-8")
+    assert abs(gpx_length(xml) / circuits["trail-pyramides-noires-inspire"].route.distance_m - 1) < 0.005
+
+
+def test_unchanged_inputs_are_not_rebuilt(cfg, basin_bundle, basin_graph, basin_engine, catalogue, circuits):
+    again = build_region(cfg, "basin", basin_graph, catalogue, circuits, circuits_version(basin_engine))
+    assert not again.built and again.manifest == basin_bundle.manifest
+
+
+def test_graph_file_decodes_to_the_compiled_graph(basin_bundle, offline, basin_graph):
+    g = offline.graph
+    assert g.header["nodes"] == basin_graph.n_nodes and g.header["edges"] == len(basin_graph.edge_u)
+    assert list(g.edge_u) == basin_graph.edge_u.tolist() and list(g.edge_v) == basin_graph.edge_v.tolist()
+    assert np.allclose(np.array(g.a["node_lon"]) / 1e7, basin_graph.node_lon, atol=1e-7)
+    e = 12345
+    lo, hi = basin_graph.geom_offsets[e], basin_graph.geom_offsets[e + 1]
+    decoded = np.array(g.edge_vertices(e))
+    assert np.allclose(decoded[:, 0], basin_graph.geom_lon[lo:hi], atol=1.1e-7)
+    assert np.allclose(decoded[:, 1], basin_graph.geom_lat[lo:hi], atol=1.1e-7)
+
+
+def test_subregion_is_the_epci_communes_and_smaller(cfg, lens_bundle, basin_bundle):
+    bbox = region_bbox(cfg, "lens-lievin")
+    assert lens_bundle.manifest["region"]["bbox"] == list(bbox)
+    lens = next(g for g, p in mbm.read_layer(cfg.mbm_dir, "communes-mbm") if p["nom"] == "Lens")
+    c = lens.centroid
+    assert bbox[0] < c.x < bbox[2] and bbox[1] < c.y < bbox[3]
+    assert lens_bundle.manifest["total_bytes"] < basin_bundle.manifest["total_bytes"] / 3
+    assert 0 < lens_bundle.manifest["counts"]["pois"] < basin_bundle.manifest["counts"]["pois"]
+
+
+@pytest.mark.parametrize("profile", ["bike", "road_bike", "mtb", "walk", "trail"])
+def test_offline_routes_match_the_server(offline, basin_engine, basin_graph, profile):
+    """40 random A→B requests per profile (200 in all): same cost within 0.1 %, same GPX distance within 0.5 %."""
+    pts = random_points(basin_graph, 80, seed=sum(map(ord, profile)))
+    compared = 0
+    for a, b in zip(pts[0::2], pts[1::2]):
+        try:
+            server = basin_engine.route([a, b], profile)[0]
+        except RoutingError:  # a point the server refuses (too far from a way) is skipped on both sides
+            continue
+        mine = offline.route([a, b], profile)
+        assert abs(mine.cost_ms / (server.cost * 1000) - 1) < 0.001, (a, b)
+        server_gpx = gx.to_gpx(gx.course(server, "route", "server"))
+        assert abs(gpx_length(offline.to_gpx(mine)) / gpx_length(server_gpx) - 1) < 0.005, (a, b)
+        compared += 1
+    assert compared >= 35
+
+
+@pytest.mark.parametrize("profile", ["bike", "trail"])
+def test_offline_round_trip_is_a_loop_of_the_asked_length(offline, catalogue, profile):
+    start = (catalogue.get("louvre-lens")["lon"], catalogue.get("louvre-lens")["lat"])
+    loop = offline.round_trip(start, 15_000, profile, seed=3)
+    assert abs(loop.distance_m / 15_000 - 1) <= 0.10
+    first, last = loop.coordinates[0], loop.coordinates[-1]
+    assert abs(first[0] - last[0]) < 1e-6 and abs(first[1] - last[1]) < 1e-6
+    assert loop.cost_ms > 0 and loop.duration_s > 0
+
+
+def test_offline_errors_name_the_input(offline):
+    with pytest.raises(OutOfArea, match=r"points\[1\]"):
+        offline.route([(2.8, 50.43), (5.0, 45.0)], "bike")
+    with pytest.raises(UnknownProfile, match="unicycle"):
+        offline.route([(2.8, 50.43), (2.81, 50.44)], "unicycle")
+
+
+def test_tampered_or_partial_bundle_is_refused(basin_bundle, tmp_path):
+    copy = tmp_path / "bundle"
+    shutil.copytree(basin_bundle.directory, copy)
+    graph = next(f for f in basin_bundle.manifest["files"] if f["role"] == "graph")
+    path = copy / graph["name"]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="sha256 .* differs"):
+        OfflineClient(copy)
+    path.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(BundleError, match="partial"):
+        OfflineClient(copy)
+    path.unlink()
+    with pytest.raises(BundleError, match="missing"):
+        OfflineClient(copy)
+
+
+def test_graph_reader_refuses_other_files():
+    with pytest.raises(BundleError, match="magic"):
+        decode_sections(b"PK\x03\x04 not a graph")
+
+
+def test_offline_command_routes_from_the_bundle(basin_bundle, catalogue, tmp_path):
+    a, b = catalogue.get("louvre-lens"), catalogue.get("great-site-base-11-19")
+    out = tmp_path / "route.gpx"
+    proc = subprocess.run([sys.executable, "-m", "routing.cli", "offline", "route", f"{a['lon']},{a['lat']}",
+                           f"{b['lon']},{b['lat']}", "--bundle", str(basin_bundle.directory), "--gpx", str(out)],
+                          capture_output=True, text=True, check=True)
+    summary = json.loads(proc.stdout)
+    assert 2000 < summary["distance_m"] < 4000 and summary["profile"] == "bike"
+    assert abs(gpx_length(out.read_text()) / summary["distance_m"] - 1) < 0.005
