@@ -14,6 +14,7 @@ from routing.settings import Settings
 from .errors import register_error_handlers
 from .graph_state import GraphState
 from .limits import init_limits
+from .trip_store import TripStore
 
 
 def _redis_client(url: str | None) -> redis.Redis | None:
@@ -43,15 +44,29 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     state = GraphState(cfg, BuildRequest(bbox=parse_bbox(app.config["GALIBOT_AREA"])), app.config.get("GALIBOT_GRAPH"))
     app.extensions["galibot.graph"] = state
     app.extensions["galibot.redis"] = _redis_client(app.config["REDIS_URL"])
+    app.extensions["galibot.trips"] = TripStore(app.extensions["galibot.redis"])
     register_error_handlers(app)
 
     from gpx_exports.settings import MAX_GPX_BYTES
 
-    from . import circuits, health, isochrones, openapi, pois, results, roundtrips, routes, tours, trails
+    from . import (
+        bundles,
+        circuits,
+        health,
+        isochrones,
+        openapi,
+        pois,
+        results,
+        roundtrips,
+        routes,
+        tours,
+        trails,
+        trips,
+    )
 
     app.config.setdefault("MAX_CONTENT_LENGTH", MAX_GPX_BYTES + 1024 * 1024)  # the GPX limit plus the envelope
     for blueprint in (health.bp, pois.bp, routes.bp, tours.bp, roundtrips.bp, trails.bp, isochrones.bp, circuits.bp,
-                      results.bp, openapi.bp):
+                      results.bp, bundles.bp, trips.bp, openapi.bp):
         app.register_blueprint(blueprint)
     app.extensions["galibot.limiter"] = init_limits(app)
     state.start_loading()

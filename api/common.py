@@ -21,6 +21,12 @@ def service() -> GraphState:
     return state
 
 
+def bearer_token() -> str:
+    """The token of an ``Authorization: Bearer …`` header, or an empty string."""
+    auth = request.headers.get("Authorization", "")
+    return auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
+
+
 def language(explicit: str | None) -> str:
     """``lang`` if given, else the best of Accept-Language, else English."""
     if explicit:

@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from gpx_exports.errors import EmptyGPX, ExportError, GPXError, GPXTooLarge, InvalidGPX, OutsideBasin, TrackTooLong
 from poi_data.errors import POIQueryError, UnknownPOI
+from poi_data.versions import UnknownVersion, VersionAhead
 from routing.errors import (
     BBoxError,
     CircuitError,
@@ -18,12 +19,15 @@ from routing.errors import (
     RoutingError,
 )
 
+from .trip_store import StoreUnavailable
+
 PROBLEM_TYPE = "https://galibot.example/problems/"
 
 #: The HTTP status of each family of library errors; an error takes the status of its nearest listed ancestor
 #: (so a new routing or planning error is a 422 without being listed), and anything else is a 400.
 STATUS_OF: dict[type, int] = {
     BBoxError: 400, DataError: 503, EmptyGraphError: 422, POIQueryError: 400, UnknownPOI: 404,
+    UnknownVersion: 404, VersionAhead: 409,
     RoutingError: 422, PlannerTimeout: 503, CircuitError: 503,
     GPXError: 400, GPXTooLarge: 413, EmptyGPX: 422, InvalidGPX: 422, OutsideBasin: 422, TrackTooLong: 422,
     ExportError: 422,
@@ -62,9 +66,11 @@ def _string_keys(messages, keep_ints: bool = False):
 class APIProblem(Exception):
     """An error raised by a view: status, short title, detail and the offending field."""
 
-    def __init__(self, status: int, title: str, detail: str = "", field: str | None = None) -> None:
+    def __init__(self, status: int, title: str, detail: str = "", field: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(detail or title)
         self.status, self.title, self.detail, self.field = status, title, detail, field
+        self.headers = headers or {}
 
 
 def problem(status: int, title: str, detail: str = "", field: str | None = None, **extra) -> Response:
@@ -83,7 +89,15 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(APIProblem)
     def _api_problem(exc: APIProblem) -> Response:
-        return problem(exc.status, exc.title, exc.detail, exc.field)
+        resp = problem(exc.status, exc.title, exc.detail, exc.field)
+        resp.headers.update(exc.headers)
+        return resp
+
+    @app.errorhandler(StoreUnavailable)
+    def _store_down(exc: StoreUnavailable) -> Response:
+        resp = problem(503, "Service Unavailable", str(exc))
+        resp.headers["Retry-After"] = "5"
+        return resp
 
     @app.errorhandler(GalibotError)
     def _library(exc: GalibotError) -> Response:

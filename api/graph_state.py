@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import threading
 
-from poi_data import Catalogue, load_catalogue
+from gpx_exports.bundles import Bundle, build_region
+from poi_data import Catalogue, load_catalogue, versions
+from poi_data.build import catalogue_version
 from poi_data.circuits import circuits_version, load_or_build_circuits
 from routing.build import BuildRequest, load_or_build
 from routing.compiled import CompiledGraph
 from routing.elevation import ElevationModel, load_elevation
 from routing.engine import Engine
-from routing.settings import Settings
+from routing.settings import DATA_BBOX, Settings
 
 
 class GraphState:
@@ -24,8 +26,12 @@ class GraphState:
         self.circuits: dict | None = None
         self.circuits_version: str | None = None  # in the key of stored circuit results
         self.elevation: ElevationModel | None = None
+        self.poi_version: str | None = None  # the catalogue version deltas are computed to
+        self.poi_fingerprints: dict[str, str] = {}
+        self.bundle: Bundle | None = None
         self.error: str | None = None
         self.circuits_error: str | None = None
+        self.bundle_error: str | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -50,7 +56,10 @@ class GraphState:
                 self.graph, _, _ = load_or_build(self.cfg, self.request)
             self.engine = Engine(self.graph, self.cfg.cache_dir)
             self.elevation = load_elevation(self.cfg, self.graph)
-            self.catalogue = load_catalogue(self.cfg, self.graph)
+            catalogue = load_catalogue(self.cfg, self.graph)
+            self.poi_version, self.poi_fingerprints = catalogue_version(self.graph), versions.fingerprints(catalogue)
+            versions.remember(self.cfg, self.poi_version, self.graph.data_version, self.poi_fingerprints)
+            self.catalogue = catalogue  # last: it marks the state ready
         except Exception as exc:  # reported by /v1/health, never raised into a request
             self.error = f"{type(exc).__name__}: {exc}"
             return
@@ -59,3 +68,15 @@ class GraphState:
             self.circuits = load_or_build_circuits(self.cfg, self.engine, self.catalogue, progress=None)
         except Exception as exc:  # reported by /v1/circuits
             self.circuits_error = f"{type(exc).__name__}: {exc}"
+            return
+        self._ensure_basin_bundle()
+
+    def _ensure_basin_bundle(self) -> None:
+        """Serving the whole basin, make sure its offline bundle matches the data (built once per version)."""
+        if tuple(self.request.bbox) != DATA_BBOX or self.request.osm_file is not None:
+            return
+        try:
+            self.bundle = build_region(self.cfg, "basin", self.graph, self.catalogue, self.circuits,
+                                       self.circuits_version)
+        except Exception as exc:  # reported by /v1/health; the other bundles and the API serve on
+            self.bundle_error = f"{type(exc).__name__}: {exc}"

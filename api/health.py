@@ -20,6 +20,9 @@ class HealthSchema(Schema):
     graph = fields.Nested(GraphSizeSchema, allow_none=True)
     redis = fields.String(required=True, metadata={"description": "up, down or not configured"})
     detail = fields.String()
+    poi_version = fields.String(allow_none=True, metadata={"description": "the catalogue version deltas lead to"})
+    bundle = fields.String(allow_none=True, metadata={
+        "description": "the basin bundle's version; building, or the error that stopped its build"})
     attribution = fields.List(fields.String())
 
 
@@ -42,7 +45,8 @@ def health():
     if state.ready and state.graph is not None:
         g = state.graph
         body.update(status="ok", data_version=g.data_version, graph={"nodes": g.n_nodes, "edges": g.n_edges},
-                    attribution=g.meta.get("attribution", []))
+                    attribution=g.meta.get("attribution", []), poi_version=state.poi_version,
+                    bundle=state.bundle.manifest["bundle_version"] if state.bundle else state.bundle_error)
         code = 200
     else:
         body.update(status="error" if state.error else "loading", data_version=None, graph=None)

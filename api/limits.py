@@ -13,6 +13,8 @@ import hashlib
 from flask import Flask, request
 from flask_limiter import Limiter
 
+from .common import bearer_token
+
 #: The endpoints that run a planner; each client may call them this often (``GALIBOT_PLANNER_LIMIT``).
 EXPENSIVE = ("tours.post_tour", "roundtrips.post_roundtrips", "trails.post_trail")
 DEFAULT_PLANNER_LIMIT = "30 per minute"
@@ -20,8 +22,7 @@ DEFAULT_PLANNER_LIMIT = "30 per minute"
 
 def client_key() -> str:
     """Who is counted: the bearer token (hashed) when there is one, else the remote address."""
-    auth = request.headers.get("Authorization", "")
-    token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
+    token = bearer_token()
     if token:
         return "token:" + hashlib.sha256(token.encode()).hexdigest()[:24]
     return "addr:" + (request.remote_addr or "unknown")

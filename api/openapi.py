@@ -18,12 +18,13 @@ from marshmallow import INCLUDE, Schema, fields
 from routing import __version__
 from routing.profiles import PROFILES
 
-from . import common, health, isochrones, pois, results, roundtrips, routes, tours, trails
+from . import bundles, common, health, isochrones, pois, results, roundtrips, routes, tours, trails, trips
 from .responses import (
     AnalysisSchema,
     CircuitListSchema,
     CourseCollectionSchema,
     IsochroneCollectionSchema,
+    POIChangesSchema,
     POICollectionSchema,
     POIFeatureSchema,
     RouteCollectionSchema,
@@ -57,8 +58,12 @@ CUSTOM_FIELDS = ((common.LonLatText, "string", None), (common.MinutesList, "stri
                  (results.KmList, "string", None))
 
 ERRORS = {
-    400: "bad input", 404: "unknown id", 413: "upload too big", 422: "invalid input, named in `field`",
-    429: "rate limited; see Retry-After", 503: "the graph is loading, or a planner ran out of time",
+    400: "bad input", 401: "no bearer token, or not one of 16 to 512 characters", 404: "unknown id",
+    409: "a version that is behind or ahead of the stored one (with `server_copy`)", 410: "deleted (a tombstone)",
+    412: "If-Match does not match the stored version (with `server_copy`)", 413: "upload too big",
+    416: "the Range lies past the end of the file", 422: "invalid input, named in `field`",
+    429: "rate limited; see Retry-After",
+    503: "the graph is loading, a planner ran out of time, or the trip store is down (Retry-After)",
 }
 
 
@@ -73,6 +78,16 @@ def _responses(ok: str | type[Schema], codes: tuple[int, ...], gpx: bool = False
         out["200"] = {"description": "the result", "content": content}
     if gpx:
         out["304"] = {"description": "not modified (If-None-Match)"}
+    for code in codes:
+        out[str(code)] = {"description": ERRORS[code], "content": {PROBLEM: {"schema": "ProblemSchema"}}}
+    out["414"] = SERVER_LIMIT
+    return out
+
+
+def _json(schema, codes: tuple[int, ...], status: str = "200", extra: dict | None = None) -> dict:
+    """Responses of a JSON operation: ``status`` with ``schema``, the problems of ``codes``, and ``extra``."""
+    out = {status: {"description": "the result", "content": {"application/json": {"schema": schema}}}}
+    out.update(extra or {})
     for code in codes:
         out[str(code)] = {"description": ERRORS[code], "content": {PROBLEM: {"schema": "ProblemSchema"}}}
     out["414"] = SERVER_LIMIT
@@ -96,13 +111,74 @@ SERVER_LIMIT = {"description": "request line too long (gunicorn's limit, answere
                 "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
+def _body(schema) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _post(summary: str, schema, codes: tuple[int, ...] = PLANNED) -> dict:
+    """A planner's POST: a JSON body, the file options, a route result (GeoJSON or GPX)."""
+    return {"post": {"summary": summary, "parameters": _query(results.FileOptionsSchema), "requestBody": _body(schema),
+                     "responses": _responses(ROUTE_RESULT, codes, gpx=True)}}
+
+
 def operations() -> dict[str, dict]:
     """Every path and method of the API with its parameters, body and responses."""
-    body = lambda schema: {"required": True, "content": {"application/json": {"schema": schema}}}  # noqa: E731
-    files = _query(results.FileOptionsSchema)
-    post = lambda summary, schema, codes=PLANNED: {"post": {  # noqa: E731
-        "summary": summary, "parameters": files, "requestBody": body(schema),
-        "responses": _responses(ROUTE_RESULT, codes, gpx=True)}}
+    return {**core_operations(), **offline_operations()}
+
+
+def offline_operations() -> dict[str, dict]:
+    """Bundles, POI deltas and trip sync: what the offline app needs."""
+    not_modified = {"304": {"description": "not modified (If-None-Match)"}}
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    trip_id = _path("trip_id", "a UUID the client generated for the trip")
+    auth = [{"bearer": []}]
+    stored = {"description": "the stored trip, with its ETag", "content": {
+        "application/json": {"schema": trips.TripOutSchema}}}
+    return {
+        "/v1/bundles": {"get": {"summary": "The regions and their current bundles",
+                                "responses": _json(bundles.BundleListSchema, ())}},
+        "/v1/bundles/{region}/manifest.json": {"get": {
+            "summary": "A bundle's manifest: versions, build time, files with size, sha256 and media type",
+            "parameters": [_path("region", "see /v1/bundles")],
+            "responses": _json({"type": "object"}, (404,), extra=not_modified)}},
+        "/v1/bundles/{region}/{name}": {"get": {
+            "summary": "A bundle file: ETag = sha256, immutable, Range to resume (206)",
+            "parameters": [_path("region", "see /v1/bundles"), _path("name", "a file name of the manifest")],
+            "responses": {
+                "200": {"description": "the file", "content": {"application/gzip": binary, GPX: binary}},
+                "206": {"description": "the requested range", "content": {"application/gzip": binary, GPX: binary}},
+                **not_modified,
+                "404": {"description": ERRORS[404], "content": {PROBLEM: {"schema": "ProblemSchema"}}},
+                "416": {"description": ERRORS[416]}, "414": SERVER_LIMIT}}},
+        "/v1/pois/changes": {"get": {
+            "summary": "POIs added, changed and removed (tombstones) since a catalogue version",
+            "parameters": _query(pois.ChangesQuerySchema),
+            "responses": _json(POIChangesSchema, (404, 409, 422, 503))}},
+        "/v1/trips": {"get": {"summary": "The caller's trips", "security": auth,
+                              "responses": _json(trips.TripListSchema, (401, 503))}},
+        "/v1/trips/changes": {"get": {
+            "summary": "The change feed of the caller's trips after a cursor (tombstones included)",
+            "security": auth, "parameters": _query(trips.TripChangesQuerySchema),
+            "responses": _json(trips.TripChangesSchema, (401, 422, 503))}},
+        "/v1/trips/{trip_id}": {
+            "get": {"summary": "One trip", "security": auth, "parameters": [trip_id],
+                    "responses": _json(trips.TripOutSchema, (400, 401, 404, 410, 503), extra=not_modified)},
+            "put": {"summary": "Create or replace a trip (idempotent; If-Match or a body version for concurrency)",
+                    "security": auth, "parameters": [trip_id],
+                    "requestBody": _body(trips.TripSchema),
+                    "responses": _json(trips.TripOutSchema, (400, 401, 409, 412, 413, 422, 503), "201",
+                                       extra={"200": stored})},
+            "delete": {"summary": "Delete a trip, leaving a tombstone", "security": auth, "parameters": [trip_id],
+                       "responses": {"204": {"description": "deleted (or already)"},
+                                     **{str(c): {"description": ERRORS[c],
+                                                 "content": {PROBLEM: {"schema": "ProblemSchema"}}}
+                                        for c in (400, 401, 404, 412, 503)}, "414": SERVER_LIMIT}}},
+    }
+
+
+def core_operations() -> dict[str, dict]:
+    """Health, POIs, routes, planners, circuits, results and GPX analysis."""
+    files, post = _query(results.FileOptionsSchema), _post
     return {
         "/v1/health": {"get": {"summary": "Service state, data version, graph size and Redis state",
                                "responses": {"200": {"description": "ready", "content": {
@@ -156,6 +232,8 @@ def document() -> dict:
     for field_class, openapi_type, openapi_format in CUSTOM_FIELDS:
         marshmallow.map_to_openapi_type(field_class, openapi_type, openapi_format)
     spec.components.schema("ProblemSchema", schema=ProblemSchema)
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
+                                               "description": "one token per device or user; it scopes the trips"})
     for path, ops in operations().items():
         spec.path(path=path, operations=ops)
     return spec.to_dict()

@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from marshmallow import Schema, fields, validate
 
-from poi_data import THEMES
+from poi_data import THEMES, versions
 from poi_data.catalogue import MAX_RADIUS_M, Catalogue
 from poi_data.geojson import poi_feature
 from routing.instructions import LANGUAGES
 
 from .common import LonLatText, language, load, service
-from .responses import POICollectionSchema, POIFeatureSchema
+from .responses import POIChangesSchema, POICollectionSchema, POIFeatureSchema
 
 bp = Blueprint("pois", __name__, url_prefix="/v1/pois")
 
@@ -60,6 +60,23 @@ def list_pois():
     return jsonify(POICollectionSchema().dump({"type": "FeatureCollection", "total": len(found), "limit": args["limit"],
                                                "offset": args["offset"],
                                                "features": [poi_feature(cat.pois[i], lang, d) for i, d in page]}))
+
+
+class ChangesQuerySchema(Schema):
+    since = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                          metadata={"description": "the poi_version (or data_version) of the bundle the app holds"})
+
+
+@bp.get("/changes")
+def poi_changes():
+    """The POIs added, changed and removed since a catalogue version, shaped as in the bundles' POI file."""
+    args = load(ChangesQuerySchema(), request.args.to_dict())
+    state = service()
+    delta = versions.changes(state.cfg, args["since"], state.poi_version, state.catalogue, state.poi_fingerprints)
+    delta["added"] = [poi_feature(p, None, outline=True) for p in delta["added"]]
+    delta["changed"] = [poi_feature(p, None, outline=True) for p in delta["changed"]]
+    delta["removed"] = [{"id": pid, "deleted": True} for pid in delta["removed"]]
+    return jsonify(POIChangesSchema().dump(delta))
 
 
 @bp.get("/<poi_id>")

@@ -207,6 +207,28 @@ class POIFeatureSchema(Schema):
     properties = fields.Nested(POIPropertiesSchema, required=True)
 
 
+class BundlePOIPropertiesSchema(POIPropertiesSchema):
+    description = _opt(fields.Dict(keys=Str(), values=Str(), metadata={"description": "by language, as in bundles"}))
+
+
+class BundlePOIFeatureSchema(POIFeatureSchema):
+    properties = fields.Nested(BundlePOIPropertiesSchema, required=True)
+
+
+class TombstoneSchema(Schema):
+    id = Str(required=True)
+    deleted = fields.Boolean(required=True)
+
+
+class POIChangesSchema(Schema):
+    since = Str(required=True, metadata={"description": "the catalogue version the delta starts from"})
+    version = Str(required=True, metadata={"description": "the catalogue version it leads to (the served one)"})
+    data_version = Str(required=True)
+    added = fields.List(fields.Nested(BundlePOIFeatureSchema), required=True)
+    changed = fields.List(fields.Nested(BundlePOIFeatureSchema), required=True)
+    removed = fields.List(fields.Nested(TombstoneSchema), required=True)
+
+
 class POICollectionSchema(Schema):
     type = Str(required=True)
     total = fields.Integer(required=True)

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     embedded = None
     if not env.get("REDIS_URL"):
-        embedded = EmbeddedRedis(Settings.from_env().cache_dir / "redis").start()
+        embedded = EmbeddedRedis(Settings.from_env().cache_dir / "redis", appendfsync="always").start()  # trips
         env["REDIS_URL"] = embedded.url
         print(f"galibot: embedded redis-server on {embedded.url} (data in {embedded.data_dir})", file=sys.stderr)
     cmd = [sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers),

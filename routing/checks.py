@@ -82,3 +82,13 @@ def border_nodes(graph: CompiledGraph) -> dict:
     degree = np.bincount(graph.edge_u, minlength=graph.n_nodes) + np.bincount(graph.edge_v, minlength=graph.n_nodes)
     return {"on_border": int(on_border.sum()), "dead_ends_on_border": int((on_border & (degree == 1)).sum()),
             "degree2_on_border": int((on_border & (degree == 2)).sum())}
+
+
+def sample_points(graph: CompiledGraph, n: int, seed: int) -> list[tuple[float, float]]:
+    """Reproducible real places: points 0-40 m off the middle vertex of random ways of the graph."""
+    rng = np.random.default_rng(seed)
+    edges = rng.integers(0, len(graph.edge_u), n)
+    mid = (graph.geom_offsets[edges] + graph.geom_offsets[edges + 1]) // 2
+    jitter = rng.uniform(-0.0004, 0.0004, (n, 2))
+    return [(float(x), float(y)) for x, y in zip(graph.geom_lon[mid] + jitter[:, 0],
+                                                 graph.geom_lat[mid] + jitter[:, 1] * 0.6)]

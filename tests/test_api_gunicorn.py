@@ -89,6 +89,18 @@ def test_every_endpoint_answers(server, cfg):
     ev5 = (cfg.data_dir / "ev5-waymarkedtrails" / "ev5-relation5245117-wmt-2023-05-24.gpx").read_bytes()
     analysis = requests.post(f"{base}/v1/gpx/analyze", files={"file": ("ev5.gpx", ev5)}, data={"snap": "false"})
     assert analysis.status_code == 200 and analysis.json()["matched_share"] > 0.9
+    manifest = requests.get(f"{base}/v1/bundles/basin/manifest.json").json()
+    pois_file = next(f for f in manifest["files"] if f["role"] == "pois")
+    part = requests.get(f"{base}/v1/bundles/basin/{pois_file['name']}", headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and len(part.content) == 100 and part.headers["ETag"] == f'"{pois_file["sha256"]}"'
+    delta = requests.get(f"{base}/v1/pois/changes", params={"since": manifest["poi_version"]}).json()
+    assert delta["version"] == manifest["poi_version"] and delta["added"] == []
+    auth = {"Authorization": "Bearer gunicorn-test-device-0001"}
+    tid = "0b7d3c5e-2f0a-4c1e-9a57-3d2f6c8e1a90"
+    saved = requests.put(f"{base}/v1/trips/{tid}", headers=auth,
+                         json={"name": "11/19", "profile": "walk", "points": [LOUVRE, BASE_11_19]})
+    assert saved.status_code in (200, 201) and saved.headers["ETag"]
+    assert any(c["id"] == tid for c in requests.get(f"{base}/v1/trips/changes", headers=auth).json()["changes"])
     assert requests.get(f"{base}/openapi.json").json()["openapi"].startswith("3.")
     assert requests.get(f"{base}/docs").headers["Content-Type"].startswith("text/html")
 

@@ -16,6 +16,7 @@ import pytest
 import gpx_exports as gx
 from gpx_exports.bundles import build_region, region_bbox
 from poi_data.circuits import circuits_version
+from routing.checks import sample_points
 from routing.errors import OutOfArea, RoutingError, UnknownProfile
 from routing.offline.client import OfflineClient
 from routing.offline.graph import BundleError, decode_sections
@@ -40,16 +41,6 @@ def offline(basin_bundle):
 def lens_bundle(cfg, basin_graph, basin_engine, catalogue, circuits):
     """The Lens-Liévin sub-region: its own graph over the CA de Lens-Liévin communes (built once, cached)."""
     return build_region(cfg, "lens-lievin", basin_graph, catalogue, circuits, circuits_version(basin_engine))
-
-
-def random_points(graph, n: int, seed: int) -> list[tuple[float, float]]:
-    """Points 0-40 m off the middle of random ways of the graph (real places, reproducible)."""
-    rng = np.random.default_rng(seed)
-    edges = rng.integers(0, len(graph.edge_u), n)
-    mid = (graph.geom_offsets[edges] + graph.geom_offsets[edges + 1]) // 2
-    jitter = rng.uniform(-0.0004, 0.0004, (n, 2))
-    return [(float(x), float(y)) for x, y in zip(graph.geom_lon[mid] + jitter[:, 0],
-                                                 graph.geom_lat[mid] + jitter[:, 1] * 0.6)]
 
 
 def gpx_length(xml: str) -> float:
@@ -119,7 +110,7 @@ def test_subregion_is_the_epci_communes_and_smaller(cfg, lens_bundle, basin_bund
 @pytest.mark.parametrize("profile", ["bike", "road_bike", "mtb", "walk", "trail"])
 def test_offline_routes_match_the_server(offline, basin_engine, basin_graph, profile):
     """40 random A→B requests per profile (200 in all): same cost within 0.1 %, same GPX distance within 0.5 %."""
-    pts = random_points(basin_graph, 80, seed=sum(map(ord, profile)))
+    pts = sample_points(basin_graph, 80, seed=sum(map(ord, profile)))
     compared = 0
     for a, b in zip(pts[0::2], pts[1::2]):
         try:

@@ -1,0 +1,202 @@
+"""``/v1/trips``: trips the app saved offline, synced later; scoped to the bearer token that wrote them.
+
+``PUT /v1/trips/<uuid>`` is idempotent (the id is the client's, a replay is a no-op) and takes
+``If-Match`` (or a ``version`` in the body) for optimistic concurrency: a stale write gets 412 (409 for
+a body version) with the server's copy. ``DELETE`` leaves a tombstone. ``GET /v1/trips/changes``
+is the change feed a device reads from its last cursor.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from routing.profiles import PROFILES
+from routing.settings import DATA_BBOX
+
+from .common import bearer_token, load
+from .errors import APIProblem, problem
+from .trip_store import CURSOR_RE, FEED_PAGE_MAX, TripStore, WriteResult, namespace
+
+bp = Blueprint("trips", __name__, url_prefix="/v1/trips")
+
+#: A trip body larger than this is refused before it is read (413).
+MAX_TRIP_BYTES = 64 * 1024
+MAX_TRIP_POINTS = 1000
+TOKEN_LENGTH = (16, 512)
+
+
+class TripSchema(Schema):
+    """What the app stores for a trip: the itinerary, its settings, notes and progress."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    profile = fields.String(required=True, validate=validate.OneOf(list(PROFILES)))
+    points = fields.List(fields.List(fields.Float(allow_nan=False), validate=validate.Length(equal=2)),
+                         required=True, validate=validate.Length(min=1, max=MAX_TRIP_POINTS),
+                         metadata={"description": "[[lon, lat], …] inside the basin"})
+    notes = fields.String(load_default="", validate=validate.Length(max=20_000))
+    settings = fields.Dict(keys=fields.String(), load_default=dict, metadata={"description": "planner settings"})
+    progress = fields.Dict(keys=fields.String(), load_default=dict,
+                           metadata={"description": "where the user is on the trip (free-form)"})
+    version = fields.Integer(validate=validate.Range(min=0), load_only=True,
+                             metadata={"description": "the server version this edit starts from (or If-Match)"})
+
+    @validates("points")
+    def _inside(self, points: list, **_) -> None:
+        w, s, e, n = DATA_BBOX
+        errors = {i: [f"({lon:g}, {lat:g}) lies outside the basin, lon {w:g}..{e:g}, lat {s:g}..{n:g}"]
+                  for i, (lon, lat) in enumerate(points) if not (w <= lon <= e and s <= lat <= n)}
+        if errors:
+            raise ValidationError(errors)
+
+
+class TripOutSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String()
+    profile = fields.String()
+    points = fields.List(fields.List(fields.Float()))
+    notes = fields.String()
+    settings = fields.Dict()
+    progress = fields.Dict()
+    version = fields.Integer(required=True)
+    deleted = fields.Boolean(required=True)
+    updated_at = fields.String(required=True)
+    etag = fields.String()
+
+
+class TripListSchema(Schema):
+    trips = fields.List(fields.Nested(TripOutSchema), required=True)
+
+
+class TripChangesSchema(Schema):
+    changes = fields.List(fields.Nested(TripOutSchema), required=True)
+    cursor = fields.String(required=True, metadata={"description": "pass it back to read what follows"})
+    more = fields.Boolean(required=True)
+
+
+class TripChangesQuerySchema(Schema):
+    cursor = fields.String(load_default="0", validate=validate.Regexp(CURSOR_RE, error="not a cursor of this feed"))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=FEED_PAGE_MAX))
+
+
+def _store() -> TripStore:
+    return current_app.extensions["galibot.trips"]
+
+
+def _owner() -> str:
+    """The caller's namespace; 401 without a usable bearer token."""
+    token = bearer_token()
+    if not token or not TOKEN_LENGTH[0] <= len(token) <= TOKEN_LENGTH[1]:
+        raise APIProblem(401, "Unauthorized", f"trips need an Authorization: Bearer token of {TOKEN_LENGTH[0]} to "
+                                              f"{TOKEN_LENGTH[1]} characters (one per device or user)",
+                         "Authorization", headers={"WWW-Authenticate": 'Bearer realm="galibot trips"'})
+    return namespace(token)
+
+
+def _trip_id(trip_id: str) -> str:
+    """The canonical form of a client-generated UUID; 400 naming the id otherwise."""
+    try:
+        return str(uuid.UUID(trip_id))
+    except ValueError:
+        raise APIProblem(400, "Bad Request", f"{trip_id[:64]!r} is not a UUID (the client generates one per trip)",
+                         "trip_id") from None
+
+
+def _with_etag(body: dict, status: int, etag: str | None) -> Response:
+    resp = jsonify(TripOutSchema().dump(body))
+    resp.status_code = status
+    if etag:
+        resp.set_etag(etag)
+    return resp
+
+
+def _conflict(result: WriteResult, status: int, detail: str, field: str) -> Response:
+    """412 or 409 with the server's copy, so the app can merge."""
+    server = result.trip.as_dict() if result.trip else None
+    return problem(status, "Precondition Failed" if status == 412 else "Conflict", detail, field, server_copy=server)
+
+
+@bp.get("")
+def list_trips():
+    """The caller's live trips."""
+    ns = _owner()
+    return TripListSchema().dump({"trips": [t.as_dict() for t in _store().list(ns)]})
+
+
+@bp.get("/changes")
+def trip_changes():
+    """Trips created, updated or deleted after ``cursor`` (tombstones included), in the order of their last change."""
+    ns = _owner()
+    args = load(TripChangesQuerySchema(), request.args.to_dict())
+    trips, cursor, more = _store().changes(ns, args["cursor"], args["limit"])
+    return TripChangesSchema().dump({"changes": [t.as_dict() for t in trips], "cursor": cursor, "more": more})
+
+
+@bp.get("/<trip_id>")
+def get_trip(trip_id: str):
+    """One trip of the caller, with its ETag; 410 once deleted, 404 if the caller never stored it."""
+    ns, trip_id = _owner(), _trip_id(trip_id)
+    trip = _store().get(ns, trip_id)
+    if trip is None:
+        raise APIProblem(404, "Not Found", f"no trip {trip_id} for this token", "trip_id")
+    if trip.deleted:
+        raise APIProblem(410, "Gone", f"trip {trip_id} was deleted (version {trip.version})", "trip_id")
+    resp = _with_etag(trip.as_dict(), 200, trip.etag)
+    if request.if_none_match.contains(trip.etag):
+        resp = Response(status=304)
+        resp.set_etag(trip.etag)
+    return resp
+
+
+def _if_match() -> str | None:
+    """The If-Match tag (a single strong tag or ``*``)."""
+    if request.if_match.star_tag:
+        return "*"
+    tags = list(request.if_match)
+    if len(tags) > 1:
+        raise APIProblem(400, "Bad Request", "If-Match takes one ETag (or *)", "If-Match")
+    return tags[0] if tags else None
+
+
+def _body() -> dict:
+    """The JSON body, refused (413) when larger than MAX_TRIP_BYTES before it is parsed."""
+    if (request.content_length or 0) > MAX_TRIP_BYTES:
+        raise APIProblem(413, "Content Too Large", f"a trip is at most {MAX_TRIP_BYTES // 1024} KiB", "body")
+    data = request.get_data(cache=True)
+    if len(data) > MAX_TRIP_BYTES:
+        raise APIProblem(413, "Content Too Large", f"a trip is at most {MAX_TRIP_BYTES // 1024} KiB", "body")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise APIProblem(400, "Bad Request", "the body must be a JSON object", "body")
+    return body
+
+
+@bp.put("/<trip_id>")
+def put_trip(trip_id: str):
+    """Create or replace a trip: 201 created, 200 updated or unchanged (a replay), 412/409 when stale."""
+    ns, trip_id = _owner(), _trip_id(trip_id)
+    content = load(TripSchema(), _body())
+    base = content.pop("version", None)
+    result = _store().put(ns, trip_id, content, _if_match(), base)
+    if result.outcome == "precondition":
+        return _conflict(result, 412, "If-Match does not match the stored trip; it was changed elsewhere",
+                         "If-Match")
+    if result.outcome in ("behind", "ahead"):
+        word = "behind" if result.outcome == "behind" else "ahead of"
+        return _conflict(result, 409, f"version {base} is {word} the stored version {result.trip.version}", "version")
+    return _with_etag(result.trip.as_dict(), 201 if result.outcome == "created" else 200, result.trip.etag)
+
+
+@bp.delete("/<trip_id>")
+def delete_trip(trip_id: str):
+    """Delete a trip (a tombstone stays in the feed): 204, also when it was already deleted; 412 when stale."""
+    ns, trip_id = _owner(), _trip_id(trip_id)
+    result = _store().delete(ns, trip_id, _if_match())
+    if result.outcome == "missing":
+        raise APIProblem(404, "Not Found", f"no trip {trip_id} for this token", "trip_id")
+    if result.outcome == "precondition":
+        return _conflict(result, 412, "If-Match does not match the stored trip; it was changed elsewhere",
+                         "If-Match")
+    return Response(status=204)

@@ -1,0 +1,177 @@
+"""Offline bundles benchmark (issue 8): sizes, build times, the offline client against the server, resumed
+downloads and trip writes, on the whole basin and its four sub-regions."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import gpxpy
+import numpy as np
+
+import gpx_exports as gx
+from api import create_app
+from api.redis_server import EmbeddedRedis
+from gpx_exports.bundles import REGIONS, build_bundle, region_graph
+from poi_data import load_catalogue
+from poi_data.build import catalogue_version
+from poi_data.circuits import circuits_version, load_or_build_circuits
+from routing.build import load_or_build
+from routing.checks import sample_points
+from routing.engine import Engine
+from routing.errors import RoutingError
+from routing.offline.client import OfflineClient
+from routing.profiles import PROFILES
+from routing.progress import Reporter
+from routing.settings import Settings
+
+PARITY_REQUESTS = 200
+GPXPY_SCALE = 6378.137 / 6371.009  # gpxpy's sphere against osmnx's
+
+
+def _ms(samples: list[float], q: float) -> float:
+    return round(float(np.percentile(samples, q)) * 1000, 1)
+
+
+def _gpx_m(xml: str) -> float:
+    return gpxpy.parse(xml).length_2d() / GPXPY_SCALE
+
+
+def build_figures(cfg: Settings, basin, catalogue, circuits, version: str) -> list[dict]:
+    """Each region's bundle rebuilt from scratch (its graph loaded from the cache): time and sizes."""
+    rows, quiet = [], Reporter(quiet=True)
+    for region in REGIONS:
+        graph = region_graph(cfg, region, basin, quiet)
+        started = time.perf_counter()
+        b = build_bundle(cfg, region, graph, catalogue, circuits, version, catalogue_version(basin), quiet, force=True)
+        seconds = time.perf_counter() - started
+        size = {f["role"]: f["size"] for f in b.manifest["files"] if f["role"] != "circuit-gpx"}
+        rows.append({"region": region, "s": round(seconds, 1), "mb": b.manifest["total_bytes"] / 1e6,
+                     "graph_mb": size["graph"] / 1e6, "pois_mb": size["pois"] / 1e6,
+                     "circuits_mb": b.manifest["total_bytes"] / 1e6 - (size["graph"] + size["pois"]) / 1e6,
+                     "nodes": graph.n_nodes, "pois": b.manifest["counts"]["pois"],
+                     "circuits": b.manifest["counts"]["circuits"], "dir": b.directory})
+    return rows
+
+
+def parity(engine: Engine, client: OfflineClient, points: list) -> dict:
+    """The same A→B requests on the server and offline, cycling through the profiles."""
+    profiles = list(PROFILES)
+    cost_err, gpx_err, t_off, t_srv, skipped = [], [], [], [], 0
+    t_bike = []
+    for i, (a, b) in enumerate(zip(points[0::2], points[1::2])):
+        profile = profiles[i % len(profiles)]
+        started = time.perf_counter()
+        try:
+            server = engine.route([a, b], profile)[0]
+        except RoutingError:
+            skipped += 1
+            continue
+        t_srv.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        mine = client.route([a, b], profile)
+        t_off.append(time.perf_counter() - started)
+        if profile == "bike":
+            t_bike.append(t_off[-1])
+        cost_err.append(abs(mine.cost_ms / (server.cost * 1000) - 1))
+        gpx_err.append(abs(_gpx_m(client.to_gpx(mine)) / _gpx_m(gx.to_gpx(gx.course(server, "route", "s"))) - 1))
+        if len(cost_err) == PARITY_REQUESTS:
+            break
+    return {
+        "n": len(cost_err), "skipped": skipped,
+        "cost_max": max(cost_err), "cost_ok": sum(e < 0.001 for e in cost_err),
+        "gpx_max": max(gpx_err), "gpx_ok": sum(e < 0.005 for e in gpx_err),
+        "off_p50": _ms(t_off, 50), "off_p95": _ms(t_off, 95), "bike_p50": _ms(t_bike, 50),
+        "srv_p50": _ms(t_srv, 50), "srv_p95": _ms(t_srv, 95),
+    }
+
+
+def round_trips(client: OfflineClient, catalogue) -> dict:
+    starts = ["louvre-lens", "great-site-base-11-19", "great-site-chm-lewarde", "great-site-arenberg",
+              "great-site-9-9bis"]
+    times, errors = [], []
+    for i, pid in enumerate(starts):
+        p = catalogue.get(pid)
+        started = time.perf_counter()
+        loop = client.round_trip((p["lon"], p["lat"]), 20_000, "trail", seed=i)
+        times.append(time.perf_counter() - started)
+        errors.append(abs(loop.distance_m / 20_000 - 1))
+    return {"n": len(times), "p50": _ms(times, 50), "max_err": max(errors)}
+
+
+def resume_and_trips(cfg: Settings, basin) -> dict:
+    """A graph download cut halfway and resumed with Range; 200 trip PUTs with appendfsync always."""
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp), appendfsync="always") as redis:
+        app = create_app({"REDIS_URL": redis.url, "GALIBOT_SETTINGS": cfg, "GALIBOT_GRAPH": basin})
+        api = app.test_client()
+        manifest = api.get("/v1/bundles/basin/manifest.json").get_json()
+        entry = next(f for f in manifest["files"] if f["role"] == "graph")
+        url, half = f"/v1/bundles/basin/{entry['name']}", entry["size"] // 2
+        first = api.get(url, headers={"Range": f"bytes=0-{half - 1}"})
+        rest = api.get(url, headers={"Range": f"bytes={half}-", "If-Range": first.headers["ETag"]})
+        whole = first.data + rest.data
+        auth = {"Authorization": "Bearer bench-device-000000000001"}
+        body = {"name": "bench", "profile": "bike", "points": [[2.80437, 50.43061], [3.1691, 50.3369]]}
+        times = []
+        for i in range(200):
+            started = time.perf_counter()
+            resp = api.put(f"/v1/trips/{uuid.uuid4()}", json={**body, "notes": str(i)}, headers=auth)
+            times.append(time.perf_counter() - started)
+            assert resp.status_code == 201
+        app.extensions["galibot.graph"].wait(120)
+        return {"statuses": (first.status_code, rest.status_code), "bytes": (len(first.data), len(rest.data)),
+                "size": entry["size"], "sha_ok": hashlib.sha256(whole).hexdigest() == entry["sha256"],
+                "put_p50": _ms(times, 50), "put_p95": _ms(times, 95)}
+
+
+def run(cfg: Settings) -> str:
+    basin, _, _ = load_or_build(cfg)
+    engine = Engine(basin, cfg.cache_dir)
+    catalogue = load_catalogue(cfg, basin)
+    circuits = load_or_build_circuits(cfg, engine, catalogue, progress=None)
+    builds = build_figures(cfg, basin, catalogue, circuits, circuits_version(engine))
+    started = time.perf_counter()
+    client = OfflineClient(builds[0]["dir"])
+    load_s = time.perf_counter() - started
+    par = parity(engine, client, sample_points(basin, 3 * PARITY_REQUESTS, seed=8))
+    loops = round_trips(client, catalogue)
+    dl = resume_and_trips(cfg, basin)
+    size_rows = [f"| {r['region']} | {r['mb']:.2f} | {r['graph_mb']:.2f} | {r['pois_mb']:.2f} | "
+                 f"{r['circuits_mb']:.2f} | {r['nodes']:,} | {r['pois']:,} | {r['circuits']} | {r['s']} |"
+                 for r in builds]
+    return "\n".join([
+        "## Offline bundles, offline client and trip sync (issue 8)",
+        "",
+        "`python -m bench.run bundles`. Bundles rebuilt with `force` from the cached graphs, catalogue and circuits "
+        "(a sub-region's graph itself builds in 5-10 s the first time, `galibot bundle --all`).",
+        "",
+        "| region | bundle MB | graph MB | POIs MB | circuits (GeoJSON + GPX) MB | nodes | POIs | circuits | build s |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *size_rows,
+        "",
+        "Target: under 25 MB compressed for the whole basin.",
+        "",
+        "| offline client on the basin bundle | value |",
+        "|---|---|",
+        f"| load (read, sha256 check, gunzip, decode) | {load_s:.2f} s |",
+        f"| A→B, {par['n']} random requests over the 5 profiles: p50 / p95 | {par['off_p50']} / {par['off_p95']} ms |",
+        f"| A→B, bike only, p50 | {par['bike_p50']} ms |",
+        f"| baseline, the server's `Engine.route` (CCH) on the same requests: p50 / p95 | "
+        f"{par['srv_p50']} / {par['srv_p95']} ms (offline ×{par['off_p50'] / par['srv_p50']:.0f}) |",
+        f"| same cost within 0.1 % | {par['cost_ok']} / {par['n']} (largest gap {par['cost_max']:.5%}) |",
+        f"| same GPX distance within 0.5 % | {par['gpx_ok']} / {par['n']} (largest gap {par['gpx_max']:.4%}) |",
+        f"| points the server refused (over 500 m from a way), skipped | {par['skipped']} |",
+        f"| round trip of 20 km (trail), p50 of {loops['n']} starts | {loops['p50']} ms, "
+        f"largest length error {loops['max_err']:.1%} |",
+        "",
+        "| download and sync | value |",
+        "|---|---|",
+        f"| graph file cut at 50 %, then `Range` + `If-Range` | statuses {dl['statuses'][0]} then "
+        f"{dl['statuses'][1]}, {dl['bytes'][0]:,} + {dl['bytes'][1]:,} = {dl['size']:,} bytes, "
+        f"sha256 matches: {dl['sha_ok']} |",
+        f"| trip PUT (new trip, Lua compare-and-set, appendfsync always), p50 / p95 | "
+        f"{dl['put_p50']} / {dl['put_p95']} ms |",
+    ])
