@@ -162,10 +162,8 @@ def _if_match() -> str | None:
 
 def _body() -> dict:
     """The JSON body, refused (413) when larger than MAX_TRIP_BYTES before it is parsed."""
-    if (request.content_length or 0) > MAX_TRIP_BYTES:
-        raise APIProblem(413, "Content Too Large", f"a trip is at most {MAX_TRIP_BYTES // 1024} KiB", "body")
-    data = request.get_data(cache=True)
-    if len(data) > MAX_TRIP_BYTES:
+    # the declared length first, so a large body is not read; then the bytes read (a chunked body declares none)
+    if (request.content_length or 0) > MAX_TRIP_BYTES or len(request.get_data(cache=True)) > MAX_TRIP_BYTES:
         raise APIProblem(413, "Content Too Large", f"a trip is at most {MAX_TRIP_BYTES // 1024} KiB", "body")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):

@@ -133,13 +133,14 @@ def _inside(route, bbox) -> bool:
 
 
 def _circuit_feature(c) -> dict:
+    """A circuit as a route Feature with its texts in both languages and its sources."""
+    fr, en = c.summary("fr"), c.summary("en")
     feature = route_feature(c.route)
     feature["id"] = c.id
-    feature["properties"].update({"id": c.id, "names": {"fr": c.summary("fr")["name"], "en": c.summary("en")["name"]},
-                                  "description": {"fr": c.summary("fr")["description"],
-                                                  "en": c.summary("en")["description"]},
-                                  **{k: v for k, v in c.summary("fr").items()
-                                     if k in ("theme", "kind", "inspired_by", "sources", "stops", "summits")}})
+    feature["properties"].update(
+        id=c.id, names={"fr": fr["name"], "en": en["name"]},
+        description={"fr": fr["description"], "en": en["description"]},
+        **{k: fr[k] for k in ("theme", "kind", "inspired_by", "sources", "stops", "summits")})
     return feature
 
 

@@ -125,7 +125,7 @@ def test_offline_routes_match_the_server(offline, basin_engine, basin_graph, pro
     assert compared >= 35
 
 
-@pytest.mark.parametrize("profile", ["bike", "trail"])
+@pytest.mark.parametrize("profile", ["bike", "road_bike", "mtb", "walk", "trail"])
 def test_offline_round_trip_is_a_loop_of_the_asked_length(offline, catalogue, profile):
     start = (catalogue.get("louvre-lens")["lon"], catalogue.get("louvre-lens")["lat"])
     loop = offline.round_trip(start, 15_000, profile, seed=3)
@@ -174,3 +174,17 @@ def test_offline_command_routes_from_the_bundle(basin_bundle, catalogue, tmp_pat
     summary = json.loads(proc.stdout)
     assert 2000 < summary["distance_m"] < 4000 and summary["profile"] == "bike"
     assert abs(gpx_length(out.read_text()) / summary["distance_m"] - 1) < 0.005
+
+
+def test_bundle_command_reports_each_region(cfg, lens_bundle):
+    """``galibot bundle`` comes from gpx_exports through the galibot.commands entry point; inputs unchanged, so
+    the Lens-Liévin bundle built by the fixture is found, not rebuilt."""
+    proc = subprocess.run([sys.executable, "-m", "routing.cli", "bundle", "--region", "lens-lievin", "--quiet",
+                           "--cache-dir", str(cfg.cache_dir), "--data-dir", str(cfg.data_dir)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("lens-lievin"))
+    assert lens_bundle.manifest["bundle_version"] in row and "cached" in row
+    bad = subprocess.run([sys.executable, "-m", "routing.cli", "bundle", "--region", "atlantis"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "atlantis" in bad.stderr

@@ -126,21 +126,25 @@ class OfflineClient:
                     out.append(q)
         return out
 
-    def _route(self, snaps: list[search.Snap], profile: str, cost) -> OfflineRoute:
-        legs, pieces, total = [], [], 0
+    def _assemble(self, pieces: list[search.Piece], profile: str, cost_ms: int, legs: list[dict]) -> OfflineRoute:
+        """The route of a path of arc pieces: its length, time and line."""
         length = self.graph.a["edge_length"]
+        return OfflineRoute(profile, self.graph.data_version, cost_ms,
+                            sum(length[p.arc >> 1] * (p.hi - p.lo) for p in pieces),
+                            sum(self.graph.time_s(profile, p.arc) * (p.hi - p.lo) for p in pieces),
+                            self._points(pieces), legs)
+
+    def _route(self, snaps: list[search.Snap], profile: str, cost) -> OfflineRoute:
+        legs, pieces = [], []
         for i, (a, b) in enumerate(zip(snaps, snaps[1:])):
             try:
                 c, leg_pieces = search.leg(self.graph, a, b, cost)
             except NoRoute:
                 raise NoRoute(f"no route from point {i} to point {i + 1} in the bundle", field="points") from None
-            total += c
             pieces += leg_pieces
-            legs.append({"cost_ms": c, "distance_m": round(sum(length[p.arc >> 1] * (p.hi - p.lo)
+            legs.append({"cost_ms": c, "distance_m": round(sum(self.graph.a["edge_length"][p.arc >> 1] * (p.hi - p.lo)
                                                                 for p in leg_pieces), 1)})
-        distance = sum(length[p.arc >> 1] * (p.hi - p.lo) for p in pieces)
-        duration = sum(self.graph.time_s(profile, p.arc) * (p.hi - p.lo) for p in pieces)
-        return OfflineRoute(profile, self.graph.data_version, total, distance, duration, self._points(pieces), legs)
+        return self._assemble(pieces, profile, sum(leg["cost_ms"] for leg in legs), legs)
 
     def route(self, points: list[tuple[float, float]], profile: str = "bike") -> OfflineRoute:
         """The least-cost route through the points (start, vias, end) for a profile."""
@@ -188,7 +192,7 @@ class OfflineClient:
             except RoutingError:
                 return None
         snaps.append(origin)
-        cost = _Penalised(self.graph.cost(profile))
+        cost = _Penalised(self.graph.cost(profile), self.graph.header["inf_cost"])
         pieces_seen: list[search.Piece] = []
         try:
             for a, b in zip(snaps, snaps[1:]):
@@ -197,15 +201,9 @@ class OfflineClient:
                 cost.penalise({p.arc >> 1 for p in leg_pieces})
         except NoRoute:
             return None
-        return self._route_from_pieces(pieces_seen, profile)
-
-    def _route_from_pieces(self, pieces: list[search.Piece], profile: str) -> OfflineRoute:
-        true_cost, length = self.graph.cost(profile), self.graph.a["edge_length"]
-        return OfflineRoute(profile, self.graph.data_version,
-                            sum(int(round(true_cost[p.arc] * (p.hi - p.lo))) for p in pieces),
-                            sum(length[p.arc >> 1] * (p.hi - p.lo) for p in pieces),
-                            sum(self.graph.time_s(profile, p.arc) * (p.hi - p.lo) for p in pieces),
-                            self._points(pieces))
+        true_cost = self.graph.cost(profile)  # the loop was searched on penalised costs
+        return self._assemble(pieces_seen, profile,
+                              sum(int(round(true_cost[p.arc] * (p.hi - p.lo))) for p in pieces_seen), [])
 
     def to_gpx(self, route: OfflineRoute, name: str = "galibot offline route") -> str:
         """GPX 1.1 of a route, with the bundle's attribution."""
@@ -225,14 +223,14 @@ class OfflineClient:
 class _Penalised:
     """A profile's costs with the ways of earlier legs made LOOP_REUSE_PENALTY times dearer (both directions)."""
 
-    def __init__(self, cost) -> None:
-        self.base, self.extra = cost, {}
+    def __init__(self, cost, inf: int) -> None:
+        self.base, self.inf, self.extra = cost, inf, {}
 
     def penalise(self, edges: set[int]) -> None:
         for e in edges:
             for arc in (2 * e, 2 * e + 1):
-                if self.base[arc] < 2**31 - 1:
-                    self.extra[arc] = min(2**31 - 2, self.base[arc] * LOOP_REUSE_PENALTY)
+                if self.base[arc] < self.inf:
+                    self.extra[arc] = min(self.inf - 1, self.base[arc] * LOOP_REUSE_PENALTY)
 
     def __getitem__(self, arc: int) -> int:
         return self.extra.get(arc, self.base[arc])
