@@ -55,7 +55,7 @@ class ProblemSchema(Schema):
 
 #: The API's own fields and the OpenAPI type they read from (a place is left open: [lon, lat] or a POI id).
 CUSTOM_FIELDS = ((common.LonLatText, "string", None), (common.MinutesList, "string", None),
-                 (results.KmList, "string", None))
+                 (results.KmList, "string", None), (trips.BasinPoint, "array", None))
 
 ERRORS = {
     400: "bad input", 401: "no bearer token, or not one of 16 to 512 characters", 404: "unknown id",
@@ -130,7 +130,8 @@ def offline_operations() -> dict[str, dict]:
     """Bundles, POI deltas and trip sync: what the offline app needs."""
     not_modified = {"304": {"description": "not modified (If-None-Match)"}}
     binary = {"schema": {"type": "string", "format": "binary"}}
-    trip_id = _path("trip_id", "a UUID the client generated for the trip")
+    trip_id = {**_path("trip_id", "a UUID the client generated for the trip"),
+               "schema": {"type": "string", "format": "uuid"}}
     auth = [{"bearer": []}]
     stored = {"description": "the stored trip, with its ETag", "content": {
         "application/json": {"schema": trips.TripOutSchema}}}

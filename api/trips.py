@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate
 
 from routing.profiles import PROFILES
 from routing.settings import DATA_BBOX
@@ -28,13 +28,31 @@ MAX_TRIP_POINTS = 1000
 TOKEN_LENGTH = (16, 512)
 
 
+#: How OpenAPI describes a point (the field checks more: numbers, not booleans, inside the basin).
+PAIR_SCHEMA = {"items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+
+
+class BasinPoint(fields.Field):
+    """``[lon, lat]`` in degrees, inside the basin's data area."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> list[float]:
+        if (not isinstance(value, list | tuple) or len(value) != 2
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)):
+            raise ValidationError("must be [lon, lat] in degrees")
+        lon, lat = float(value[0]), float(value[1])
+        w, s, e, n = DATA_BBOX
+        if not (w <= lon <= e and s <= lat <= n):
+            raise ValidationError(f"({lon:g}, {lat:g}) lies outside the basin, lon {w:g}..{e:g}, lat {s:g}..{n:g}")
+        return [lon, lat]
+
+
 class TripSchema(Schema):
     """What the app stores for a trip: the itinerary, its settings, notes and progress."""
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     profile = fields.String(required=True, validate=validate.OneOf(list(PROFILES)))
-    points = fields.List(fields.List(fields.Float(allow_nan=False), validate=validate.Length(equal=2)),
-                         required=True, validate=validate.Length(min=1, max=MAX_TRIP_POINTS),
+    points = fields.List(BasinPoint(metadata=PAIR_SCHEMA), required=True,
+                         validate=validate.Length(min=1, max=MAX_TRIP_POINTS),
                          metadata={"description": "[[lon, lat], …] inside the basin"})
     notes = fields.String(load_default="", validate=validate.Length(max=20_000))
     settings = fields.Dict(keys=fields.String(), load_default=dict, metadata={"description": "planner settings"})
@@ -42,14 +60,6 @@ class TripSchema(Schema):
                            metadata={"description": "where the user is on the trip (free-form)"})
     version = fields.Integer(validate=validate.Range(min=0), load_only=True,
                              metadata={"description": "the server version this edit starts from (or If-Match)"})
-
-    @validates("points")
-    def _inside(self, points: list, **_) -> None:
-        w, s, e, n = DATA_BBOX
-        errors = {i: [f"({lon:g}, {lat:g}) lies outside the basin, lon {w:g}..{e:g}, lat {s:g}..{n:g}"]
-                  for i, (lon, lat) in enumerate(points) if not (w <= lon <= e and s <= lat <= n)}
-        if errors:
-            raise ValidationError(errors)
 
 
 class TripOutSchema(Schema):

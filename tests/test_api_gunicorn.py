@@ -131,7 +131,8 @@ def test_schemathesis_finds_no_5xx_and_no_contract_violation(server, tmp_path):
            "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
            "response_schema_conformance,response_headers_conformance",
            "--max-examples", str(FUZZ_EXAMPLES), "--seed", str(FUZZ_SEED), "--generation-deterministic",
-           "--request-timeout", "60", "--workers", "2", "--phases", "examples,coverage,fuzzing"]
+           "--request-timeout", "60", "--workers", "2", "--phases", "examples,coverage,fuzzing",
+           "--header", "Authorization: Bearer schemathesis-fuzzing-device"]  # so trip writes are fuzzed, not only 401s
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     report = "\n".join(line[:400] for line in run.stdout.splitlines())  # fuzzed URLs can be very long
     assert run.returncode == 0, report[-8000:] + "\n--- server log ---\n" + log.read_text()[-4000:]

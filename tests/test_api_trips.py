@@ -115,6 +115,8 @@ def test_body_version_that_goes_backwards_is_a_409_with_the_server_copy(api):
     ("not-a-uuid", trip(), {}, 400, "trip_id"),
     ("{id}", trip(notes="x" * 70_000), {}, 413, "body"),
     ("{id}", trip(points=[LOUVRE_LENS, [5.0, 45.0]]), {}, 422, "points[1]"),
+    ("{id}", trip(points=[LOUVRE_LENS, [True, 50.4]]), {}, 422, "points[1]"),  # found by fuzzing: was a 500
+    ("{id}", trip(points=[[2.8]]), {}, 422, "points[0]"),
     ("{id}", trip(profile="unicycle"), {}, 422, "profile"),
     ("{id}", {"name": "no points", "profile": "bike"}, {}, 422, "points"),
     ("{id}", trip(owner="someone else"), {}, 422, "owner"),

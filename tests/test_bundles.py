@@ -188,3 +188,16 @@ def test_bundle_command_reports_each_region(cfg, lens_bundle):
     bad = subprocess.run([sys.executable, "-m", "routing.cli", "bundle", "--region", "atlantis"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "atlantis" in bad.stderr
+
+
+def test_offline_client_needs_neither_numpy_nor_flask_nor_redis(basin_bundle, catalogue):
+    """The reference client is what a phone ports: it loads and routes with the standard library (and gpxpy)."""
+    a, b = catalogue.get("louvre-lens"), catalogue.get("great-site-chm-lewarde")
+    code = ("import sys\nfrom routing.offline.client import OfflineClient\n"
+            f"r = OfflineClient({str(basin_bundle.directory)!r}).route([({a['lon']}, {a['lat']}), "
+            f"({b['lon']}, {b['lat']})], 'bike')\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('numpy', 'scipy', 'shapely', 'flask', 'redis', 'networkx', 'osmnx', 'routingkit_cch'))\n"
+            "print(round(r.distance_m), heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(" ", 1)
+    assert 20_000 < int(out[0]) < 60_000 and out[1].strip() == "[]"
