@@ -2,8 +2,9 @@
 
 A bundle lives in ``<cache>/bundles/<region>/``: content-addressed files (``graph.<sha16>.bin.gz``…),
 each written atomically, then ``manifest.json`` last, so a reader sees the old bundle or the new one,
-never half of each. A build whose inputs have not changed is not redone; an interrupted build
-resumes, keeping the files already written. The format is in ``docs/bundle-format.md``.
+never half of each; the files only the old manifest named are then removed (the API serves only the
+current manifest's files). A build whose inputs have not changed is not redone, and an interrupted
+one leaves no partial file. The format is in ``docs/bundle-format.md``.
 """
 
 from __future__ import annotations
@@ -186,8 +187,17 @@ def build_bundle(cfg: Settings, region: str, graph: CompiledGraph, catalogue: Ca
                          time.perf_counter() - started)
     with atomic_write(directory / "manifest.json") as fh:
         fh.write(json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+    _prune(directory, manifest)
     rep.step(f"bundle {region}: {manifest['total_bytes'] / 1e6:.1f} MB in {manifest['build_s']:.1f} s")
     return Bundle(region, directory, manifest, True)
+
+
+def _prune(directory: Path, manifest: dict) -> None:
+    """Remove the files of earlier bundles (temporary files of a write in progress start with a dot: kept)."""
+    keep = {f["name"] for f in manifest["files"]} | {"manifest.json"}
+    for path in directory.iterdir():
+        if path.is_file() and path.name not in keep and not path.name.startswith("."):
+            path.unlink(missing_ok=True)
 
 
 def _complete(directory: Path, manifest: dict) -> bool:

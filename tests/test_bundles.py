@@ -201,3 +201,25 @@ def test_offline_client_needs_neither_numpy_nor_flask_nor_redis(basin_bundle, ca
             "print(round(r.distance_m), heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(" ", 1)
     assert 20_000 < int(out[0]) < 60_000 and out[1].strip() == "[]"
+
+
+def test_a_rebuild_replaces_the_files_of_the_old_manifest(cfg, lens_bundle, basin_graph, basin_engine, catalogue,
+                                                           circuits, tmp_path):
+    """Forced rebuilds write new GPX files (a new creation time); the old ones leave with the old manifest."""
+    from dataclasses import replace
+
+    from gpx_exports.bundles import build_bundle, region_graph
+    from poi_data.build import catalogue_version
+    from routing.progress import Reporter
+
+    own = replace(cfg, cache_dir=tmp_path)
+    graph = region_graph(cfg, "lens-lievin", basin_graph, Reporter(quiet=True))
+    args = (own, "lens-lievin", graph, catalogue, circuits, circuits_version(basin_engine),
+            catalogue_version(basin_graph))
+    first = build_bundle(*args)
+    (first.directory / ".graph.x.bin.gz.tmp").write_bytes(b"a write in progress")
+    (first.directory / "circuit-gone.0123456789abcdef.gpx").write_bytes(b"<gpx/>")  # of an older manifest
+    second = build_bundle(*args, force=True)
+    names = {p.name for p in second.directory.iterdir()}
+    assert names == {f["name"] for f in second.manifest["files"]} | {"manifest.json", ".graph.x.bin.gz.tmp"}
+    assert second.manifest["bundle_version"] == first.manifest["bundle_version"]
