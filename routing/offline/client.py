@@ -46,14 +46,6 @@ class OfflineRoute:
                 "data_version": self.data_version}
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def read_verified(bundle_dir: Path, entry: dict) -> bytes:
     """A bundle file's bytes, or BundleError when it is missing, partial or tampered with."""
     path = Path(bundle_dir) / entry["name"]

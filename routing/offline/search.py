@@ -3,6 +3,10 @@
 The search is a bidirectional Dijkstra seeded from both ends of the snapped edges with the partial
 costs, exactly as the server seeds its CCH query, so both find the same least cost. It is the
 reference a mobile developer ports; it needs no speed-up structure, only the CSR arrays.
+
+The seeding, the one-edge case and the partial end pieces restate ``routing.engine`` (``ends``,
+``direct``, ``_pieces``) and ``routing.route`` on purpose: those work on numpy arrays and the CCH, and
+this package must run where only a bundle and the standard library are.
 """
 
 from __future__ import annotations
