@@ -10,7 +10,7 @@ import time
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from . import build, settings
+from . import settings
 from .errors import GalibotError
 from .offline import cli as offline_cli
 from .progress import Reporter
@@ -63,6 +63,8 @@ def format_summary(graph, path: Path, built: bool, seconds: float) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from . import build  # here, not at the top: `galibot offline` must start without numpy and the build stack
+
     started = time.perf_counter()
     cfg = settings_from_args(args)
     req = build.BuildRequest(
@@ -76,7 +78,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def make_parser() -> argparse.ArgumentParser:
+BUILT_IN = ("build", "offline")
+
+
+def make_parser(plugins: bool = True) -> argparse.ArgumentParser:
+    """The parser; ``plugins`` adds the commands registered by the packages above ``routing``."""
     parser = argparse.ArgumentParser(prog="galibot", description="Offline route planning for the Bassin minier.")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="build (or load from cache) the routable graph and print its figures")
@@ -91,14 +97,16 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--quiet", action="store_true", help="no progress output")
     b.set_defaults(func=cmd_build)
     offline_cli.register(sub)
-    for command in entry_points(group=COMMANDS_GROUP):  # layers above routing add theirs (galibot bundle)
+    for command in entry_points(group=COMMANDS_GROUP) if plugins else ():  # galibot bundle, from gpx_exports
         command.load()(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run a subcommand; a GalibotError ends it with one line on stderr and exit status 2."""
-    args = make_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # a built-in command needs no plugin: loading them would import the server stack into `galibot offline`
+    args = make_parser(plugins=not (argv and argv[0] in BUILT_IN)).parse_args(argv)
     try:
         return args.func(args)
     except GalibotError as exc:

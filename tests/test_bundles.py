@@ -191,16 +191,19 @@ def test_bundle_command_reports_each_region(cfg, lens_bundle):
 
 
 def test_offline_client_needs_neither_numpy_nor_flask_nor_redis(basin_bundle, catalogue):
-    """The reference client is what a phone ports: it loads and routes with the standard library (and gpxpy)."""
+    """The reference client is what a phone ports: the ``galibot offline`` command loads and routes with the
+    standard library (and gpxpy), without the build stack or the plugins of the layers above."""
     a, b = catalogue.get("louvre-lens"), catalogue.get("great-site-chm-lewarde")
-    code = ("import sys\nfrom routing.offline.client import OfflineClient\n"
-            f"r = OfflineClient({str(basin_bundle.directory)!r}).route([({a['lon']}, {a['lat']}), "
-            f"({b['lon']}, {b['lat']})], 'bike')\n"
-            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('numpy', 'scipy', 'shapely', 'flask', 'redis', 'networkx', 'osmnx', 'routingkit_cch'))\n"
-            "print(round(r.distance_m), heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(" ", 1)
-    assert 20_000 < int(out[0]) < 60_000 and out[1].strip() == "[]"
+    argv = ["offline", "route", f"{a['lon']},{a['lat']}", f"{b['lon']},{b['lat']}", "--bundle",
+            str(basin_bundle.directory)]
+    code = ("import sys\nfrom routing.cli import main\n"
+            f"status = main({argv!r})\n"
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'scipy', 'shapely', 'flask', 'redis', "
+            "'networkx', 'osmnx', 'routingkit_cch', 'poi_data', 'gpx_exports'})\n"
+            "print(status, heavy, file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert 20_000 < json.loads(proc.stdout)["distance_m"] < 60_000
+    assert proc.stderr.strip().splitlines()[-1] == "0 []"
 
 
 def test_a_rebuild_replaces_the_files_of_the_old_manifest(cfg, lens_bundle, basin_graph, basin_engine, catalogue,
