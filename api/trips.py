@@ -153,11 +153,11 @@ def get_trip(trip_id: str):
         raise APIProblem(404, "Not Found", f"no trip {trip_id} for this token", "trip_id")
     if trip.deleted:
         raise APIProblem(410, "Gone", f"trip {trip_id} was deleted (version {trip.version})", "trip_id")
-    resp = _with_etag(trip.as_dict(), 200, trip.etag)
     if request.if_none_match.contains(trip.etag):
         resp = Response(status=304)
         resp.set_etag(trip.etag)
-    return resp
+        return resp
+    return _with_etag(trip.as_dict(), 200, trip.etag)
 
 
 def _if_match() -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from routing.io import atomic_write
@@ -68,6 +69,12 @@ def remember(cfg: Settings, version: str, data_version: str, prints: dict[str, s
             json.dump(index, fh, indent=1)
 
 
+@lru_cache(maxsize=8)
+def _snapshot(path: Path) -> dict[str, str]:
+    """A kept version's fingerprints, read once per process: a snapshot is written once and never changed."""
+    return json.loads(path.read_text(encoding="utf-8"))["fingerprints"]
+
+
 def _resolve(index: list[dict], since: str) -> int:
     """The position in the index of a catalogue version or a graph data version."""
     for i in range(len(index) - 1, -1, -1):
@@ -83,8 +90,7 @@ def changes(cfg: Settings, since: str, version: str, catalogue: Catalogue, print
     at, now = _resolve(index, since), _resolve(index, version)
     if at > now:
         raise VersionAhead(f"{since!r} is newer than the served catalogue {version!r}; a delta cannot go backwards")
-    old_doc = json.loads((_dir(cfg) / f"{index[at]['version']}.json").read_text(encoding="utf-8"))
-    old = old_doc["fingerprints"]
+    old = _snapshot(_dir(cfg) / f"{index[at]['version']}.json")
     added = [p for p in catalogue.pois if p["id"] not in old]
     changed = [p for p in catalogue.pois if p["id"] in old and old[p["id"]] != prints[p["id"]]]
     removed = sorted(pid for pid in old if pid not in prints)
