@@ -9,7 +9,7 @@ AREA   ?= basin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install graph bundles run test bench lint clean
+.PHONY: install graph bundles run test test-fast bench lint clean
 
 install: $(STAMP)
 
@@ -32,6 +32,10 @@ run: graph bundles
 
 test: install
 	$(BIN)/python -m pytest
+
+# The fast tier (under a minute): units and the small Lens area; everything on the whole basin is marked slow.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 

@@ -29,7 +29,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     ``config`` keys: ``REDIS_URL``, ``GALIBOT_AREA`` (bbox or named area, default ``basin``),
     ``GALIBOT_PLANNER_LIMIT`` (per client on tours, round trips and trails, default ``30 per minute``),
-    ``GALIBOT_SETTINGS`` (a routing Settings) and ``GALIBOT_GRAPH`` (an already loaded graph, for tests).
+    ``GALIBOT_SETTINGS`` (a routing Settings), ``GALIBOT_GRAPH`` (an already loaded graph, for tests) and
+    ``GALIBOT_LOAD_GATE`` (a ``threading.Event`` the loader waits for, so a test sees the loading state).
     Missing keys fall back to the environment variables of the same name.
     """
     app = Flask(__name__)
@@ -41,7 +42,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(config or {})
     cfg = app.config.get("GALIBOT_SETTINGS") or Settings.from_env()
-    state = GraphState(cfg, BuildRequest(bbox=parse_bbox(app.config["GALIBOT_AREA"])), app.config.get("GALIBOT_GRAPH"))
+    state = GraphState(cfg, BuildRequest(bbox=parse_bbox(app.config["GALIBOT_AREA"])), app.config.get("GALIBOT_GRAPH"),
+                       gate=app.config.get("GALIBOT_LOAD_GATE"))
     app.extensions["galibot.graph"] = state
     app.extensions["galibot.redis"] = _redis_client(app.config["REDIS_URL"])
     app.extensions["galibot.trips"] = TripStore(app.extensions["galibot.redis"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import current_app, request
 from marshmallow import Schema, ValidationError, fields
 
@@ -32,6 +34,21 @@ def language(explicit: str | None) -> str:
     if explicit:
         return explicit
     return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def json_body() -> dict:
+    """The request's JSON object: 415 when the body is not declared as JSON, 400 when it does not parse or is not
+    an object (rather than a misleading "points: Missing data")."""
+    if not request.is_json:
+        raise APIProblem(415, "Unsupported Media Type",
+                         f"send the body as application/json, not {request.mimetype or 'no content type'}", "body")
+    try:
+        body = json.loads(request.get_data(cache=True) or b"null")
+    except ValueError as exc:
+        raise APIProblem(400, "Bad Request", f"the body is not valid JSON: {exc}", "body") from None
+    if not isinstance(body, dict):
+        raise APIProblem(400, "Bad Request", "the body must be a JSON object", "body")
+    return body
 
 
 def load(schema: Schema, data) -> dict:

@@ -18,8 +18,10 @@ from routing.settings import DATA_BBOX, Settings
 class GraphState:
     """Holds the graph, engine, elevation model and catalogue once ready; until then, views answer 503."""
 
-    def __init__(self, cfg: Settings, request: BuildRequest, graph: CompiledGraph | None = None) -> None:
+    def __init__(self, cfg: Settings, request: BuildRequest, graph: CompiledGraph | None = None, *,
+                 gate: threading.Event | None = None) -> None:
         self.cfg, self.request = cfg, request
+        self.gate = gate  # the loader starts once it is set (tests hold it to see the loading state)
         self.graph = graph
         self.engine: Engine | None = None
         self.catalogue: Catalogue | None = None
@@ -51,6 +53,8 @@ class GraphState:
         return self.ready
 
     def _load(self) -> None:
+        if self.gate is not None:
+            self.gate.wait()
         try:
             if self.graph is None:
                 self.graph, _, _ = load_or_build(self.cfg, self.request)

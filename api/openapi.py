@@ -16,6 +16,7 @@ from flask import Blueprint, Response, jsonify
 from marshmallow import INCLUDE, Schema, fields
 
 from routing import __version__
+from routing.instructions import LANGUAGES
 from routing.profiles import PROFILES
 
 from . import bundles, common, health, isochrones, pois, results, roundtrips, routes, tours, trails, trips
@@ -61,6 +62,7 @@ ERRORS = {
     400: "bad input", 401: "no bearer token, or not one of 16 to 512 characters", 404: "unknown id",
     409: "a version that is behind or ahead of the stored one (with `server_copy`)", 410: "deleted (a tombstone)",
     412: "If-Match does not match the stored version (with `server_copy`)", 413: "upload too big",
+    415: "the body is not declared as application/json",
     416: "the Range lies past the end of the file", 422: "invalid input, named in `field`",
     429: "rate limited; see Retry-After",
     503: "the graph is loading, a planner ran out of time, or the trip store is down (Retry-After)",
@@ -102,13 +104,19 @@ def _path(name: str, description: str) -> dict:
     return {"in": "path", "name": name, "required": True, "schema": {"type": "string"}, "description": description}
 
 
-PLANNED = (400, 404, 422, 429, 503)
+PLANNED = (400, 404, 415, 422, 429, 503)
 #: A route result is one Feature (a route) or a FeatureCollection of them; a stored result may also be areas.
 ROUTE_RESULT = {"anyOf": [RouteFeatureSchema, RouteCollectionSchema, CourseCollectionSchema]}
 ANY_RESULT = {"anyOf": [RouteFeatureSchema, RouteCollectionSchema, CourseCollectionSchema, IsochroneCollectionSchema]}
 #: gunicorn refuses a request line over 4,094 bytes itself, before the app, with an HTML page.
 SERVER_LIMIT = {"description": "request line too long (gunicorn's limit, answered before the app)",
                 "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+#: The language of the texts (else Accept-Language, else English).
+LANG_PARAMETER = {"in": "query", "name": "lang", "required": False,
+                  "schema": {"type": "string", "enum": list(LANGUAGES)},
+                  "description": "the language of names, descriptions and instructions; else Accept-Language"}
 
 
 def _body(schema) -> dict:
@@ -193,7 +201,7 @@ def core_operations() -> dict[str, dict]:
         "/v1/pois/{poi_id}": {"get": {"summary": "One POI", "parameters": [_path("poi_id", "a catalogue id")],
                                       "responses": _responses(POIFeatureSchema, (404, 503), media="application/json")}},
         "/v1/routes": post("A to B (and vias) with alternatives and avoid areas", routes.RouteRequestSchema,
-                           (400, 404, 422, 503)),
+                           (400, 404, 415, 422, 503)),
         "/v1/tours": post("Visit stops in the best order, optionally in days ending near lodging", tours.TourSchema),
         "/v1/roundtrips": post("Up to 3 loops of a length or duration from a start", roundtrips.RoundTripSchema),
         "/v1/trails": post("A trail-running course over N terril summits", trails.TrailSchema),
@@ -201,10 +209,11 @@ def core_operations() -> dict[str, dict]:
                                    "parameters": _query(isochrones.IsochroneQuerySchema),
                                    "responses": _responses(IsochroneCollectionSchema, (400, 422, 503))}},
         "/v1/circuits": {"get": {"summary": "The named circuits, without geometry",
+                                 "parameters": [LANG_PARAMETER],
                                  "responses": _responses(CircuitListSchema, (503,), media="application/json")}},
         "/v1/circuits/{circuit_id}": {"get": {
             "summary": "One named circuit (format=gpx, race=true for a race file)",
-            "parameters": [_path("circuit_id", "see /v1/circuits"), *files],
+            "parameters": [_path("circuit_id", "see /v1/circuits"), LANG_PARAMETER, *files],
             "responses": _responses({"anyOf": [RouteCollectionSchema, CourseCollectionSchema]}, (400, 404, 422, 503),
                                     gpx=True)}},
         "/v1/results/{name}": {"get": {
@@ -246,6 +255,20 @@ def openapi_json():
     return jsonify(document())
 
 
+def _body_fields(doc: dict, op: dict) -> str:
+    """The request body of an operation as its media type and fields (required ones in bold), for the docs page."""
+    body = op.get("requestBody")
+    if not body:
+        return ""
+    media, content = next(iter(body["content"].items()))
+    schema = content["schema"]
+    if "$ref" in schema:
+        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    required = set(schema.get("required", []))
+    names = [f"<b>{html.escape(n)}</b>" if n in required else html.escape(n) for n in schema.get("properties", {})]
+    return f"<code>{html.escape(media)}</code>: " + ", ".join(names)
+
+
 @bp.get("/docs")
 def docs_page():
     """A readable page of the same document (no JavaScript, no network)."""
@@ -256,10 +279,11 @@ def docs_page():
             params = ", ".join(f"<code>{html.escape(p['name'])}</code>" for p in op.get("parameters", []))
             codes = ", ".join(op["responses"])
             rows.append(f"<tr><td><b>{method.upper()}</b> <code>{html.escape(path)}</code></td>"
-                        f"<td>{html.escape(op.get('summary', ''))}</td><td>{params}</td><td>{codes}</td></tr>")
+                        f"<td>{html.escape(op.get('summary', ''))}</td><td>{params}</td>"
+                        f"<td>{_body_fields(doc, op)}</td><td>{codes}</td></tr>")
     page = (f"<!doctype html><meta charset=utf-8><title>galibot API</title><h1>galibot API {doc['info']['version']}"
             f"</h1><p>{html.escape(doc['info']['description'])}</p><p>Machine-readable: "
             f"<a href='/openapi.json'>/openapi.json</a>. Errors are application/problem+json.</p>"
             f"<table border=1 cellpadding=4><tr><th>operation</th><th>what</th><th>parameters</th>"
-            f"<th>statuses</th></tr>{''.join(rows)}</table>")
+            f"<th>request body</th><th>statuses</th></tr>{''.join(rows)}</table>")
     return Response(page, mimetype="text/html")

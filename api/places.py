@@ -7,17 +7,22 @@ returns), with the planner's own facts in ``properties``; results are cached lik
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from marshmallow import ValidationError, fields, validate
 
 from gpx_exports import route_feature
 from poi_data import UnknownPOI, attach_pois
+from routing.errors import GalibotError
 from routing.planners.tour import Stop
 from routing.profiles import DEFAULT_PROFILE, PROFILES
 
 from .common import is_lonlat, service
 from .errors import APIProblem
-from .routes import CORRIDOR_M
+
+#: POIs within this distance of a route are listed along it.
+CORRIDOR_M = 150.0
 
 
 class Place(fields.Field):
@@ -44,6 +49,20 @@ class Place(fields.Field):
 def profile_field(default: str = DEFAULT_PROFILE) -> fields.String:
     """The ``profile`` field every planner takes, limited to the profiles of profiles.toml."""
     return fields.String(load_default=default, validate=validate.OneOf(list(PROFILES)))
+
+
+@contextmanager
+def request_fields(**names: str) -> Iterator[None]:
+    """Name the request's own fields in the planners' errors: ``distance_m`` in a planner is ``distance_km`` here.
+
+    The planners work in metres and know nothing of the API; a client must read the field it sent.
+    """
+    try:
+        yield
+    except GalibotError as exc:
+        if exc.field in names:
+            exc.field = names[exc.field]
+        raise
 
 
 def positive(most: float) -> validate.Range:

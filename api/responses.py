@@ -33,6 +33,7 @@ class InstructionSchema(Schema):
     distance_m = Num(required=True)
     location = fields.List(Num(), required=True)
     text = Str(required=True)
+    push = fields.Boolean(metadata={"description": "the rider gets off and pushes the bike here (steps)"})
 
 
 class RoutePOISchema(Schema):
@@ -118,6 +119,8 @@ class PlanPropertiesSchema(Schema):
     kind = Str(required=True, metadata={"enum": ["tour", "roundtrip", "trail", "circuit"]})
     optimal = fields.Boolean()
     gap = Num()
+    deadline_hit = fields.Boolean(metadata={"description": "the wall-clock safety net, not the deterministic work "
+                                                           "budget, ended the solver: such a result is not cached"})
     stops = fields.List(fields.Nested(StopSchema))
     return_to_start = fields.Boolean()
     stages = fields.List(fields.Nested(StageSchema))

@@ -21,7 +21,7 @@ from gpx_exports.writer import km_markers
 from routing.profiles import DEFAULT_PROFILE, PROFILES
 
 from . import cache
-from .common import language, load, service
+from .common import json_body, language, load, service
 from .errors import APIProblem
 from .responses import AnalysisSchema, CourseCollectionSchema, dump_result
 
@@ -123,6 +123,8 @@ def result_body(endpoint: str, params: dict, data_version: str, compute: Callabl
         result = dump_result(compute())
         result["links"] = links(key)
         body = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode()
+        if (result.get("properties") or {}).get("deadline_hit"):
+            return key, body, False  # cut by the wall clock, so not what the same request gives on an idle machine
         _store().put(key, ".json", body)
     cache.put(redis_key, body)
     return key, body, cached
@@ -130,7 +132,7 @@ def result_body(endpoint: str, params: dict, data_version: str, compute: Callabl
 
 def cached_post(endpoint: str, schema: Schema, compute: Callable[[dict, str], dict]) -> Response:
     """The shape of every computing POST: validate the body, pick the language, serve from a cache or compute."""
-    args = load(schema, request.get_json(silent=True))
+    args = load(schema, json_body())
     lang = language(args.get("lang"))
     service()
     return serve_result(endpoint, {**args, "lang": lang}, lambda: compute(args, lang))

@@ -8,12 +8,15 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from routing import settings
 from routing.instructions import LANGUAGES
-from routing.planners.loops import plan_loops
+from routing.planners.loops import MAX_LOOP_M, MIN_LOOP_M, plan_loops
 from routing.profiles import get_profile
 
 from .common import service
-from .places import Place, collection, planned_feature, positive, profile_field, stop
+from .errors import APIProblem
+from .places import Place, collection, planned_feature, profile_field, request_fields, stop
 from .results import cached_post
+
+MIN_KM, MAX_KM = MIN_LOOP_M / 1000, MAX_LOOP_M / 1000
 
 bp = Blueprint("roundtrips", __name__, url_prefix="/v1")
 
@@ -21,9 +24,13 @@ bp = Blueprint("roundtrips", __name__, url_prefix="/v1")
 class RoundTripSchema(Schema):
     profile = profile_field()
     start = Place(required=True)
-    distance_km = fields.Float(load_default=None, allow_none=True, validate=positive(500))
-    duration_min = fields.Float(load_default=None, allow_none=True, validate=positive(24 * 60),
-                                metadata={"description": "instead of distance_km: minutes at the profile's flat speed"})
+    distance_km = fields.Float(load_default=None, allow_none=True, validate=validate.Range(
+        min=MIN_KM, max=MAX_KM, error=f"a round trip is {MIN_KM:g} to {MAX_KM:g} km long, not {{input}} km"),
+                               metadata={"description": f"the loop's length, {MIN_KM:g} to {MAX_KM:g} km"})
+    duration_min = fields.Float(load_default=None, allow_none=True,
+                                validate=validate.Range(min=0, max=24 * 60, min_inclusive=False),
+                                metadata={"description": "instead of distance_km: minutes at the profile's flat "
+                                                         f"speed, for a loop of {MIN_KM:g} to {MAX_KM:g} km"})
     seed = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
     count = fields.Integer(load_default=1, validate=validate.Range(min=1, max=settings.LOOP_MAX))
     green = fields.Boolean(load_default=False, metadata={"description": "prefer cavaliers and the EV5"})
@@ -36,20 +43,29 @@ class RoundTripSchema(Schema):
 
 
 def _target_m(args: dict) -> float:
-    """The loop length asked for: ``distance_km``, or ``duration_min`` at the profile's speed on the flat."""
+    """The loop length asked for: ``distance_km``, or ``duration_min`` at the profile's speed on the flat
+    (a 422 naming ``duration_min`` when that length is out of the planner's range)."""
     if args["distance_km"] is not None:
         return args["distance_km"] * 1000
     flat_kmh = float(get_profile(args["profile"]).speed_kmh(np.zeros(1))[0])
-    return args["duration_min"] / 60 * flat_kmh * 1000
+    target = args["duration_min"] / 60 * flat_kmh * 1000
+    if not MIN_LOOP_M <= target <= MAX_LOOP_M:
+        raise APIProblem(422, "Invalid Request", f"duration_min: {args['duration_min']:g} min of {args['profile']} "
+                         f"is {target / 1000:.1f} km; a round trip is {MIN_KM:g} to {MAX_KM:g} km long",
+                         "duration_min")
+    return target
 
 
 def _roundtrips(args: dict, lang: str) -> dict:
     start = stop(args["start"], "start")
-    loops = plan_loops(service().engine, (start.lon, start.lat), _target_m(args), args["profile"], args["count"],
-                       args["seed"], args["green"], lang)
+    target = "distance_km" if args["distance_km"] is not None else "duration_min"
+    with request_fields(distance_m=target):
+        loops = plan_loops(service().engine, (start.lon, start.lat), _target_m(args), args["profile"],
+                           args["count"], args["seed"], args["green"], lang)
     return collection([planned_feature(lp.route, lang, **{k: v for k, v in lp.summary().items()
                                                     if k in ("target_m", "length_error", "reused_share", "spurs")})
-                        for lp in loops], kind="roundtrip", seed=args["seed"], count=len(loops))
+                        for lp in loops], kind="roundtrip", seed=args["seed"], count=len(loops),
+                      deadline_hit=any(lp.deadline_hit for lp in loops))
 
 
 @bp.post("/roundtrips")

@@ -15,26 +15,18 @@ from routing.errors import InvalidAvoid
 from routing.instructions import LANGUAGES
 from routing.profiles import DEFAULT_PROFILE, PROFILES
 
-from .common import is_lonlat, service
+from .common import service
+from .places import CORRIDOR_M, Place, stop
 from .results import cached_post
 
 bp = Blueprint("routes", __name__, url_prefix="/v1/routes")
-CORRIDOR_M = 150.0
-
-
-def _check_point(value: list[float]) -> None:
-    if len(value) != 2:
-        return  # the Length validator names that problem
-    if not is_lonlat(*value):
-        raise ValidationError("a point is [lon, lat] with lon in -180..180 and lat in -90..90")
 
 
 class RouteRequestSchema(Schema):
     profile = fields.String(load_default=DEFAULT_PROFILE, validate=validate.OneOf(list(PROFILES)))
     points = fields.List(
-        fields.List(fields.Float(allow_nan=False), validate=[validate.Length(equal=2), _check_point]),
-        required=True, validate=validate.Length(min=2, max=settings.MAX_ROUTE_POINTS),
-        metadata={"description": "[[lon, lat], …]: the start, up to 25 via points, the end"})
+        Place(), required=True, validate=validate.Length(min=2, max=settings.MAX_ROUTE_POINTS),
+        metadata={"description": "the start, up to 25 via points and the end, each [lon, lat] or a POI id"})
     alternatives = fields.Integer(load_default=0, validate=validate.Range(min=0, max=3))
     avoid = fields.Dict(load_default=None, allow_none=True,
                         metadata={"description": "a GeoJSON Polygon or MultiPolygon the route must not enter"})
@@ -57,8 +49,9 @@ def _avoid_geometry(value: dict | None) -> shapely.Geometry | None:
 
 def _compute(args: dict, lang: str) -> dict:
     state = service()
-    routes = state.engine.route([tuple(p) for p in args["points"]], args["profile"], args["alternatives"],
-                                _avoid_geometry(args["avoid"]), lang)
+    places = [stop(p, f"points[{i}]") for i, p in enumerate(args["points"])]
+    routes = state.engine.route([(p.lon, p.lat) for p in places], args["profile"], args["alternatives"],
+                                _avoid_geometry(args["avoid"]), lang, names=[p.name for p in places])
     for r in routes:
         attach_pois(r, state.catalogue, CORRIDOR_M, lang)
     if args["alternatives"] == 0:

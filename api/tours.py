@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 from marshmallow import Schema, fields, validate
 
+from poi_data.labels import display_name
 from routing import settings
 from routing.instructions import LANGUAGES
 from routing.planners.stages import split_stages
@@ -12,7 +13,7 @@ from routing.planners.tour import Stop, plan_tour
 
 from .common import service
 from .errors import APIProblem
-from .places import Place, collection, planned_feature, profile_field, stop
+from .places import Place, collection, planned_feature, profile_field, request_fields, stop
 from .results import cached_post
 
 bp = Blueprint("tours", __name__, url_prefix="/v1")
@@ -41,11 +42,13 @@ def _tour(args: dict, lang: str) -> dict:
     end = stop(args["end"], "end") if args["end"] is not None else None
     tour = plan_tour(state.engine, start, stops, args["profile"], end, args["return_to_start"], lang,
                      workers=state.cfg.workers)
-    extra = {k: v for k, v in tour.summary().items() if k in ("optimal", "gap", "stops")}
+    extra = {k: v for k, v in tour.summary().items() if k in ("optimal", "gap", "stops", "deadline_hit")}
     extra["return_to_start"] = tour.loop
     if args["daily_km"] is not None:
-        lodging = [Stop(p["lon"], p["lat"], p["id"], p["name"]) for p in state.catalogue.by_theme("lodging")]
-        stages = split_stages(state.engine, tour.route, lodging, args["daily_km"] * 1000)
+        lodging = [Stop(p["lon"], p["lat"], p["id"], display_name(p, lang))
+                   for p in state.catalogue.by_theme("lodging")]
+        with request_fields(daily_distance_m="daily_km"):
+            stages = split_stages(state.engine, tour.route, lodging, args["daily_km"] * 1000)
         extra["stages"] = [s.as_dict() for s in stages]
     return collection([planned_feature(tour.route, lang)], kind="tour", **extra)
 

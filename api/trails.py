@@ -9,7 +9,7 @@ from routing.instructions import LANGUAGES
 from routing.planners.trail import plan_trail
 
 from .common import service
-from .places import Place, collection, planned_feature, positive, profile_field, stop
+from .places import Place, collection, planned_feature, positive, profile_field, request_fields, stop
 from .results import cached_post
 
 bp = Blueprint("trails", __name__, url_prefix="/v1")
@@ -28,12 +28,15 @@ class TrailSchema(Schema):
 
 def _trail(args: dict, lang: str) -> dict:
     state = service()
-    course = plan_trail(state.engine, stop(args["start"], "start"), args["distance_km"] * 1000, args["terrils"],
-                        args["profile"], stop(args["finish"], "finish") if args["finish"] else None,
-                        [stop(p, f"via[{i}]") for i, p in enumerate(args["via"])], lang,
-                        workers=state.cfg.workers)
+    finish = stop(args["finish"], "finish") if args["finish"] else None
+    with request_fields(distance_m="distance_km"):
+        course = plan_trail(state.engine, stop(args["start"], "start"), args["distance_km"] * 1000,
+                            args["terrils"], args["profile"], finish,
+                            [stop(p, f"via[{i}]") for i, p in enumerate(args["via"])], lang,
+                            workers=state.cfg.workers)
     return collection([planned_feature(course.route, lang, summits=course.summits, target_m=course.target_m)],
-                       kind="trail", terrils=len(course.summits), optimal=course.optimal)
+                       kind="trail", terrils=len(course.summits), optimal=course.optimal,
+                      deadline_hit=course.deadline_hit)
 
 
 @bp.post("/trails")

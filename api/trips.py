@@ -16,7 +16,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from routing.profiles import PROFILES
 from routing.settings import DATA_BBOX
 
-from .common import bearer_token, load
+from .common import bearer_token, json_body, load
 from .errors import APIProblem, problem
 from .trip_store import CURSOR_RE, FEED_PAGE_MAX, TripStore, WriteResult, namespace
 
@@ -175,10 +175,7 @@ def _body() -> dict:
     # the declared length first, so a large body is not read; then the bytes read (a chunked body declares none)
     if (request.content_length or 0) > MAX_TRIP_BYTES or len(request.get_data(cache=True)) > MAX_TRIP_BYTES:
         raise APIProblem(413, "Content Too Large", f"a trip is at most {MAX_TRIP_BYTES // 1024} KiB", "body")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise APIProblem(400, "Bad Request", "the body must be a JSON object", "body")
-    return body
+    return json_body()
 
 
 @bp.put("/<trip_id>")

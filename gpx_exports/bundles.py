@@ -20,6 +20,7 @@ from pathlib import Path
 
 import shapely
 
+from poi_data import versions
 from poi_data.build import catalogue_version
 from poi_data.catalogue import Catalogue
 from poi_data.geojson import poi_feature
@@ -145,6 +146,13 @@ def _circuit_feature(c) -> dict:
     return feature
 
 
+def circuits_geojson(circuits: dict) -> str:
+    """Every routed circuit as one FeatureCollection, in canonical JSON: the same circuits give the same bytes."""
+    collection = {"type": "FeatureCollection", "attribution": ATTRIBUTION,
+                  "features": [_circuit_feature(c) for c in circuits.values()]}
+    return json.dumps(collection, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def _circuit_gpx(c) -> str:
     s = c.summary("fr")
     return to_gpx(course(c.route, "circuit", s["name"], s["description"], loop=is_loop(c.route), stops=c.stops,
@@ -167,6 +175,7 @@ def build_bundle(cfg: Settings, region: str, graph: CompiledGraph, catalogue: Ca
     directory = bundle_dir(cfg, region)
     current = read_manifest(cfg, region)
     if current and current.get("bundle_version") == version and not force and _complete(directory, current):
+        versions.alias(cfg, graph.data_version, poi_version)
         rep.step(f"bundle {region}: version {version} already built")
         return Bundle(region, directory, current, False)
     started = time.perf_counter()
@@ -187,6 +196,7 @@ def build_bundle(cfg: Settings, region: str, graph: CompiledGraph, catalogue: Ca
                          time.perf_counter() - started)
     with atomic_write(directory / "manifest.json") as fh:
         fh.write(json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+    versions.alias(cfg, graph.data_version, poi_version)
     _prune(directory, manifest)
     rep.step(f"bundle {region}: {manifest['total_bytes'] / 1e6:.1f} MB in {manifest['build_s']:.1f} s")
     return Bundle(region, directory, manifest, True)

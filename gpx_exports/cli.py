@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from routing.cli import settings_from_args
 from routing.progress import Reporter
@@ -35,6 +36,28 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_circuits(args: argparse.Namespace) -> int:
+    """Route (or load) the named circuits and write them as canonical GeoJSON, to compare builds byte for byte."""
+    from poi_data import load_catalogue
+    from poi_data.circuits import load_or_build_circuits
+    from routing.build import load_or_build
+    from routing.engine import Engine
+    from routing.io import atomic_write
+
+    from .bundles import circuits_geojson
+
+    cfg = settings_from_args(args)
+    rep = Reporter(quiet=args.quiet)
+    basin, _, _ = load_or_build(cfg, rep=rep)
+    engine = Engine(basin, cfg.cache_dir)
+    circuits = load_or_build_circuits(cfg, engine, load_catalogue(cfg, basin),
+                                      progress=None if args.quiet else rep.step)
+    with atomic_write(args.out) as fh:
+        fh.write(circuits_geojson(circuits).encode("utf-8"))
+    rep.step(f"{len(circuits)} circuits written to {args.out}")
+    return 0
+
+
 def format_bundles(bundles: list[Bundle], seconds: float) -> str:
     """One line per bundle: region, version, files, size, counts, where it is."""
     lines = [f"{'region':<15}{'version':<22}{'files':>6}{'MB':>8}{'nodes':>10}{'POIs':>7}{'circuits':>9}  built"]
@@ -59,3 +82,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, help="processes decoding tiles (default: $GALIBOT_WORKERS or 2)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_bundle)
+    c = sub.add_parser("circuits", help="route the named circuits and write them as canonical GeoJSON")
+    c.add_argument("--out", required=True, type=Path, help="the GeoJSON file to write")
+    c.add_argument("--data-dir", help="data directory (default: $GALIBOT_DATA_DIR or ../shared/data)")
+    c.add_argument("--cache-dir", help="where the graph and the routed circuits are cached (default: var/)")
+    c.add_argument("--workers", type=int, help="processes decoding tiles (default: $GALIBOT_WORKERS or 2)")
+    c.add_argument("--quiet", action="store_true", help="no progress output")
+    c.set_defaults(func=cmd_circuits)

@@ -33,6 +33,7 @@ class Waypoint:
     comment: str | None = None
     symbol: str | None = None
     ref: str | None = None  # the catalogue id of the place, when it is one
+    part: int = 0  # the part (0-based) the waypoint belongs to: a stage's lodging is on the day that ends there
 
     @property
     def sym(self) -> str:
@@ -86,13 +87,36 @@ class Course:
         return float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())
 
     def with_waypoints(self, extra: Iterable[Waypoint], **changes) -> Course:
-        """A copy with more waypoints (kept in km order) and other fields changed."""
+        """A copy with more waypoints (kept in part and km order) and other fields changed."""
         merged = sorted([*self.waypoints, *extra], key=_km_key)
         return replace(self, waypoints=merged, **changes)
 
+    def part_offsets_km(self) -> np.ndarray:
+        """Where each part starts and the last one ends, in km along the joined parts."""
+        return np.concatenate([[0.0], np.cumsum([p.distance_m for p in self.parts])]) / 1000
 
-def _km_key(w: Waypoint) -> float:
-    return w.km if w.km is not None else -1.0
+    def part_at(self, km: float, *, closing: bool = False) -> int:
+        """The part a km mark lies on; a ``closing`` mark (a finish, a night) on a boundary ends the part before.
+
+        Marks are rounded to 10 m, so a mark up to END_TOLERANCE_KM past a boundary still counts as on it.
+        """
+        return part_at(self.part_offsets_km(), km, closing=closing)
+
+
+#: How far (km) a rounded mark may fall past the end of the part it closes.
+END_TOLERANCE_KM = 0.006
+
+
+def part_at(offsets_km: np.ndarray, km: float, *, closing: bool = False) -> int:
+    """The index of the part ``[offsets[i], offsets[i+1]]`` holding ``km`` (see ``Course.part_at``)."""
+    n = len(offsets_km) - 1
+    if closing:
+        return min(n - 1, int(np.searchsorted(offsets_km[1:], km - END_TOLERANCE_KM, side="left")))
+    return max(0, min(n - 1, int(np.searchsorted(offsets_km[:-1], km + END_TOLERANCE_KM, side="right")) - 1))
+
+
+def _km_key(w: Waypoint) -> tuple[int, float]:
+    return w.part, w.km if w.km is not None else -1.0
 
 
 def point_at(coords: np.ndarray, cum: np.ndarray, at_m: float) -> np.ndarray:
@@ -107,23 +131,30 @@ def cut(coords: np.ndarray, cum: np.ndarray, from_m: float, to_m: float) -> np.n
     return np.vstack([point_at(coords, cum, from_m), inner, point_at(coords, cum, to_m)])
 
 
-def _ends(route: Route, loop: bool) -> list[Waypoint]:
-    first, last = route.coordinates[0], route.coordinates[-1]
-    km = round(route.distance_m / 1000, 2)
+def track_km(metres: float) -> float:
+    """A distance along a track as a km mark, rounded down to 10 m so that a finish never falls past the end."""
+    return float(np.floor(metres / 10.0 + 1e-9)) / 100.0
+
+
+def _ends(coords: np.ndarray, loop: bool, *, part: int = 0, label: str = "") -> list[Waypoint]:
+    """The start and finish of a stretch (one waypoint for a loop), at its first and last points."""
+    first, last = coords[0], coords[-1]
+    km0 = float(cumulative_distance(coords)[-1])
     if loop:
-        return [Waypoint(first[0], first[1], "Start / Finish", "start", km=0.0, ele=float(first[2]))]
-    return [Waypoint(first[0], first[1], "Start", "start", km=0.0, ele=float(first[2])),
-            Waypoint(last[0], last[1], "Finish", "finish", km=km, ele=float(last[2]))]
+        return [Waypoint(first[0], first[1], f"Start / Finish{label}", "start", km=0.0, ele=float(first[2]),
+                         part=part)]
+    return [Waypoint(first[0], first[1], f"Start{label}", "start", km=0.0, ele=float(first[2]), part=part),
+            Waypoint(last[0], last[1], f"Finish{label}", "finish", km=track_km(km0), ele=float(last[2]), part=part)]
 
 
-def poi_waypoints(route: Route) -> list[Waypoint]:
+def poi_waypoints(route: Route, scale: float = 1.0) -> list[Waypoint]:
     """The key places and useful POIs ``attach_pois`` found along the route, as waypoints at their km.
 
     Devices cap the waypoints of a course, so a cité or a pit shaft passed is left to the map; a
-    terril passed is a POI, not a summit climbed.
+    terril passed is a POI, not a summit climbed. ``scale`` turns the route's metres into the track's.
     """
     return [Waypoint(p["lon"], p["lat"], p["name"], "poi", p.get("description") or "",
-                     km=round(p["along_m"] / 1000, 2), comment=", ".join(p["themes"]),
+                     km=round(p["along_m"] * scale / 1000, 2), comment=", ".join(p["themes"]),
                      symbol=settings.theme_symbol(p["themes"]), ref=p["id"])
             for p in route.pois if p.get("key") or set(p["themes"]) & settings.WAYPOINT_THEMES]
 
@@ -134,40 +165,90 @@ def km_along(coords: np.ndarray, lon: float, lat: float) -> float:
     return round(float(cumulative_distance(coords[:near + 1])[-1]) / 1000, 2)
 
 
-def stop_waypoints(stops: Sequence[Stop], km: Sequence[float | None], coords: np.ndarray) -> list[Waypoint]:
-    """The stops of a tour or circuit, where the course reaches them (located on the line when not given)."""
+def stop_waypoints(stops: Sequence[Stop], km: Sequence[float | None], coords: np.ndarray,
+                   scale: float = 1.0) -> list[Waypoint]:
+    """The stops of a tour or circuit, where the course reaches them (located on the line when not given).
+
+    Given marks are in the route's metres; ``scale`` turns them into the track's.
+    """
     km = list(km) + [None] * (len(stops) - len(km))
     return [Waypoint(s.lon, s.lat, s.name or f"Stop {i + 1}", "stop",
-                     km=k if k is not None else km_along(coords, s.lon, s.lat), ref=s.id)
+                     km=round(k * scale, 2) if k is not None else km_along(coords, s.lon, s.lat), ref=s.id)
             for i, (s, k) in enumerate(zip(stops, km))]
 
 
-def summit_waypoints(summits: Sequence[dict]) -> list[Waypoint]:
+def summit_waypoints(summits: Sequence[dict], scale: float = 1.0) -> list[Waypoint]:
     """The terril summits a trail course or circuit climbs, in course order."""
     out = []
     for s in summits:
         label = f"Terril {s['number']}" + (f" – {s['name']}" if s.get("name") else "")
         desc = f"Summit {s['height_m']:.0f} m, {s['relief_m']} m above its foot (MBM terril {s['number']})"
-        out.append(Waypoint(s["lon"], s["lat"], label, "summit", desc, km=s["km"], ele=s["height_m"],
-                            ref=f"terril-{s['number'].lower()}"))
+        out.append(Waypoint(s["lon"], s["lat"], label, "summit", desc, km=round(s["km"] * scale, 2),
+                            ele=s["height_m"], ref=f"terril-{s['number'].lower()}"))
     return out
 
 
 def stage_parts(route: Route, stages: Sequence[Stage], name: str) -> tuple[list[Part], list[Waypoint]]:
-    """One part per stage, cut at the stages' km marks, and a lodging waypoint at each night's stop."""
+    """One part per stage, cut at the stages' marks, with its own start and finish, and the night's lodging.
+
+    Stage marks are metres along the route's coordinates (as ``split_stages`` measures them), the track's own
+    measure. Day ``d`` ends at its lodging, so the lodging waypoint belongs to part ``d - 1``.
+    """
     coords = route.coordinates
     cum = cumulative_distance(coords)
-    scale = cum[-1] / route.distance_m if route.distance_m else 1.0  # stage marks are in edge metres
-    parts, lodging = [], []
-    for st in stages:
-        part = cut(coords, cum, st.from_m * scale, st.to_m * scale)
-        parts.append(Part(f"{name} – day {st.day}", part))
+    parts, ends, lodging = [], [], []
+    offset = 0.0
+    for k, st in enumerate(stages):
+        stretch = cut(coords, cum, st.from_m, min(st.to_m, float(cum[-1])))
+        parts.append(Part(f"{name} – day {st.day}", stretch))
+        day_ends = _ends(stretch, False, part=k, label=f" – day {st.day}")
+        ends += [replace(w, km=round(offset + w.km, 2)) for w in day_ends]
+        offset += float(cumulative_distance(stretch)[-1]) / 1000
         if st.lodging:
             lg = st.lodging
             lodging.append(Waypoint(lg["lon"], lg["lat"], lg["name"], "lodging",
                                     f"Night {st.day}: {lg['detour_m']:.0f} m off the route",
-                                    km=round(st.to_m / 1000, 2)))
-    return parts, lodging
+                                    km=ends[-1].km, part=k, ref=lg.get("id")))
+    return parts, ends + lodging
+
+
+#: A POI waypoint this close to a stop or summit of the course is that stop (devices would show two flags).
+SAME_PLACE_M = 150.0
+
+
+def _same_place(w: Waypoint, others: Sequence[Waypoint]) -> bool:
+    """Whether a POI waypoint repeats a stop or summit: the same catalogue id, or within SAME_PLACE_M."""
+    for o in others:
+        if w.ref is not None and w.ref == o.ref:
+            return True
+        dx = (w.lon - o.lon) * 111_320 * np.cos(np.radians(w.lat))
+        if np.hypot(dx, (w.lat - o.lat) * 110_540) <= SAME_PLACE_M and abs((w.km or 0) - (o.km or 0)) < 0.5:
+            return True
+    return False
+
+
+def _with_poi_text(stop: Waypoint, pois: Sequence[Waypoint]) -> Waypoint:
+    """A stop that is a POI along the route takes that POI's description and symbol (one waypoint, not two)."""
+    poi = next((p for p in pois if _same_place(p, [stop])), None)
+    if poi is None:
+        return stop
+    return replace(stop, description=stop.description or poi.description, comment=stop.comment or poi.comment,
+                   ref=stop.ref or poi.ref)
+
+
+def _course_ends(ends: list[Waypoint], day_ends: list[Waypoint], n_parts: int) -> list[Waypoint]:
+    """A staged course's ends: each day's start and finish, the first start and last finish named as the course's."""
+    first, last = ends[0], ends[-1]
+    out = []
+    for w in day_ends:
+        if w.kind == "start" and w.part == 0:
+            w = replace(w, name=first.name)
+        elif w.kind == "finish" and w.part == n_parts - 1 and first is not last:
+            w = replace(w, name=last.name)
+        out.append(w)
+    if first is last:  # a staged loop: the last day's finish is the start
+        out = [replace(w, name="Start / Finish") if w.kind == "finish" and w.part == n_parts - 1 else w for w in out]
+    return out
 
 
 def course(route: Route, kind: str, name: str, description: str = "", *, loop: bool = False,
@@ -176,16 +257,24 @@ def course(route: Route, kind: str, name: str, description: str = "", *, loop: b
     """The course of any planned result: its route, with its ends, stops, summits, POIs and stages."""
     if kind not in settings.COURSE_KINDS:
         raise ValueError(f"unknown course kind {kind!r}")
-    parts = [Part(name, route.coordinates, route.instructions)]
-    extra: list[Waypoint] = []
+    coords = route.coordinates
+    track_m = float(cumulative_distance(coords)[-1])
+    scale = track_m / route.distance_m if route.distance_m else 1.0  # the route's metres → the track's
+    parts = [Part(name, coords, route.instructions)]
+    ends = _ends(coords, loop)
+    stop_wps = stop_waypoints(stops, stop_km, coords, scale)
+    summit_wps = summit_waypoints(summits, scale)
+    pois = poi_waypoints(route, scale)
+    stop_wps = [_with_poi_text(w, pois) for w in stop_wps]
+    pois = [w for w in pois if not _same_place(w, [*summit_wps, *stop_wps])]
+    others = [*stop_wps, *summit_wps, *pois]
     if stages:
-        parts, extra = stage_parts(route, stages, name)
-    summit_wps = summit_waypoints(summits)
-    climbed = {w.ref for w in summit_wps}
-    pois = [w for w in poi_waypoints(route) if w.ref not in climbed]
-    waypoints = [*_ends(route, loop), *stop_waypoints(stops, stop_km, route.coordinates), *summit_wps, *pois, *extra]
+        parts, day_ends = stage_parts(route, stages, name)
+        ends = _course_ends(ends, day_ends, len(parts))
+        offsets = np.concatenate([[0.0], np.cumsum([p.distance_m for p in parts])]) / 1000
+        others = [replace(w, part=part_at(offsets, w.km)) for w in others]
     return Course(kind=kind, name=name, description=description, parts=parts,
-                  waypoints=sorted(waypoints, key=_km_key), distance_m=route.distance_m,
+                  waypoints=sorted([*ends, *others], key=_km_key), distance_m=route.distance_m,
                   duration_s=route.duration_s, ascent_m=route.ascent_m, descent_m=route.descent_m,
                   data_version=route.data_version, profile=route.profile,
                   keywords=("Bassin minier", "galibot", *keywords))

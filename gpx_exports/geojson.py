@@ -49,14 +49,17 @@ def waypoint_feature(w: Waypoint) -> dict:
     """A course waypoint as a Point Feature with its GPX type, symbol and km."""
     coords = [round(w.lon, 7), round(w.lat, 7)] + ([round(w.ele, 1)] if w.ele is not None else [])
     props = {"name": w.name, "type": w.kind, "sym": w.sym, "km": w.km, "description": w.description or None,
-             "comment": w.comment, "ref": w.ref}
+             "comment": w.comment, "ref": w.ref, "part": w.part + 1}
     return {"type": "Feature", "geometry": {"type": "Point", "coordinates": coords}, "properties": props}
 
 
 def course_geojson(course: Course) -> dict:
-    """A course as a FeatureCollection: one LineString per part, then the waypoints in km order."""
+    """A course as a FeatureCollection: one LineString per part, then the waypoints in km order.
+
+    Parts count from 1, as the ``part=`` option of the files does, and each waypoint names its part.
+    """
     parts = [{"type": "Feature", "geometry": _line(p.coordinates),
-              "properties": {"name": p.name, "part": i, "distance_m": round(p.distance_m, 1)}}
+              "properties": {"name": p.name, "part": i + 1, "distance_m": round(p.distance_m, 1)}}
              for i, p in enumerate(course.parts)]
     return {"type": "FeatureCollection",
             "features": [*parts, *(waypoint_feature(w) for w in course.waypoints)],

@@ -79,7 +79,7 @@ def _marks(explicit: tuple[float, ...] | None, every: float | None, length_km: f
     return [float(k) for k in np.arange(every, length_km - every / 4, every)]
 
 
-def _station(effort: EffortProfile, spec: RaceSpec, km: float, kind: str, number: int) -> Waypoint:
+def _station(effort: EffortProfile, spec: RaceSpec, km: float, kind: str, number: int, part: int) -> Waypoint:
     x, y, z = point_at(effort.coords, effort.cum, km * 1000)
     cutoff = spec.start_time + timedelta(seconds=round(effort.km_effort(km) * spec.cutoff_s_per_km_effort))
     label = "CP" if kind == "checkpoint" else "Aid"
@@ -87,24 +87,26 @@ def _station(effort: EffortProfile, spec: RaceSpec, km: float, kind: str, number
     return Waypoint(float(x), float(y), f"{label}{number} km {km:.1f}", kind,
                     f"{'Checkpoint' if kind == 'checkpoint' else 'Aid station'} {number} at km {km:.1f} "
                     f"({effort.km_effort(km):.1f} km-effort); cut-off {when} ({cutoff.isoformat()})",
-                    km=round(km, 2), ele=float(z), comment=f"cut-off {cutoff.isoformat()}")
+                    km=round(km, 2), ele=float(z), comment=f"cut-off {cutoff.isoformat()}", part=part)
 
 
 def race_course(course: Course, spec: RaceSpec) -> Course:
     """The course with numbered checkpoints and aid stations, their cut-offs, and the race version."""
     effort = EffortProfile(course)
     spec.check(effort.length_km)
-    stations = [_station(effort, spec, k, "checkpoint", i)
+    stations = [_station(effort, spec, k, "checkpoint", i, course.part_at(k))
                 for i, k in enumerate(_marks(spec.checkpoints_km, spec.checkpoint_every_km, effort.length_km), 1)]
-    stations += [_station(effort, spec, k, "aid-station", i)
+    stations += [_station(effort, spec, k, "aid-station", i, course.part_at(k))
                  for i, k in enumerate(_marks(spec.aid_stations_km, spec.aid_every_km, effort.length_km), 1)]
     finish_cutoff = spec.start_time + timedelta(
         seconds=round(effort.km_effort(effort.length_km) * spec.cutoff_s_per_km_effort))
     text = (f"{course.description}\nStart {spec.start_time.isoformat()}; finish cut-off {finish_cutoff.isoformat()}. "
             f"Cut-offs at {spec.cutoff_s_per_km_effort / 60:.0f} min per km-effort "
             f"(km + ascent/{settings.KM_EFFORT_ASCENT_M:.0f} m).").strip()
-    ends = [_end(w, spec, finish_cutoff) for w in course.waypoints if w.kind in ("start", "finish")]
-    kept = [w for w in course.waypoints if w.kind not in ("start", "finish")]
+    first_start = next((w for w in course.waypoints if w.kind == "start"), None)
+    last_finish = next((w for w in reversed(course.waypoints) if w.kind == "finish"), None)
+    ends = [_end(w, spec, finish_cutoff) for w in (first_start, last_finish) if w is not None]
+    kept = [w for w in course.waypoints if w is not first_start and w is not last_finish]
     return replace(course, waypoints=kept).with_waypoints([*stations, *ends], kind="race", version=spec.version,
                                                           description=text)
 
@@ -112,7 +114,7 @@ def race_course(course: Course, spec: RaceSpec) -> Course:
 def _end(w: Waypoint, spec: RaceSpec, finish_cutoff: datetime) -> Waypoint:
     """The start with the start time, the finish with the finish cut-off."""
     if w.kind == "start":
-        return Waypoint(w.lon, w.lat, w.name, w.kind, f"Start {spec.start_time.isoformat()}", km=w.km, ele=w.ele,
-                        comment=f"start {spec.start_time.isoformat()}")
-    return Waypoint(w.lon, w.lat, w.name, w.kind, f"Finish; cut-off {finish_cutoff.isoformat()}", km=w.km,
-                    ele=w.ele, comment=f"cut-off {finish_cutoff.isoformat()}")
+        return replace(w, description=f"Start {spec.start_time.isoformat()}",
+                       comment=f"start {spec.start_time.isoformat()}")
+    return replace(w, description=f"Finish; cut-off {finish_cutoff.isoformat()}",
+                   comment=f"cut-off {finish_cutoff.isoformat()}")

@@ -7,6 +7,8 @@ A result is a route Feature (as ``route_feature`` writes it) or a FeatureCollect
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from routing.planners.stages import Stage
 from routing.planners.tour import Stop
 from routing.route import Route, cumulative_distance
@@ -53,7 +55,8 @@ def course_of_result(result: dict) -> Course:
     main = course(first, kind, _name(kind, props, first), props.get("description", ""), loop=is_loop(first),
                   stops=stops, stop_km=[s.get("km") for s in props.get("stops", [])],
                   summits=fprops.get("summits") or props.get("summits") or (), stages=_stages(props))
-    for k, route in enumerate(routes[1:], 2):
+    for k, route in enumerate(routes[1:], 2):  # alternatives and other loops: parts with their own waypoints
         other = course(route, kind, f"{main.name} ({k})", loop=is_loop(route))
         main.parts.extend(other.parts)
+        main.waypoints.extend(replace(w, part=k - 1) for w in other.waypoints)
     return main

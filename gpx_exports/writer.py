@@ -156,13 +156,14 @@ def _route(part: Part, course: Course) -> G.GPXRoute:
 
 
 def km_markers(course: Course, every_km: float) -> list[Waypoint]:
-    """A waypoint every ``every_km`` km along the whole course."""
+    """A waypoint every ``every_km`` km along the whole course, on the part it falls on."""
     coords = course.coordinates()
     cum = cumulative_distance(coords)
     out = []
     for k in np.arange(every_km, cum[-1] / 1000, every_km):
         x, y, z = point_at(coords, cum, k * 1000)
-        out.append(Waypoint(float(x), float(y), f"km {k:g}", "km", km=round(float(k), 2), ele=float(z)))
+        out.append(Waypoint(float(x), float(y), f"km {k:g}", "km", km=round(float(k), 2), ele=float(z),
+                            part=course.part_at(float(k))))
     return out
 
 
@@ -171,11 +172,9 @@ def _document(course: Course, indices: list[int], opts: GPXOptions, created: dat
     gpx = G.GPX()
     _metadata(gpx, course, created)
     start = opts.start_time or created
-    offsets = np.concatenate([[0.0], np.cumsum([p.distance_m for p in course.parts])])
-    lo_km, hi_km = offsets[indices[0]] / 1000, offsets[indices[-1] + 1] / 1000
     extra = km_markers(course, opts.km_markers) if opts.km_markers else []
-    gpx.waypoints = [_waypoint(w) for w in course.with_waypoints(extra).waypoints
-                     if w.km is None or lo_km - 1e-6 <= w.km <= hi_km + 1e-6]
+    wanted = set(indices)
+    gpx.waypoints = [_waypoint(w) for w in course.with_waypoints(extra).waypoints if w.part in wanted]
     for i in indices:
         part = course.parts[i]
         if opts.route:

@@ -21,19 +21,22 @@ import numpy as np
 import shapely
 from marshmallow import ValidationError
 
-from routing import landmarks
+from routing import geo, landmarks
 from routing.compiled import CompiledGraph
+from routing.errors import DataError
 from routing.io import atomic_write
 from routing.settings import DATA_BBOX, Settings
 from routing.snap import EdgeSnapper
 from routing.sources import mbm, tiles
 
+from .catalogue import normalise
+from .labels import DEFAULT_LANG, LABELS_FILE, unnamed_labels
 from .schemas import POI_SCHEMA
 
 HERE = Path(__file__).resolve().parent
 THEMES_FILE = HERE / "themes.toml"
 KEY_PLACES_FILE = HERE / "key_places.toml"
-CATALOGUE_VERSION = "1"
+CATALOGUE_VERSION = "2"
 ODBL = "ODbL 1.0, © OpenStreetMap contributors"
 ETALAB = "Licence Ouverte / Etalab 2.0, Mission Bassin Minier"
 NEAREST_PLACE_M = 5000.0
@@ -47,6 +50,7 @@ class Report:
     kept: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)
     duplicates: Counter = field(default_factory=Counter)
+    merged: Counter = field(default_factory=Counter)  # near-duplicate records folded into another, by theme
     outside_area: Counter = field(default_factory=Counter)
     reasons: list[str] = field(default_factory=list)
 
@@ -57,6 +61,7 @@ class Report:
 
     def as_dict(self) -> dict:
         return {"kept": dict(self.kept), "skipped": dict(self.skipped), "duplicates": dict(self.duplicates),
+                "merged": dict(self.merged),
                 "outside_area": dict(self.outside_area), "reasons": self.reasons}
 
 
@@ -103,12 +108,17 @@ def osm_themes(themes: dict, props: dict) -> list[str]:
 
 
 def osm_record(point, found: list[str]) -> dict:
+    """A catalogue record of an OSM poi; one with no name is labelled by its kind (labels.toml), in every language."""
     props = point.properties
     name = props.get("name:latin") or props.get("name")
-    kind = props.get("subclass") or props.get("class") or "poi"
+    labels = None if name else unnamed_labels(props.get("subclass"), props.get("class"))
+    if not name and labels is None:
+        raise DataError(f"an unnamed OSM poi of kind {props.get('subclass') or props.get('class')!r} has no label in "
+                        f"{LABELS_FILE.name}; add one")
     return {
         "id": _hash_id("osm", props.get("class"), props.get("subclass"), name, f"{point.lon:.5f}", f"{point.lat:.5f}"),
-        "name": name or kind.replace("_", " "),
+        "name": name or labels[DEFAULT_LANG],
+        "names": {} if name else dict(labels),
         "themes": found,
         "lon": point.lon, "lat": point.lat,
         "source": {"dataset": "osm-npdc-tilemaker-2021 (poi layer)", "licence": ODBL, "ref": None},
@@ -296,6 +306,59 @@ def _one_per_commune(records: list[dict], themes: dict) -> list[dict]:
     return out + list(best.values())
 
 
+#: Two named POIs this close whose names say the same (after expanding abbreviations) are one place.
+MERGE_M = 300.0
+#: Abbreviations and number marks in POI names ("Rés. du Parc", "Cité n°4"), for comparing names only.
+NAME_ABBREVIATIONS = {"res": "residence", "st": "saint", "ste": "sainte", "av": "avenue", "bd": "boulevard",
+                      "pl": "place", "ch": "chemin", "n": "", "no": "", "num": "", "numero": ""}
+
+
+def name_key(name: str) -> str:
+    """A name as compared for duplicates: normalised, abbreviations expanded, number marks dropped."""
+    words = (NAME_ABBREVIATIONS.get(w, w) for w in normalise(name).split())
+    return " ".join(w for w in words if w)
+
+
+def _rank(r: dict) -> tuple:
+    """Which of two records of one place to keep: a key place, then an MBM record, a description, more themes,
+    then the longer (unabbreviated) name."""
+    return (bool(r.get("key")), not r["source"]["dataset"].startswith("osm"), bool(r.get("description")),
+            len(r["themes"]), len(r["name"]))
+
+
+def merge_near_duplicates(records: list[dict], report: Report) -> list[dict]:
+    """One record per place: named records with the same name key within MERGE_M are merged into the best one.
+
+    The kept record takes the others' themes, and lists their ids in ``properties.merged`` so that an id a
+    client or a circuit already holds still finds the place. Unnamed POIs (two toilets 100 m apart) are kept.
+    """
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(records):
+        if not (r.get("properties") or {}).get("unnamed"):
+            groups[name_key(r["name"])].append(i)
+    dropped: set[int] = set()
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        x, y = geo.to_metric(np.array([records[i]["lon"] for i in members]),
+                             np.array([records[i]["lat"] for i in members]))
+        for a in sorted(members, key=lambda i: _rank(records[i]), reverse=True):
+            if a in dropped:
+                continue
+            ia = members.index(a)
+            for b in members:
+                ib = members.index(b)
+                if b == a or b in dropped or np.hypot(x[ia] - x[ib], y[ia] - y[ib]) > MERGE_M:
+                    continue
+                keep, other = records[a], records[b]
+                keep["themes"] = list(dict.fromkeys([*keep["themes"], *other["themes"]]))
+                merged = keep.setdefault("properties", {}).setdefault("merged", [])
+                merged += [other["id"], *(other.get("properties") or {}).get("merged", [])]
+                dropped.add(b)
+                report.merged[other["themes"][0]] += 1
+    return [r for i, r in enumerate(records) if i not in dropped]
+
+
 class CommuneFinder:
     """The commune of a point: the MBM commune polygon holding it, else the nearest OSM place within 5 km."""
 
@@ -366,6 +429,7 @@ def build_records(cfg: Settings, graph: CompiledGraph) -> tuple[list[dict], Repo
     for rec, commune in zip(records, CommuneFinder(cfg, [p for p in points if p.layer == "place"])(lon, lat)):
         rec["commune"] = commune
     records = _one_per_commune(records, themes)
+    records = merge_near_duplicates(records, report)
     _snap(records, graph)
     return _validated(records, report), report
 
@@ -380,7 +444,7 @@ def _snap(records: list[dict], graph: CompiledGraph) -> None:
 def catalogue_version(graph: CompiledGraph) -> str:
     """Hash of the graph's data version, the catalogue builder and its data files."""
     h = hashlib.sha256(f"{graph.data_version};{CATALOGUE_VERSION}".encode())
-    for path in (THEMES_FILE, KEY_PLACES_FILE, Path(__file__), HERE / "schemas.py"):
+    for path in (THEMES_FILE, KEY_PLACES_FILE, LABELS_FILE, Path(__file__), HERE / "schemas.py"):
         h.update(path.read_bytes())
     return h.hexdigest()[:20]
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from rapidfuzz import fuzz, process
 from scipy.spatial import cKDTree
 
 from routing import geo
@@ -22,6 +23,8 @@ from .errors import BadBBox, RadiusTooLarge, UnknownPOI, UnknownTheme
 from .schemas import THEMES
 
 MAX_RADIUS_M = 50_000.0
+#: Typo-tolerant search: how close (rapidfuzz ratio, 0-100) an indexed word must be to stand for a word typed.
+FUZZY_CUTOFF, FUZZY_CUTOFF_SHORT = 80.0, 75.0
 MAX_LIMIT = 500
 
 
@@ -61,6 +64,9 @@ class Catalogue:
         self.pois = pois
         self.report = report or {}
         self._by_id = {p["id"]: i for i, p in enumerate(pois)}
+        for i, p in enumerate(pois):  # ids of near-duplicates merged into this record still find it
+            for old in (p.get("properties") or {}).get("merged", []):
+                self._by_id.setdefault(old, i)
         self._by_theme: dict[str, list[int]] = {t: [] for t in THEMES}
         for i, p in enumerate(pois):
             for t in p["themes"]:
@@ -158,11 +164,14 @@ class Catalogue:
         return [self.pois[i] for i, _ in self.search_scores(q)[:limit]]
 
     def search_scores(self, q: str) -> list[tuple[int, float]]:
+        """(POI index, score) best first: word-prefix matches, else names within a typo or two (``lewade``)."""
         query = normalise(q)
         if not query:
             return []
         tokens = query.split()
         candidates = set.intersection(*(self._candidates(t) for t in tokens))
+        if not candidates:
+            return self._fuzzy_scores(query)
         scored = []
         for i in candidates:
             name, words, extra = self._text[i]
@@ -174,6 +183,24 @@ class Catalogue:
                 scored.append((i, score - len(name) / 1000.0))
         scored.sort(key=lambda s: (-s[1], s[0]))
         return scored
+
+    def _fuzzy_scores(self, query: str) -> list[tuple[int, float]]:
+        """The query with each unknown word replaced by the nearest word of the index (rapidfuzz's edit ratio),
+        searched again: ``lewade`` finds Lewarde. Scores a little below those of the words as typed."""
+        tokens = []
+        for token in query.split():
+            if self._candidates(token):
+                tokens.append(token)
+                continue
+            cutoff = FUZZY_CUTOFF if len(token) > 5 else FUZZY_CUTOFF_SHORT  # one slip in "lnes" is 75
+            best = process.extractOne(token, self._vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
+            if best is None:
+                return []
+            tokens.append(best[0])
+        corrected = " ".join(tokens)
+        if corrected == query:
+            return []
+        return [(i, score - 1.0) for i, score in self.search_scores(corrected)]
 
     @staticmethod
     def _match(query: str, tokens: list[str], name: str, words: set[str], extra: str) -> float:

@@ -45,7 +45,10 @@ class Circuit:
     route: Route
     stops: list[Stop]
     summits: list[dict]
-    build_s: float
+    build_s: float  # how long routing it took here; not kept in the cache, whose bytes depend only on the inputs
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "build_s": 0.0}
 
     def summary(self, lang: str = "en") -> dict:
         s = self.spec
@@ -112,7 +115,7 @@ def _route_in_order(engine: Engine, spec: dict, stops: list[Stop], cid: str) -> 
             raise CircuitError(f"circuit {cid!r}: no {profile} route from waypoint {i} ({seq[i].name}) to "
                                f"waypoint {i + 1} ({seq[i + 1].name})", field=f"{cid}.waypoints[{i + 1}]")
         legs.append(leg.priced(weights.cost_ms))
-    return build_route(engine.graph, weights, legs, points, profile)
+    return build_route(engine.graph, weights, legs, points, profile, names=[s.name for s in seq])
 
 
 def route_circuit(cfg: Settings, engine: Engine, cid: str, spec: dict, resolve) -> Circuit:

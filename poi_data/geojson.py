@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .labels import display_name
+
 
 def _description(desc: dict | None, lang: str | None) -> str | dict | None:
     """The description in ``lang`` (falling back to English, then French), or every language when None."""
@@ -16,7 +18,7 @@ def poi_feature(poi: dict, lang: str | None, distance_m: float | None = None, ou
     """A POI as a GeoJSON Feature at its point; the polygon, if any, under ``properties.outline``."""
     desc = poi.get("description")
     props = {
-        "id": poi["id"], "name": poi["name"], "names": poi.get("names", {}), "themes": poi["themes"],
+        "id": poi["id"], "name": display_name(poi, lang), "names": poi.get("names", {}), "themes": poi["themes"],
         "commune": poi.get("commune"), "key": poi.get("key", False),
         "description": _description(desc, lang),
         "description_sources": desc["sources"] if desc else [],

@@ -69,6 +69,23 @@ def remember(cfg: Settings, version: str, data_version: str, prints: dict[str, s
             json.dump(index, fh, indent=1)
 
 
+def alias(cfg: Settings, data_version: str, poi_version: str) -> None:
+    """Remember that a bundle of graph ``data_version`` (a sub-region's graph has its own) holds ``poi_version``,
+    so an app may ask for the changes since either of the versions its manifest names."""
+    path = _dir(cfg) / "aliases.json"
+    known = read_aliases(cfg)
+    if known.get(data_version) == poi_version:
+        return
+    with atomic_write(path, "w") as fh:
+        json.dump({**known, data_version: poi_version}, fh, indent=1, sort_keys=True)
+
+
+def read_aliases(cfg: Settings) -> dict[str, str]:
+    """Bundle graph data versions → the catalogue version their bundle holds."""
+    path = _dir(cfg) / "aliases.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
 @lru_cache(maxsize=8)
 def _snapshot(path: Path) -> dict[str, str]:
     """A kept version's fingerprints, read once per process: a snapshot is written once and never changed."""
@@ -87,6 +104,7 @@ def changes(cfg: Settings, since: str, version: str, catalogue: Catalogue, print
     """POIs added, changed and removed (tombstones) from ``since`` to the served ``version`` (whose records
     are ``catalogue`` and fingerprints ``prints``)."""
     index = read_index(cfg)
+    since = read_aliases(cfg).get(since, since)
     at, now = _resolve(index, since), _resolve(index, version)
     if at > now:
         raise VersionAhead(f"{since!r} is newer than the served catalogue {version!r}; a delta cannot go backwards")

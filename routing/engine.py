@@ -10,6 +10,7 @@ edge with the partial costs as initial distances, so results are exact from poin
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,8 +174,12 @@ class Engine:
     # -- routes ----------------------------------------------------------------------------------
 
     def route(self, points: list[tuple[float, float]], profile: str = DEFAULT_PROFILE, alternatives: int = 0,
-              avoid: shapely.Geometry | None = None, lang: str = "en") -> list[Route]:
-        """The best route through ``points`` (start, vias, end), then up to ``alternatives`` others."""
+              avoid: shapely.Geometry | None = None, lang: str = "en", *,
+              names: Sequence[str | None] = ()) -> list[Route]:
+        """The best route through ``points`` (start, vias, end), then up to ``alternatives`` others.
+
+        ``names`` name the points that are places (the arrival instructions say them).
+        """
         get_profile(profile)
         if len(points) < 2:
             raise TooManyPoints("a route needs at least a start and an end point")
@@ -187,16 +192,18 @@ class Engine:
             cost = self._avoid_costs(avoid, points, cost)
             query = rk.CCHQuery(self.custom_metric(cost))
         legs = self.legs(snaps, profile, query, cost, avoid is not None)
-        best = build_route(self.graph, weights, legs, points, profile, lang)
+        best = build_route(self.graph, weights, legs, points, profile, lang, names=names)
         routes = [best]
         if alternatives and len(points) == 2:
-            routes += self._alternatives(snaps, profile, cost, legs[0], best, alternatives, weights, points, lang)
+            routes += self._alternatives(snaps, profile, cost, legs[0], best, alternatives, weights, points, lang,
+                                         names)
         return routes
 
-    def route_through(self, snaps: list[Snap], points: list, profile: str, lang: str = "en") -> Route:
+    def route_through(self, snaps: list[Snap], points: list, profile: str, lang: str = "en", *,
+                      names: Sequence[str | None] = ()) -> Route:
         """The best route through already snapped points, with no limit on their number (for planners)."""
         legs = self.legs(snaps, profile, self.query(profile), self.weights(profile).cost_ms, False)
-        return build_route(self.graph, self.weights(profile), legs, points, profile, lang)
+        return build_route(self.graph, self.weights(profile), legs, points, profile, lang, names=names)
 
     def legs(self, snaps: list[Snap], profile: str, query, cost: np.ndarray, avoiding: bool = False) -> list[Leg]:
         """The least-cost leg between each pair of consecutive snapped points; NoRoute names the gap."""
@@ -225,7 +232,7 @@ class Engine:
         return out
 
     def _alternatives(self, snaps, profile, cost, best: Leg, best_route: Route, wanted: int, weights, points,
-                      lang) -> list[Route]:
+                      lang, names) -> list[Route]:
         """Other good routes by the penalty method: penalise the arcs found so far and search again."""
         penalised = cost.copy()
         metric = self.custom_metric(penalised)
@@ -244,7 +251,7 @@ class Engine:
             true_leg = leg.priced(cost)
             if true_leg.cost_ms > settings.ALT_MAX_DETOUR * best.cost_ms:
                 break
-            route = build_route(self.graph, weights, [true_leg], points, profile, lang)
+            route = build_route(self.graph, weights, [true_leg], points, profile, lang, names=names)
             shared = [route.overlap_with(r) for r in [best_route, *out]]
             if max(shared) <= settings.ALT_MAX_OVERLAP:
                 route.overlap = round(shared[0], 3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -96,10 +97,31 @@ def _way_label(key: tuple, t: dict) -> str:
     return name or t["unnamed"].get(sub) or t["unnamed"].get(cls) or cls
 
 
+def _turn_text(t: dict, mod: str | None, push: bool, **words: str) -> str:
+    """The text of a turn or continue: a U-turn has its own phrase, and pushing the bike is said."""
+    if mod == "uturn":
+        return t["uturn"].format(**words)
+    if push:
+        return t["push" if mod is None else "turn_push"].format(modifier=t["modifiers"].get(mod or "", ""), **words)
+    return t["continue" if mod is None else "turn"].format(modifier=t["modifiers"].get(mod or "", ""), **words)
+
+
+def _reached(t: dict, key: str, place: str | None, **words) -> str:
+    """"You have reached stop 2" or, when the point is a named place, "… stop 2: Base 11/19"."""
+    return t[f"{key}_named"].format(place=place, **words) if place else t[key].format(**words)
+
+
 def instructions_for(graph: CompiledGraph, pieces: list, piece_points: list[np.ndarray], lengths: np.ndarray,
-                     leg_sizes: list[int], lang: str = "en") -> list[dict]:
-    """Depart, turn/continue, waypoint and arrive instructions with their text in ``lang``."""
+                     leg_sizes: list[int], lang: str = "en", *, push: frozenset[str] = frozenset(),
+                     names: Sequence[str | None] = ()) -> list[dict]:
+    """Depart, turn/continue, waypoint and arrive instructions with their text in ``lang``.
+
+    ``push`` holds the subclasses where the rider gets off and pushes (a bike on steps): those stretches say so
+    and carry ``push: true``. ``names`` are the names of the route's points (start, vias, end; None where a point
+    is bare coordinates), so arriving at a via or at the end names the place.
+    """
     t = texts(lang)
+    names = list(names) + [None] * (len(leg_sizes) + 1 - len(names))
     out: list[dict] = []
     stop = 0
     prev_end_bearing = None
@@ -107,24 +129,28 @@ def instructions_for(graph: CompiledGraph, pieces: list, piece_points: list[np.n
         first, last = piece_points[st["pieces"][0]], piece_points[st["pieces"][-1]]
         start_bearing = _bearing(first, from_end=False) if len(first) > 1 else 0.0
         way, dist = _way_label(st["key"], t), format_distance(st["length"], lang)
+        pushed = st["key"][2] in push
         base = {"name": st["key"][0], "way_class": st["key"][1], "distance_m": round(st["length"], 1),
-                "location": [round(float(first[0, 0]), 7), round(float(first[0, 1]), 7)]}
+                "location": [round(float(first[0, 0]), 7), round(float(first[0, 1]), 7)], "push": pushed}
         if st["leg_start"]:
             stop += 1
-            out.append({"type": "waypoint", "modifier": None, **base, "distance_m": 0.0,
-                        "text": t["waypoint"].format(number=stop)})
+            out.append({"type": "waypoint", "modifier": None, **base, "distance_m": 0.0, "push": False,
+                        "text": _reached(t, "waypoint", names[stop], number=stop)})
         if k == 0:
             direction = t["directions"][int(((start_bearing + 22.5) % 360) // 45)]
-            out.append({"type": "depart", "modifier": None, **base,
-                        "text": t["depart"].format(direction=direction, way=way, distance=dist)})
+            text = t["depart"].format(direction=direction, way=way, distance=dist)
+            if pushed:
+                text = _turn_text(t, None, True, way=way, distance=dist)
+            out.append({"type": "depart", "modifier": None, **base, "text": text})
         else:
             turn = (start_bearing - prev_end_bearing + 540) % 360 - 180
             mod = _modifier(turn)
             kind = "continue" if mod is None else "turn"
-            text = t[kind].format(way=way, distance=dist, modifier=t["modifiers"].get(mod or "", ""))
-            out.append({"type": kind, "modifier": mod, **base, "text": text})
+            out.append({"type": kind, "modifier": mod, **base,
+                        "text": _turn_text(t, mod, pushed, way=way, distance=dist)})
         prev_end_bearing = _bearing(last, from_end=True) if len(last) > 1 else start_bearing
     end = piece_points[-1][-1]
     out.append({"type": "arrive", "modifier": None, "name": None, "way_class": None, "distance_m": 0.0,
-                "location": [round(float(end[0]), 7), round(float(end[1]), 7)], "text": t["arrive"]})
+                "location": [round(float(end[0]), 7), round(float(end[1]), 7)], "push": False,
+                "text": _reached(t, "arrive", names[-1])})
     return out

@@ -37,7 +37,13 @@ class Profile:
     subclass_factor: dict[str, float | str] = field(default_factory=dict)
     flags: dict[str, float] = field(default_factory=dict)
     push_subclasses: tuple[str, ...] = ()
+    dismount_s: dict[str, float] = field(default_factory=dict)
     params: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rides(self) -> bool:
+        """Whether the profile is ridden (a cyclist pushes on ``push_subclasses``) rather than walked or run."""
+        return self.speed_model == "cycling"
 
     def speed_kmh(self, grade: np.ndarray) -> np.ndarray:
         """Travel speed on each grade (rise over run, signed), by the profile's speed model."""
@@ -71,6 +77,7 @@ def load_profiles(path: Path = PROFILES_FILE) -> dict[str, Profile]:
             subclass_factor=spec.pop("subclass_factor", {}),
             flags=spec.pop("flags", {}),
             push_subclasses=tuple(spec.pop("push_subclasses", ())),
+            dismount_s={k: float(v) for k, v in spec.pop("dismount_s", {}).items()},
             params={k: float(v) for k, v in spec.items()},
         )
     return out
@@ -145,6 +152,8 @@ def arc_weights(graph: CompiledGraph, profile: Profile) -> ArcWeights:
     for flag, values in (("cavalier", graph.edge_cavalier), ("ev5", graph.edge_ev5), ("terril", on_terril)):
         factor = factor * np.where(np.repeat(values, 2), profile.flags.get(flag, 1.0), 1.0)
     cost = time * factor + profile.climb_penalty_s_per_m * up
+    if profile.dismount_s:  # getting off to carry the bike (steps) costs a fixed time, however short the flight
+        cost = cost + _factor_table(profile.dismount_s, sub, default=0.0)
     cost = np.maximum(cost, MIN_COST_SHARE * time * np.minimum(factor, 1.0))
     if profile.oneway == "forbid":
         cost[against] = math.inf

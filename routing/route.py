@@ -6,6 +6,7 @@ Planners build their results from these too, so GPX, GeoJSON and the API seriali
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from osmnx.distance import great_circle
 from . import settings
 from .compiled import CompiledGraph
 from .instructions import instructions_for
+from .profiles import get_profile
 
 if TYPE_CHECKING:
     from .engine import Leg
@@ -124,12 +126,43 @@ def cumulative_distance(coords: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(steps)])
 
 
+def climbs_with_hysteresis(z: np.ndarray, threshold: float) -> tuple[float, float]:
+    """Ascent and descent between the turning points of a profile that reverse by at least ``threshold``.
+
+    Each climb counts whole, from its valley to its peak. Counting rises in steps of ``threshold`` from an
+    anchor, as galibot did before, left up to a threshold uncounted at every summit and every valley: the
+    TPN-style course read 1,257 m where its turning points add up to 1,408 m.
+    """
+    if len(z) < 2:
+        return 0.0, 0.0
+    up = down = 0.0
+    turn = extreme = float(z[0])  # the last turning point, and the farthest point reached since it
+    trend = 0  # +1 climbing, -1 descending, 0 until the profile first moves by the threshold
+    for value in z[1:].tolist():
+        if trend == 0:
+            if abs(value - turn) >= threshold:
+                trend, extreme = (1 if value > turn else -1), value
+        elif (value - extreme) * trend > 0:  # further the same way
+            extreme = value
+        elif abs(value - extreme) >= threshold:  # a reversal: the climb or descent to ``extreme`` counts whole
+            if trend > 0:
+                up += extreme - turn
+            else:
+                down += turn - extreme
+            turn, extreme, trend = extreme, value, -trend
+    if trend > 0:
+        up += extreme - turn
+    elif trend < 0:
+        down += turn - extreme
+    return float(up), float(down)
+
+
 def smoothed_climbs(dist: np.ndarray, ele: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
     """Ascent and descent of a profile after resampling, smoothing and a hysteresis.
 
     SRTM's 90 m cells put metre-high bumps on canal towpaths; counting them raw reports climbs
     that are not there. The profile is resampled every PROFILE_STEP_M, averaged over
-    SMOOTH_WINDOW_M, and a change counts only once it exceeds CLIMB_HYSTERESIS_M.
+    SMOOTH_WINDOW_M, and a climb or descent counts once the profile turns back by CLIMB_HYSTERESIS_M.
     """
     if len(dist) < 2 or dist[-1] <= 0:
         return 0.0, 0.0, dist, ele
@@ -140,15 +173,7 @@ def smoothed_climbs(dist: np.ndarray, ele: np.ndarray) -> tuple[float, float, np
     if window > 1 and len(z) > window:
         pad = np.pad(z, (window // 2, window - 1 - window // 2), mode="edge")
         z = np.convolve(pad, np.ones(window) / window, mode="valid")
-    up = down = 0.0
-    anchor = z[0]
-    for value in z[1:]:
-        if value - anchor >= settings.CLIMB_HYSTERESIS_M:
-            up += value - anchor
-            anchor = value
-        elif anchor - value >= settings.CLIMB_HYSTERESIS_M:
-            down += anchor - value
-            anchor = value
+    up, down = climbs_with_hysteresis(z, settings.CLIMB_HYSTERESIS_M)
     return float(up), float(down), grid, z
 
 
@@ -170,9 +195,15 @@ def _way_types(graph: CompiledGraph, arcs: np.ndarray, lengths: np.ndarray) -> d
     return {k: round(v, 1) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
 
 
+def _pushed_subclasses(profile: str) -> frozenset[str]:
+    """Where a rider of ``profile`` gets off the bike: its push subclasses that cost a dismount (steps)."""
+    p = get_profile(profile)
+    return frozenset(p.dismount_s) & frozenset(p.push_subclasses) if p.rides else frozenset()
+
+
 def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], points: list, profile: str,
-                lang: str = "en") -> Route:
-    """Assemble the full result of a path made of legs."""
+                lang: str = "en", *, names: Sequence[str | None] = ()) -> Route:
+    """Assemble the full result of a path made of legs; ``names`` name its points (start, vias, end) if known."""
     pieces = [p for leg in legs for p in leg.pieces]
     arcs = np.array([p.arc for p in pieces], dtype=np.int64)
     share = np.array([p.hi - p.lo for p in pieces])
@@ -201,7 +232,8 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
         way_types=_way_types(graph, arcs, lengths),
         cavalier_share=on(graph.edge_cavalier),
         ev5_share=on(graph.edge_ev5),
-        instructions=instructions_for(graph, pieces, chunks, lengths, [len(leg.pieces) for leg in legs], lang),
+        instructions=instructions_for(graph, pieces, chunks, lengths, [len(leg.pieces) for leg in legs], lang,
+                                      push=_pushed_subclasses(profile), names=names),
         legs=leg_info,
         arcs=arcs.tolist(),
         arc_lengths=lengths.tolist(),

@@ -9,10 +9,41 @@ from routing import settings
 from routing.build import BuildRequest, load_or_build
 from routing.settings import Settings
 
+#: Places the API tests route between, as routing.landmarks reads them from the tiles
+#: (test_landmark_coordinates_come_from_the_data checks them); Lewarde is the Centre Historique Minier's commune.
+LOUVRE, BASE_11_19 = [2.8043729, 50.4306149], [2.7897549, 50.4440597]
+LEWARDE = [3.1691, 50.3369]
+
+
+def assert_problem(resp, status: int, field: str | None = None) -> dict:
+    """Check a problem+json answer (a Flask test response or a ``requests`` one): status, media type, a title and
+    a detail, the field it names, and no traceback; return its body."""
+    text = resp.get_data(as_text=True) if hasattr(resp, "get_data") else resp.text
+    assert resp.status_code == status, text[:500]
+    assert resp.headers["Content-Type"].startswith("application/problem+json")
+    body = resp.get_json() if hasattr(resp, "get_json") else resp.json()
+    assert body["status"] == status and body["title"] and body.get("detail")
+    if field is not None:
+        assert body["field"] == field, body
+    assert "Traceback" not in text
+    return body
+
+
 #: Lens, Liévin, Loos-en-Gohelle: the Louvre-Lens, the 11/19 and its terrils; 42 real tiles.
 LENS = settings.NAMED_BBOXES["lens"]
 #: A smaller box on the 11/19 for the tests that build graph variants.
 BOX_11_19 = (2.77, 50.43, 2.80, 50.45)
+
+
+#: Fixtures of the whole basin: a test that uses one is in the slow tier (``pytest -m "not slow"`` leaves it out).
+BASIN_FIXTURES = frozenset({"basin_graph", "basin_engine", "catalogue", "circuits", "elevation", "client"})
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark ``slow`` every test that needs the whole basin: the fast tier is the units and the Lens area."""
+    for item in items:
+        if BASIN_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

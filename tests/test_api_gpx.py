@@ -10,10 +10,9 @@ import pytest
 from lxml import etree
 
 from gpx_exports import settings as gpx_settings
+from tests.conftest import LEWARDE, LOUVRE
 
 XSD = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "data" / "gpx-1.1.xsd")))
-LOUVRE = [2.8037, 50.4306]
-LEWARDE = [3.1691, 50.3369]
 GPX11 = "http://www.topografix.com/GPX/1/1"
 
 

@@ -12,9 +12,13 @@ import pytest
 import requests
 
 from api.redis_server import EmbeddedRedis, free_port
+from tests.conftest import BASE_11_19, LOUVRE
+from tests.conftest import assert_problem as problem
+
+#: a real gunicorn serving the whole basin: the slow tier
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-LOUVRE, BASE_11_19 = [2.8037, 50.4306], [2.78975, 50.44406]
 
 
 @pytest.fixture(scope="module")
@@ -53,15 +57,6 @@ def _wait_ready(base: str, proc: subprocess.Popen, log: Path, timeout: float = 2
             pass
         time.sleep(0.5)
     pytest.fail("gunicorn did not become ready")
-
-
-def problem(resp, status: int, field: str | None = None) -> dict:
-    assert resp.status_code == status, resp.text[:300]
-    assert resp.headers["Content-Type"].startswith("application/problem+json")
-    body = resp.json()
-    if field:
-        assert body["field"] == field
-    return body
 
 
 def test_every_endpoint_answers(server, cfg):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from api import create_app
@@ -35,15 +37,20 @@ def test_health_says_when_redis_dies(app_with, redis_server):
     assert resp.status_code == 200 and resp.get_json()["redis"] == "down"
 
 
+@pytest.mark.slow  # a galibot subprocess or a larger build: seconds each
 def test_health_is_503_while_the_graph_loads(cfg, tmp_path):
+    """The loader waits on a gate, so the loading state is seen on every run, not only on a slow machine."""
     from routing.settings import Settings
 
+    gate = threading.Event()
     empty_cache = Settings(data_dir=cfg.data_dir, cache_dir=tmp_path, workers=1)
-    app = create_app({"GALIBOT_SETTINGS": empty_cache, "GALIBOT_AREA": "2.77,50.43,2.78,50.44"})
+    app = create_app({"GALIBOT_SETTINGS": empty_cache, "GALIBOT_AREA": "2.77,50.43,2.78,50.44",
+                      "GALIBOT_LOAD_GATE": gate})
     resp = app.test_client().get("/v1/health")
+    assert resp.status_code == 503
+    assert resp.get_json()["status"] == "loading" and resp.get_json()["graph"] is None
+    gate.set()
     state = app.extensions["galibot.graph"]
-    if resp.status_code == 503:
-        assert resp.get_json()["status"] == "loading" and resp.get_json()["graph"] is None
     assert state.wait(300), state.error
     assert app.test_client().get("/v1/health").status_code == 200
 

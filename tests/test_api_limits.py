@@ -6,8 +6,7 @@ import pytest
 
 from api import create_app
 from api.redis_server import EmbeddedRedis
-
-from .test_api_pois_routes import LOUVRE
+from tests.conftest import LOUVRE
 
 LOOP = {"start": LOUVRE, "distance_km": 8, "profile": "walk"}
 

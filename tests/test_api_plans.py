@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .test_api_pois_routes import BASE_11_19, LOUVRE, assert_problem
+from tests.conftest import BASE_11_19, LOUVRE, assert_problem
 
 SITES = ["great-site-chm-lewarde", "great-site-arenberg", "great-site-fosse-9-9bis", "great-site-base-11-19",
          "great-site-cite-des-electriciens"]

@@ -10,10 +10,11 @@ import pytest
 
 from api import create_app
 from api.redis_server import EmbeddedRedis
+from tests.conftest import LEWARDE
+from tests.conftest import LOUVRE as LOUVRE_LENS
 
 TOKEN_A = "device-a-0123456789abcdef"
 TOKEN_B = "device-b-fedcba9876543210"
-LOUVRE_LENS, LEWARDE = [2.80437, 50.43061], [3.1691, 50.3369]
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,7 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> N
         assert needle in errors[0]
 
 
+@pytest.mark.slow  # a galibot subprocess or a larger build: seconds each
 def test_build_then_warm_load_prints_the_figures(cfg, tmp_path):
     cold = galibot("build", "--bbox", BOX, "--cache-dir", str(tmp_path))
     assert cold.returncode == 0, cold.stderr
@@ -43,6 +44,7 @@ def test_build_then_warm_load_prints_the_figures(cfg, tmp_path):
     assert version == next(line for line in warm.stdout.splitlines() if line.startswith("data"))
 
 
+@pytest.mark.slow  # a galibot subprocess or a larger build: seconds each
 def test_missing_data_directory(tmp_path):
     proc = galibot("build", "--bbox", BOX, "--data-dir", str(tmp_path / "nowhere"), "--cache-dir", str(tmp_path))
     assert_one_line_error(proc, "data directory not found", "nowhere")
@@ -62,6 +64,7 @@ def fake_data_dir(real: Path, root: Path) -> Path:
     return root
 
 
+@pytest.mark.slow  # a galibot subprocess or a larger build: seconds each
 def test_corrupt_tile_is_named_and_nothing_is_cached(cfg, tmp_path):
     data = fake_data_dir(cfg.data_dir, tmp_path / "data")
     first = tiles_for_bbox(cfg.tiles_dir, BOX_11_19)[0]
@@ -74,6 +77,7 @@ def test_corrupt_tile_is_named_and_nothing_is_cached(cfg, tmp_path):
     assert not cache.exists() or not any(cache.iterdir())
 
 
+@pytest.mark.slow  # a galibot subprocess or a larger build: seconds each
 def test_missing_mbm_layer_is_named(cfg, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
@@ -84,6 +88,7 @@ def test_missing_mbm_layer_is_named(cfg, tmp_path):
     assert_one_line_error(proc, "terrils.geojson")
 
 
+@pytest.mark.slow  # a galibot subprocess each: seconds
 @pytest.mark.parametrize("bbox, message", [
     ("5,45,5.1,45.1", "outside the data area"),
     ("2.8,50.4,2.7,50.5", "is empty"),
@@ -94,6 +99,7 @@ def test_bad_bbox(tmp_path, bbox, message):
     assert_one_line_error(galibot("build", "--bbox", bbox, "--cache-dir", str(tmp_path)), message)
 
 
+@pytest.mark.slow  # a galibot subprocess or a larger build: seconds each
 def test_bbox_with_no_way_is_an_empty_graph(tmp_path):
     """A 10 m square in a field near Loos-en-Gohelle holds no way at all."""
     proc = galibot("build", "--bbox", "2.76,50.41,2.7601,50.4101", "--cache-dir", str(tmp_path))

@@ -52,6 +52,7 @@ def test_a_named_way_crosses_a_tile_border_as_one_edge(lens_graph):
     assert "Avenue Alfred Maës" in set(names) or "Boulevard Émile Basly" in set(names)
 
 
+@pytest.mark.slow  # a galibot subprocess or a larger build: seconds each
 def test_networkx_view_follows_osmnx_conventions(lens_graph, lens_nx):
     G = lens_nx
     assert G.graph["crs"] == "epsg:4326"

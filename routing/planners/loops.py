@@ -39,6 +39,7 @@ class Loop:
     reused_share: float
     spurs: int
     tries: int
+    deadline_hit: bool = False  # the wall-clock safety net cut the tries short: the result may vary by machine
 
     @property
     def length_error(self) -> float:
@@ -124,7 +125,11 @@ def _snap_vias(engine: Engine, vias: list[tuple[float, float]]) -> list[Snap] | 
 
 
 def _fit_loop(engine, pen, profile, start: Snap, lonlat, target, heading, deadline) -> tuple | None:
-    """Refit the circle's radius until the loop's length is within tolerance; the best try found."""
+    """Refit the circle's radius until the loop's length is within tolerance; the best try found.
+
+    The tries are a fixed number (LOOP_TRIES), so the result is the same on any machine; ``deadline`` is only
+    the safety net.
+    """
     radius = target / (2 * math.pi * ROAD_FACTOR)
     best = None
     for tries in range(1, settings.LOOP_TRIES + 1):
@@ -153,7 +158,8 @@ def plan_loops(engine: Engine, start: tuple[float, float], distance_m: float, pr
     """Up to ``count`` loops of about ``distance_m`` from ``start``, headed in different directions."""
     get_profile(profile)
     if not MIN_LOOP_M <= distance_m <= MAX_LOOP_M:
-        raise ImpossibleTarget(f"a round trip must be {MIN_LOOP_M:g} to {MAX_LOOP_M:g} m long, not {distance_m:g}")
+        raise ImpossibleTarget(f"a round trip is {MIN_LOOP_M / 1000:g} to {MAX_LOOP_M / 1000:g} km long; "
+                               f"{distance_m / 1000:g} km was asked for")
     count = max(1, min(count, settings.LOOP_MAX))
     deadline = time.monotonic() + deadline_s
     snap = engine.snap([start], field="start")[0]
@@ -162,8 +168,12 @@ def plan_loops(engine: Engine, start: tuple[float, float], distance_m: float, pr
     first = np.random.default_rng(seed).uniform(0, 2 * math.pi)
     loops: list[Loop] = []
     fallback: list[tuple[float, Loop]] = []  # loops outside the tolerance, used only if nothing better comes
+    hit = False
     for k in range(count * 3):  # extra headings in case some loops miss the length or repeat others
-        if len(loops) == count or time.monotonic() > deadline:
+        if len(loops) == count:
+            break
+        if time.monotonic() > deadline:
+            hit = True
             break
         heading = first + k * 2 * math.pi / count + (k // count) * math.pi / (2 * count)
         found = _fit_loop(engine, pen, profile, snap, start, distance_m, heading, deadline)
@@ -174,16 +184,20 @@ def plan_loops(engine: Engine, start: tuple[float, float], distance_m: float, pr
         if any(route.overlap_with(other.route) > settings.LOOP_MAX_OVERLAP for other in loops):
             continue
         loop = Loop(route, distance_m, math.degrees(heading) % 360, reused_share(engine.graph, pieces),
-                    count_spurs(pieces), tries)
+                    count_spurs(pieces), tries, hit or time.monotonic() > deadline)
         if err <= settings.LOOP_TOLERANCE:
             loops.append(loop)
         else:
             fallback.append((err, loop))
     if not loops and fallback:
         loops.append(min(fallback, key=lambda f: f[0])[1])
-    if not loops:
-        raise PlannerTimeout(f"no loop of {distance_m:g} m found from this start within the time limit",
-                             field="start")
+    if not loops and (hit or time.monotonic() > deadline):
+        raise PlannerTimeout(f"no round trip of {distance_m / 1000:g} km was found from this start before the "
+                             "time limit", field="start")
+    if not loops:  # every heading and radius was tried: no retry will find one
+        raise ImpossibleTarget(f"no round trip of {distance_m / 1000:g} km fits the basin's ways from this start: "
+                               "a circle of that size runs off the map in every direction tried; ask for a shorter "
+                               "one or start nearer the middle of the basin")
     return loops
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
+from .. import settings
 from ..errors import NoRoute, PlannerTimeout
 from .matrix import UNREACHABLE
 
@@ -25,6 +26,7 @@ class Order:
     cost: int  # sum of matrix entries along the sequence (and back to 0 for a loop)
     lower_bound: int
     optimal: bool
+    safety_net_fired: bool = False  # the wall-clock backstop stopped the solver: the result may vary by machine
 
     @property
     def gap(self) -> float:
@@ -33,13 +35,32 @@ class Order:
 
 
 def cp_solver(time_limit_s: float, workers: int) -> cp_model.CpSolver:
-    """A CP-SAT solver bounded by deterministic time, so the same request gives the same answer."""
+    """A CP-SAT solver bounded by deterministic time, so the same request gives the same answer on any machine.
+
+    ``time_limit_s`` is in CP-SAT's deterministic time units (about a second of work on a typical core), not
+    in seconds of the clock: a slow or busy machine takes longer to reach it, and reaches the same answer.
+    Interleaved search makes the work done independent of ``workers``, and the seed is fixed. The wall
+    clock only backs it up (``settings.SOLVER_SAFETY_NET_FACTOR`` times the budget); ``safety_net_fired``
+    tells when that backstop, and not the deterministic limit, ended the search.
+    """
     solver = cp_model.CpSolver()
     solver.parameters.max_deterministic_time = time_limit_s
-    solver.parameters.max_time_in_seconds = 3 * time_limit_s  # a wall-clock backstop on a loaded machine
-    solver.parameters.num_workers = workers
+    solver.parameters.max_time_in_seconds = max(settings.SOLVER_SAFETY_NET_MIN_S,
+                                                settings.SOLVER_SAFETY_NET_FACTOR * time_limit_s)
+    solver.parameters.num_workers = max(1, workers)
     solver.parameters.interleave_search = True
+    solver.parameters.random_seed = settings.SOLVER_SEED
+    # OR-Tools 9.15 aborts the whole process ("Check failed: heuristics.fixed_search != nullptr") when its
+    # max_lp subsolver runs interleaved on some infeasible trail models (terril 74 → Lewarde, 35 km, 3 terrils)
+    solver.parameters.ignore_subsolvers.append("max_lp")
     return solver
+
+
+def safety_net_fired(solver: cp_model.CpSolver, status: int) -> bool:
+    """Whether the wall-clock backstop stopped a search before its deterministic budget was spent."""
+    if status == cp_model.OPTIMAL or status == cp_model.INFEASIBLE:
+        return False
+    return solver.wall_time >= 0.99 * solver.parameters.max_time_in_seconds
 
 
 def _sequence_cost(matrix: np.ndarray, seq: list[int], loop: bool) -> int:
@@ -100,7 +121,7 @@ def solve_order(matrix: np.ndarray, loop: bool = True, end: int | None = None, t
     cost = _sequence_cost(matrix, seq, loop)
     optimal = status == cp_model.OPTIMAL and scale == 1
     bound = cost if optimal else int(solver.best_objective_bound * scale)
-    return Order(seq, cost, min(bound, cost), optimal)
+    return Order(seq, cost, min(bound, cost), optimal, safety_net_fired(solver, status))
 
 
 def brute_force_order(matrix: np.ndarray, loop: bool = True, end: int | None = None) -> Order:

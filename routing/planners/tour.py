@@ -44,7 +44,7 @@ class Tour:
 
     def summary(self) -> dict:
         return {**self.route.summary(), "loop": self.loop, "optimal": self.order.optimal,
-                "gap": round(self.order.gap, 4), "stops": [
+                "gap": round(self.order.gap, 4), "deadline_hit": self.order.safety_net_fired, "stops": [
                     {**s.as_dict(), "km": km} for s, km in zip(self.stops, self.stop_km)]}
 
 
@@ -79,6 +79,7 @@ def plan_tour(engine: Engine, start: Stop, stops: list[Stop], profile: str = "bi
     order = solve_order(matrix, loop=loop and end is None, end=len(places) - 1 if end is not None else None,
                         time_limit_s=limit, workers=workers)
     seq = order.sequence + ([0] if loop and end is None else [])
-    route = engine.route_through([snaps[i] for i in seq], [points[i] for i in seq], profile, lang)
+    route = engine.route_through([snaps[i] for i in seq], [points[i] for i in seq], profile, lang,
+                                 names=[places[i].name for i in seq])
     visited = [places[i] for i in order.sequence[1:] if end is None or i != len(places) - 1]
     return Tour(route, start, visited, end, loop and end is None, order)
