@@ -175,7 +175,7 @@ def offline_operations() -> dict[str, dict]:
             "put": {"summary": "Create or replace a trip (idempotent; If-Match or a body version for concurrency)",
                     "security": auth, "parameters": [trip_id],
                     "requestBody": _body(trips.TripSchema),
-                    "responses": _json(trips.TripOutSchema, (400, 401, 409, 412, 413, 422, 503), "201",
+                    "responses": _json(trips.TripOutSchema, (400, 401, 409, 412, 413, 415, 422, 503), "201",
                                        extra={"200": stored})},
             "delete": {"summary": "Delete a trip, leaving a tombstone", "security": auth, "parameters": [trip_id],
                        "responses": {"204": {"description": "deleted (or already)"},

@@ -11,13 +11,18 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Blueprint, Response, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+import api
 import gpx_exports as gx
+import poi_data
+import routing
 from gpx_exports import settings as gpx_settings
 from gpx_exports.writer import km_markers
+from routing.io import code_version
 from routing.profiles import DEFAULT_PROFILE, PROFILES
 
 from . import cache
@@ -110,9 +115,14 @@ def links(key: str) -> dict:
     return {"self": base, "geojson": f"{base}.geojson", "gpx": f"{base}.gpx"}
 
 
+def results_code() -> str:
+    """The version of the code that makes results and files: part of their key, so an upgrade recomputes them."""
+    return code_version(*(Path(m.__file__).parent for m in (routing, poi_data, gx, api)))
+
+
 def result_body(endpoint: str, params: dict, data_version: str, compute: Callable[[], dict]) -> tuple[str, bytes, bool]:
     """(key, JSON body, served from a cache) of a result: from Redis, else the store, else computed now."""
-    key = gx.export_key(endpoint, params, data_version)
+    key = gx.export_key(endpoint, params, f"{data_version}+{results_code()}")
     redis_key = cache.result_key(key)
     body = cache.get(redis_key)
     if body is not None:

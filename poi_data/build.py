@@ -169,6 +169,13 @@ def _bss_id(url: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+def pit_shaft_label(fosse: str | None, puits: str | None) -> str:
+    """"Fosse 9 – puits 9 bis", or "Puits avaleresse" when the data name no fosse (not "Fosse None")."""
+    if not fosse:
+        return f"Puits {puits}" if puits else "Puits de mine"
+    return f"Fosse {fosse}" + (f" – puits {puits}" if puits and puits != fosse else "")
+
+
 def pit_shaft_records(mbm_dir: Path, report: Report) -> list[dict]:
     """The 636 pit shafts: fosse, shaft, company, dates, depth; the id comes from the BRGM BSS code."""
     out = []
@@ -176,7 +183,7 @@ def pit_shaft_records(mbm_dir: Path, report: Report) -> list[dict]:
         try:
             bss = _bss_id(props.get("brgm"))
             fosse, puits = props.get("fosse"), props.get("puits")
-            label = f"Fosse {fosse}" + (f" – puits {puits}" if puits and puits != fosse else "")
+            label = pit_shaft_label(fosse, puits)
             if props.get("fosse_alias"):
                 label += f" ({props['fosse_alias']})"
             # Shafts 4 and 4 bis of a fosse can share one BRGM file: the shaft name makes the id unique.
@@ -326,6 +333,15 @@ def _rank(r: dict) -> tuple:
             len(r["themes"]), len(r["name"]))
 
 
+#: Two terrils or two pit shafts are two landforms or two shafts, whatever their names: never merged.
+NEVER_MERGED = frozenset({"terrils", "pit_shafts"})
+
+
+def _distinct_features(a: dict, b: dict) -> bool:
+    """Whether two records are distinct features although named alike (terrils 116 and 117, two shafts "avaleresse")."""
+    return a["themes"][0] == b["themes"][0] and a["themes"][0] in NEVER_MERGED
+
+
 def merge_near_duplicates(records: list[dict], report: Report) -> list[dict]:
     """One record per place: named records with the same name key within MERGE_M are merged into the best one.
 
@@ -349,6 +365,8 @@ def merge_near_duplicates(records: list[dict], report: Report) -> list[dict]:
             for b in members:
                 ib = members.index(b)
                 if b == a or b in dropped or np.hypot(x[ia] - x[ib], y[ia] - y[ib]) > MERGE_M:
+                    continue
+                if _distinct_features(records[a], records[b]):
                     continue
                 keep, other = records[a], records[b]
                 keep["themes"] = list(dict.fromkeys([*keep["themes"], *other["themes"]]))

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import routingkit_cch as rk
 
+import routing
 from routing import landmarks
 from routing.engine import Engine
 from routing.errors import CircuitError, DataError, RoutingError
-from routing.io import atomic_write
+from routing.io import atomic_write, code_version
 from routing.planners.tour import Stop, plan_tour
 from routing.planners.trail import plan_trail
 from routing.route import Route, build_route
@@ -31,6 +31,7 @@ from .catalogue import Catalogue
 from .errors import UnknownPOI
 
 CIRCUITS_FILE = Path(__file__).with_name("circuits.toml")
+ROUTING_DIR = Path(routing.__file__).parent
 #: EV5 ways cost this share of their profile cost in circuits that follow the relation.
 EV5_PREFERENCE = 0.3
 KINDS = ("route", "tour", "trail")
@@ -110,7 +111,7 @@ def _route_in_order(engine: Engine, spec: dict, stops: list[Stop], cid: str) -> 
     metric = engine.custom_metric(cost) if spec.get("prefer_ev5") else engine.metric(profile)
     legs = []
     for i, (a, b) in enumerate(zip(snaps[:-1], snaps[1:])):
-        leg = engine.leg(a, b, profile, rk.CCHQuery(metric), cost)
+        leg = engine.leg(a, b, profile, engine.query_on(metric), cost)
         if leg is None:
             raise CircuitError(f"circuit {cid!r}: no {profile} route from waypoint {i} ({seq[i].name}) to "
                                f"waypoint {i + 1} ({seq[i + 1].name})", field=f"{cid}.waypoints[{i + 1}]")
@@ -141,10 +142,11 @@ def route_circuit(cfg: Settings, engine: Engine, cid: str, spec: dict, resolve) 
 
 
 def circuits_version(engine: Engine, path: Path = CIRCUITS_FILE) -> str:
-    """Hash of the circuit file, this module, and the catalogue version (which covers the graph's data version)."""
+    """Hash of the circuit file, the catalogue version (which covers the graph's data version) and the code of
+    ``routing`` and ``poi_data`` (planners, ascent counting, wording shape a routed circuit too)."""
     h = hashlib.sha256(path.read_bytes())
     h.update(catalogue_version(engine.graph).encode())
-    h.update(Path(__file__).read_bytes())
+    h.update(code_version(ROUTING_DIR, Path(__file__).parent).encode())
     return h.hexdigest()[:16]
 
 

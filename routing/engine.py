@@ -95,6 +95,11 @@ class Engine:
         """A fresh query object (0.04 ms): the binding forbids sharing or dropping one across threads."""
         return rk.CCHQuery(self.metric(profile))
 
+    @staticmethod
+    def query_on(metric: rk.CCHMetric) -> rk.CCHQuery:
+        """A fresh query on a metric of one's own (``custom_metric``), so callers need not drive RoutingKit."""
+        return rk.CCHQuery(metric)
+
     # -- snapping --------------------------------------------------------------------------------
 
     def snap(self, points: list[tuple[float, float]], field: str = "points") -> list[Snap]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import IO
 
@@ -26,3 +28,24 @@ def atomic_write(path: Path, mode: str = "wb") -> Iterator[IO]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+#: The source files whose content decides what a computed result holds.
+CODE_SUFFIXES = (".py", ".toml", ".json")
+
+
+@cache
+def code_version(*packages: Path) -> str:
+    """A hash of the source files of ``packages`` (directories): part of the key of every cached *result*.
+
+    The data version names the graph; results (routed circuits, stored API answers, exported files) also depend
+    on the code that makes them: the ascent counting, the wording, the waypoints of a file. Keyed by both, a cache
+    filled by an older galibot is not served by a newer one.
+    """
+    h = hashlib.sha256()
+    for root in packages:
+        files = (p for p in Path(root).rglob("*") if p.suffix in CODE_SUFFIXES and "__pycache__" not in p.parts)
+        for path in sorted(files):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:12]

@@ -121,7 +121,7 @@ def test_accept_language_picks_the_instruction_language(client_for):
     ({"points": [LOUVRE, BASE_11_19], "profile": "tandem"}, 422, "profile"),
     ({"points": [LOUVRE]}, 422, "points"),
     ({"points": [LOUVRE] * 28}, 422, "points"),
-    ({"points": [LOUVRE, [2.8, "north"]]}, 422, "points[1][1]"),
+    ({"points": [LOUVRE, [2.8, "north"]]}, 422, "points[1]"),
     ({"points": [LOUVRE, BASE_11_19], "alternatives": 9}, 422, "alternatives"),
     ({"points": [LOUVRE, BASE_11_19], "avoid": {"type": "Point", "coordinates": [2.8, 50.4]}}, 422, "avoid"),
     ({"points": [LOUVRE, BASE_11_19],
@@ -130,7 +130,8 @@ def test_accept_language_picks_the_instruction_language(client_for):
     ({"points": [LOUVRE, BASE_11_19],
       "avoid": {"type": "Polygon", "coordinates": [[[2.78, 50.44], [2.79, 50.45], [2.79, 50.44], [2.78, 50.45],
                                                      [2.78, 50.44]]]}}, 422, "avoid"),
-    (None, 422, "points"),
+    ({}, 422, "points"),
+    (None, 415, "body"),  # no body at all: nothing declared as JSON
 ])
 def test_bad_route_requests(client_for, body, status, field):
     assert_problem(client_for().post("/v1/routes", json=body), status, field)
