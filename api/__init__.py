@@ -11,6 +11,7 @@ from flask import Flask
 from routing.build import BuildRequest, parse_bbox
 from routing.settings import Settings
 
+from .common import REDIS_TIMEOUT_S
 from .errors import register_error_handlers
 from .graph_state import GraphState
 from .limits import init_limits
@@ -18,10 +19,11 @@ from .trip_store import TripStore
 
 
 def _redis_client(url: str | None) -> redis.Redis | None:
-    """A client with short timeouts, so a dead Redis slows nothing down; None without a URL."""
+    """A client with short timeouts, so a dead or hung Redis holds a request at most REDIS_TIMEOUT_S; None without
+    a URL."""
     if not url:
         return None
-    return redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
+    return redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -13,6 +13,10 @@ from routing.settings import ISO_MAX_MINUTES
 from .errors import APIProblem
 from .graph_state import GraphState
 
+#: Redis socket timeouts (s). A dead Redis refuses at once; this bounds a hung one. 0.25 s was too short for a
+#: trip write fsynced to the AOF on a loaded 2-core machine: acknowledged writes got 503s under load.
+REDIS_TIMEOUT_S = 1.0
+
 
 def service() -> GraphState:
     """The loaded graph, engine and catalogue, or a 503 while they load."""

@@ -13,7 +13,7 @@ import hashlib
 from flask import Flask, request
 from flask_limiter import Limiter
 
-from .common import bearer_token
+from .common import REDIS_TIMEOUT_S, bearer_token
 
 #: The endpoints that run a planner; each client may call them this often (``GALIBOT_PLANNER_LIMIT``).
 EXPENSIVE = ("tours.post_tour", "roundtrips.post_roundtrips", "trails.post_trail")
@@ -33,7 +33,7 @@ def init_limits(app: Flask) -> Limiter:
     url = app.config.get("REDIS_URL")
     limiter = Limiter(
         key_func=client_key, app=app, storage_uri=url or "memory://",
-        storage_options={"socket_timeout": 0.25, "socket_connect_timeout": 0.25} if url else {},
+        storage_options={"socket_timeout": REDIS_TIMEOUT_S, "socket_connect_timeout": REDIS_TIMEOUT_S} if url else {},
         strategy="moving-window", headers_enabled=True, swallow_errors=True, key_prefix="galibot-limit",
         enabled=bool(url) and app.config.get("RATELIMIT_ENABLED", True),
     )

@@ -129,3 +129,43 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def poi_names(cfg: Settings) -> dict:
+    """How many POIs still carry a bare OSM class as their name, how many are labelled, how many were merged."""
+    graph, _, _ = load_or_build(cfg, BuildRequest())
+    catalogue = load_catalogue(cfg, graph)
+    raw = {(p["properties"].get("subclass") or "").replace("_", " ") for p in catalogue.pois} - {""}
+    return {"pois": len(catalogue), "bare_class": sum(p["name"] in raw for p in catalogue.pois),
+            "unnamed_labelled": sum(bool(p["properties"].get("unnamed")) for p in catalogue.pois),
+            "merged": catalogue.report.get("merged", {})}
+
+
+def section(cfg: Settings) -> str:
+    """The "Correct results" section of BENCHMARKS.md: course files, ascent references, POI names."""
+    from bench import ascent
+
+    out = run(200, 20, 5)
+    names = poi_names(cfg)
+    rows = [f"| {name} | {t.files} | {len(t.missing)} |" for name, t in out["tally"].items()]
+    merged = ", ".join(f"{k} {v}" for k, v in sorted(names["merged"].items()))
+    return "\n".join([
+        "## Correct results (issue 13)",
+        "",
+        "Every GPX file asked of the API (`python -m bench.courses`, seed 13): random routes between museums, great "
+        "sites and UNESCO elements over the 5 profiles, tours of key places (one in four cut into 25 km days, each "
+        "day's file fetched with `part=N`) and point-to-point race files. A file misses an item when it has no "
+        "start, no finish, fewer stop waypoints than stops, or not the one lodging of its day.",
+        "",
+        "| files | asked | items missing |",
+        "|---|---|---|",
+        *rows,
+        "",
+        "Ascent against references (`python -m bench.ascent`):",
+        "",
+        ascent.run(),
+        "",
+        f"POI names: {names['pois']:,} POIs; {names['bare_class']} named after a bare OSM class; "
+        f"{names['unnamed_labelled']} unnamed POIs labelled in fr/en/nl/de; "
+        f"{sum(names['merged'].values())} near-duplicate records merged ({merged}).",
+    ])

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import bundles as bundles_bench
+from bench import courses as courses_bench
 from bench import engine as engine_bench
 from bench import gpx as gpx_bench
 from bench import load as load_bench
@@ -151,6 +152,8 @@ def main() -> int:
         sections.append(load_bench.run(cfg))
     if not only or "bundles" in only:
         sections.append(bundles_bench.run(cfg))
+    if not only or "correctness" in only:
+        sections.append(courses_bench.section(cfg))
     out = ROOT / "BENCHMARKS.md"
     if only and out.is_file():
         sections = _merge(out.read_text(encoding="utf-8"), sections)

@@ -228,7 +228,7 @@ def _same_place(w: Waypoint, others: Sequence[Waypoint]) -> bool:
 
 
 def _with_poi_text(stop: Waypoint, pois: Sequence[Waypoint]) -> Waypoint:
-    """A stop that is a POI along the route takes that POI's description and symbol (one waypoint, not two)."""
+    """A stop that is a POI along the route takes that POI's description and comment (one waypoint, not two)."""
     poi = next((p for p in pois if _same_place(p, [stop])), None)
     if poi is None:
         return stop
