@@ -98,13 +98,16 @@ LOOP_MAX_OVERLAP = 0.5
 LOOP_GREEN_FACTOR = 0.5
 #: Trail courses: candidate terrils at most, arcs kept per node in the model, solver work limit (CP-SAT
 #: deterministic time, about a second on a typical core), length tolerance, and how much of a terril's relief
-#: (summit minus rim) the nearest way must reach for the course to count the terril as climbed.
+#: (summit minus rim) the nearest way must reach for the course to count the terril as climbed, and the least
+#: relief a terril must have to be counted at all.
 TRAIL_CANDIDATES = 70
 TRAIL_REACH_SHARE = 0.66  # candidates: summits whose crow-fly distance from start plus to finish is below this share
 TRAIL_NEIGHBOURS = 15
 TRAIL_TIME_LIMIT_S = 10.0
 TRAIL_TOLERANCE = 0.05
 TRAIL_CLIMB_SHARE = 0.6
+#: A terril of less relief than this (some MBM terrils are 3-5 m heaps, levelled or spread) is no climb to count.
+TRAIL_MIN_RELIEF_M = 10.0
 #: Isochrones: raster cell (m), default bands, and the longest time asked for (min).
 ISO_CELL_M = 100.0
 ISO_MAX_MINUTES = 180

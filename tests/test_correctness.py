@@ -169,6 +169,7 @@ def test_a_trail_course_counts_only_terrils_its_ways_climb(basin_engine, catalog
     scale = dist[-1] / course.route.distance_m
     for s in course.summits:
         t = table[s["number"]]
+        assert s["relief_m"] >= settings.TRAIL_MIN_RELIEF_M, s["number"]
         at = s["km"] * 1000 * scale
         near = np.abs(dist - at) < 200
         assert course.route.coordinates[near, 2].max() >= t["rim_m"] + settings.TRAIL_CLIMB_SHARE * (

@@ -34,9 +34,9 @@ SUMMIT_SNAP_M = 150.0
 DISTINCT_SUMMIT_M = 100.0
 #: Objective weight of one metre of relief against one second of profile cost.
 RELIEF_WEIGHT = 100
-#: Objective cost of each metre the course falls short of its target length (at 5, 1 m of relief outweighed
-#: 20 m of distance, and a 110 km course came out at 102.7 km).
-SHORT_WEIGHT = 20
+#: Objective cost of each metre the course is off its target length, short or over (at 5, short only, 1 m of
+#: relief outweighed 20 m of distance, and a 110 km course came out at 102.7 km).
+LENGTH_WEIGHT = 20
 
 
 @dataclass
@@ -75,6 +75,7 @@ def candidate_terrils(engine: Engine, start: Stop, finish: Stop, distance_m: flo
     reach = np.hypot(x - sx, y - sy) + np.hypot(x - fx, y - fy) <= limit_m
     snaps = engine.snapper.snap_many(lon, lat)
     order = sorted((i for i in np.flatnonzero(reach) if snaps[i].distance_m <= SUMMIT_SNAP_M
+                    and _relief(table[i]) >= settings.TRAIL_MIN_RELIEF_M
                     and _reaches_the_top(engine, snaps[i], table[i])), key=lambda i: -_relief(table[i]))
     px, py = geo.to_metric(np.array([s.lon for s in snaps]), np.array([s.lat for s in snaps]))
     keep: list[int] = []
@@ -141,9 +142,11 @@ def _solve(dist: np.ndarray, cost: np.ndarray, fixed: int, prizes: list[int], n_
     target = (lo + hi) // 2
     short = model.new_int_var(0, max(target, 0), "short")
     model.add(short >= target - length)
+    over = model.new_int_var(0, max(hi - target, 0), "over")  # else the relief prize drives every course to hi
+    model.add(over >= length - target)
     secs = sum(int(cost[k] // 1000) * lit for k, lit in lits.items() if lengths[k])
     model.maximize(RELIEF_WEIGHT * sum(p * visit[fixed + i] for i, p in enumerate(prizes)) - secs
-                   - SHORT_WEIGHT * short)
+                   - LENGTH_WEIGHT * (short + over))
     if hint:
         used = set(zip(hint[:-1], hint[1:])) | {(finish, 0)}
         for k, lit in lits.items():
