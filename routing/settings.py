@@ -104,7 +104,7 @@ TRAIL_CANDIDATES = 70
 TRAIL_REACH_SHARE = 0.66  # candidates: summits whose crow-fly distance from start plus to finish is below this share
 TRAIL_NEIGHBOURS = 15
 TRAIL_TIME_LIMIT_S = 10.0
-TRAIL_TOLERANCE = 0.05
+TRAIL_TOLERANCE = 0.10  # the hard band; the solver aims at the target itself (110 km → 110.0 km)
 TRAIL_CLIMB_SHARE = 0.6
 #: A terril of less relief than this (some MBM terrils are 3-5 m heaps, levelled or spread) is no climb to count.
 TRAIL_MIN_RELIEF_M = 10.0

@@ -160,6 +160,14 @@ def test_the_ev5_from_lens_to_don_stays_flat(cfg, basin_engine, basin_graph):
     assert route.ev5_share > 0.5 and route.ascent_m < 80
 
 
+def test_the_tpn_style_course_is_as_long_as_asked_and_its_texts_claim_no_other_length(circuits):
+    tpn = circuits["trail-pyramides-noires-inspire"]
+    assert abs(tpn.route.distance_m / 110_000 - 1) <= 0.05  # it came out at 102.7 km for 110
+    for lang in ("fr", "en"):
+        claimed = [float(k) for k in re.findall(r"(\d+) km", tpn.summary(lang)["description"])]
+        assert all(abs(k * 1000 / tpn.route.distance_m - 1) <= 0.05 for k in claimed), claimed
+
+
 def test_a_trail_course_counts_only_terrils_its_ways_climb(basin_engine, catalogue):
     """A summit 140 m off a path along the foot is not climbed: every summit's way reaches most of its relief."""
     louvre = catalogue.get("louvre-lens")

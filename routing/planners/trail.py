@@ -21,7 +21,7 @@ from .. import geo, settings
 from ..engine import Engine
 from ..errors import ImpossibleTarget
 from ..profiles import get_profile
-from ..route import Route
+from ..route import Route, cumulative_distance
 from ..snap import Snap
 from .matrix import UNREACHABLE, cost_matrix
 from .order import circuit_arcs, cp_solver, follow, safety_net_fired
@@ -94,7 +94,9 @@ def _reaches_the_top(engine: Engine, snap: Snap, t: dict) -> bool:
     would count a terril its runners never climbed.
     """
     g = engine.graph
-    z = np.interp(snap.fraction, [0.0, 1.0], g.node_elevation[[g.edge_u[snap.edge], g.edge_v[snap.edge]]])
+    pts = g.geom_points()[g.geom_offsets[snap.edge]:g.geom_offsets[snap.edge + 1]]  # the way's own vertices
+    along = cumulative_distance(pts)
+    z = float(np.interp(snap.fraction * along[-1], along, pts[:, 2]))
     rim = t.get("rim_m") or 0.0
     return bool(z >= rim + settings.TRAIL_CLIMB_SHARE * (t["summit_m"] - rim))
 
