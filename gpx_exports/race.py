@@ -105,14 +105,20 @@ def race_course(course: Course, spec: RaceSpec) -> Course:
             f"(km + ascent/{settings.KM_EFFORT_ASCENT_M:.0f} m).").strip()
     first_start = next((w for w in course.waypoints if w.kind == "start"), None)
     last_finish = next((w for w in reversed(course.waypoints) if w.kind == "finish"), None)
-    ends = [_end(w, spec, finish_cutoff) for w in (first_start, last_finish) if w is not None]
+    ends = [_end(w, spec, finish_cutoff, closes=last_finish is None) for w in (first_start, last_finish)
+            if w is not None]
     kept = [w for w in course.waypoints if w is not first_start and w is not last_finish]
     return replace(course, waypoints=kept).with_waypoints([*stations, *ends], kind="race", version=spec.version,
                                                           description=text)
 
 
-def _end(w: Waypoint, spec: RaceSpec, finish_cutoff: datetime) -> Waypoint:
-    """The start with the start time, the finish with the finish cut-off."""
+def _end(w: Waypoint, spec: RaceSpec, finish_cutoff: datetime, *, closes: bool = False) -> Waypoint:
+    """The start with the start time, the finish with the finish cut-off; a loop's one "Start / Finish" (``closes``)
+    with both, so the finish cut-off is on a waypoint and not only in the metadata."""
+    if w.kind == "start" and closes:
+        return replace(w, description=f"Start {spec.start_time.isoformat()}; finish cut-off "
+                       f"{finish_cutoff.isoformat()}",
+                       comment=f"start {spec.start_time.isoformat()}; cut-off {finish_cutoff.isoformat()}")
     if w.kind == "start":
         return replace(w, description=f"Start {spec.start_time.isoformat()}",
                        comment=f"start {spec.start_time.isoformat()}")

@@ -98,6 +98,8 @@ def test_tpn_race_file_has_summits_in_km_order_and_checkpoints(tpn, schema):
     assert len(summits) >= 20 and [w.name for w in summits] == [w.name for w in planned]
     kms = [w.km for w in planned]
     assert kms == sorted(kms) and 0 < kms[0] and kms[-1] < race.distance_m / 1000
+    loop_end = [w for w in gpx.waypoints if w.type in ("start", "finish")]  # a loop: one Start / Finish
+    assert len(loop_end) == 1 and "cut-off" in loop_end[0].comment and "start" in loop_end[0].comment
     cps = [w for w in gpx.waypoints if w.type == "checkpoint"]
     # one every 10 km, none within a quarter of the spacing of the finish
     assert len(cps) == len(np.arange(10, gpx.length_2d() / 1000 / GPXPY_RADIUS_RATIO - 2.5, 10))
