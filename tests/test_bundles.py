@@ -109,9 +109,9 @@ def test_subregion_is_the_epci_communes_and_smaller(cfg, lens_bundle, basin_bund
 
 @pytest.mark.parametrize("profile", ["bike", "road_bike", "mtb", "walk", "trail"])
 def test_offline_routes_match_the_server(offline, basin_engine, basin_graph, profile):
-    """24 random A→B requests per profile (120 in all; the bundles benchmark runs 200): same cost within 0.1 %,
+    """14 random A→B requests per profile (70 in all; the bundles benchmark runs 200): same cost within 0.1 %,
     same GPX distance within 0.5 %."""
-    pts = sample_points(basin_graph, 48, seed=sum(map(ord, profile)))
+    pts = sample_points(basin_graph, 28, seed=sum(map(ord, profile)))
     compared = 0
     for a, b in zip(pts[0::2], pts[1::2]):
         try:
@@ -123,7 +123,7 @@ def test_offline_routes_match_the_server(offline, basin_engine, basin_graph, pro
         server_gpx = gx.to_gpx(gx.course(server, "route", "server"))
         assert abs(gpx_length(offline.to_gpx(mine)) / gpx_length(server_gpx) - 1) < 0.005, (a, b)
         compared += 1
-    assert compared >= 20
+    assert compared >= 12
 
 
 @pytest.mark.parametrize("profile", ["bike", "road_bike", "mtb", "walk", "trail"])
