@@ -35,13 +35,11 @@ class Tally:
     """What the files held, part by part."""
 
     files: int = 0
-    parts: int = 0
     missing: list[str] = field(default_factory=list)
 
     def check(self, what: str, gpx: gpxpy.gpx.GPX, stops: int = 0, lodging: int | None = None) -> None:
         """Count one file; ``stops`` and ``lodging`` are what the whole file must hold."""
         self.files += 1
-        self.parts += 1
         kinds = [w.type for w in gpx.waypoints]
         if "start" not in kinds:
             self.missing.append(f"{what}: no start")

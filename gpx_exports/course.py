@@ -93,7 +93,7 @@ class Course:
 
     def part_offsets_km(self) -> np.ndarray:
         """Where each part starts and the last one ends, in km along the joined parts."""
-        return np.concatenate([[0.0], np.cumsum([p.distance_m for p in self.parts])]) / 1000
+        return part_offsets_km(self.parts)
 
     def part_at(self, km: float, *, closing: bool = False) -> int:
         """The part a km mark lies on; a ``closing`` mark (a finish, a night) on a boundary ends the part before.
@@ -101,6 +101,11 @@ class Course:
         Marks are rounded to 10 m, so a mark up to END_TOLERANCE_KM past a boundary still counts as on it.
         """
         return part_at(self.part_offsets_km(), km, closing=closing)
+
+
+def part_offsets_km(parts: Sequence[Part]) -> np.ndarray:
+    """Where each of ``parts`` starts and the last one ends, in km along them joined."""
+    return np.concatenate([[0.0], np.cumsum([p.distance_m for p in parts])]) / 1000
 
 
 #: How far (km) a rounded mark may fall past the end of the part it closes.
@@ -271,7 +276,7 @@ def course(route: Route, kind: str, name: str, description: str = "", *, loop: b
     if stages:
         parts, day_ends = stage_parts(route, stages, name)
         ends = _course_ends(ends, day_ends, len(parts))
-        offsets = np.concatenate([[0.0], np.cumsum([p.distance_m for p in parts])]) / 1000
+        offsets = part_offsets_km(parts)
         others = [replace(w, part=part_at(offsets, w.km)) for w in others]
     return Course(kind=kind, name=name, description=description, parts=parts,
                   waypoints=sorted([*ends, *others], key=_km_key), distance_m=route.distance_m,

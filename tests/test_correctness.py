@@ -4,6 +4,7 @@ contract that says what went wrong in the client's own words."""
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import re
 
@@ -109,7 +110,7 @@ def test_a_rounded_finish_past_the_track_stays_in_the_file(lens_engine, lens_pla
     course = gx.course(route, "route", "test")
     late = [gx.Waypoint(w.lon, w.lat, w.name, w.kind, km=w.km + 0.005) if w.kind == "finish" else w
             for w in course.waypoints]
-    gpx = gpxpy.parse(gx.to_gpx(gx.Course(**{**course.__dict__, "waypoints": late})))
+    gpx = gpxpy.parse(gx.to_gpx(dataclasses.replace(course, waypoints=late)))
     assert kinds(gpx).count("finish") == 1
 
 
