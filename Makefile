@@ -14,6 +14,12 @@ PORT   ?= 5000
 install: $(STAMP)
 
 $(STAMP): setup.cfg pyproject.toml
+	@# nginx buffers slow clients in front of gunicorn (api/serve.py); Debian's package, installed as root
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx >/dev/null || \
+	    { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx >/dev/null; }; \
+	  else echo "galibot: nginx is missing; install it (apt-get install nginx) so make run buffers slow clients"; fi; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

@@ -8,14 +8,21 @@ from typing import Any
 import redis
 from flask import Flask
 
+from gpx_exports.store import DEFAULT_MAX_BYTES
 from routing.build import BuildRequest, parse_bbox
 from routing.settings import Settings
 
 from .common import REDIS_TIMEOUT_S
+from .devices import load_secret
 from .errors import register_error_handlers
 from .graph_state import GraphState
 from .limits import init_limits
 from .trip_store import TripStore
+
+#: The rate limits a deployment may set (api/limits.py has the defaults).
+LIMIT_KEYS = ("GALIBOT_PLANNER_LIMIT", "GALIBOT_HEAVY_LIMIT", "GALIBOT_ROUTE_LIMIT", "GALIBOT_DEVICE_LIMIT")
+#: Where ``make run`` serves; links in shared files use ``GALIBOT_PUBLIC_URL``, never the request's Host.
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
 
 
 def _redis_client(url: str | None) -> redis.Redis | None:
@@ -30,7 +37,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The app factory.
 
     ``config`` keys: ``REDIS_URL``, ``GALIBOT_AREA`` (bbox or named area, default ``basin``),
-    ``GALIBOT_PLANNER_LIMIT`` (per client on tours, round trips and trails, default ``30 per minute``),
+    ``GALIBOT_PLANNER_LIMIT``, ``GALIBOT_HEAVY_LIMIT``, ``GALIBOT_ROUTE_LIMIT`` and ``GALIBOT_DEVICE_LIMIT`` (per
+    client rate limits, see api/limits.py),
+    ``GALIBOT_PUBLIC_URL`` (the base of links written into files, default DEFAULT_PUBLIC_URL),
+    ``GALIBOT_EXPORT_MAX_BYTES`` (the export store's cap; env ``GALIBOT_EXPORT_MAX_MB``, default 1 GiB),
+    ``GALIBOT_SECRET`` (signs device tokens; default: a random one kept in ``<cache dir>/secret``),
     ``GALIBOT_SETTINGS`` (a routing Settings), ``GALIBOT_GRAPH`` (an already loaded graph, for tests) and
     ``GALIBOT_LOAD_GATE`` (a ``threading.Event`` the loader waits for, so a test sees the loading state).
     Missing keys fall back to the environment variables of the same name.
@@ -39,7 +50,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(
         REDIS_URL=os.environ.get("REDIS_URL"),
         GALIBOT_AREA=os.environ.get("GALIBOT_AREA", "basin"),
-        GALIBOT_PLANNER_LIMIT=os.environ.get("GALIBOT_PLANNER_LIMIT"),
+        **{key: os.environ.get(key) for key in LIMIT_KEYS},
+        GALIBOT_PUBLIC_URL=os.environ.get("GALIBOT_PUBLIC_URL", DEFAULT_PUBLIC_URL),
+        GALIBOT_SECRET=os.environ.get("GALIBOT_SECRET"),
+        GALIBOT_EXPORT_MAX_BYTES=int(float(os.environ.get("GALIBOT_EXPORT_MAX_MB", DEFAULT_MAX_BYTES / 2**20)) * 2**20),
         JSON_SORT_KEYS=False,
     )
     app.config.update(config or {})
@@ -49,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["galibot.graph"] = state
     app.extensions["galibot.redis"] = _redis_client(app.config["REDIS_URL"])
     app.extensions["galibot.trips"] = TripStore(app.extensions["galibot.redis"])
+    app.extensions["galibot.secret"] = load_secret(cfg.cache_dir / "secret", app.config["GALIBOT_SECRET"])
     register_error_handlers(app)
 
     from gpx_exports.settings import MAX_GPX_BYTES
@@ -56,6 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import (
         bundles,
         circuits,
+        devices,
         health,
         isochrones,
         openapi,
@@ -68,9 +84,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         trips,
     )
 
-    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_GPX_BYTES + 1024 * 1024)  # the GPX limit plus the envelope
+    # Flask's defaults hold MAX_CONTENT_LENGTH = None, so setdefault would leave bodies unbounded: the GPX limit
+    # plus the multipart envelope, unless the caller set one; JSON bodies get a smaller cap (common.json_body)
+    app.config["MAX_CONTENT_LENGTH"] = (config or {}).get("MAX_CONTENT_LENGTH") or MAX_GPX_BYTES + 1024 * 1024
     for blueprint in (health.bp, pois.bp, routes.bp, tours.bp, roundtrips.bp, trails.bp, isochrones.bp, circuits.bp,
-                      results.bp, bundles.bp, trips.bp, openapi.bp):
+                      results.bp, bundles.bp, devices.bp, trips.bp, openapi.bp):
         app.register_blueprint(blueprint)
     app.extensions["galibot.limiter"] = init_limits(app)
     state.start_loading()

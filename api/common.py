@@ -6,6 +6,7 @@ import json
 
 from flask import current_app, request
 from marshmallow import Schema, ValidationError, fields
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from routing.instructions import LANGUAGES
 from routing.settings import ISO_MAX_MINUTES
@@ -28,9 +29,9 @@ def service() -> GraphState:
 
 
 def bearer_token() -> str:
-    """The token of an ``Authorization: Bearer …`` header, or an empty string."""
-    auth = request.headers.get("Authorization", "")
-    return auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
+    """The token of an ``Authorization: Bearer …`` header (the scheme is case-insensitive, RFC 9110), or ``""``."""
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def language(explicit: str | None) -> str:
@@ -40,16 +41,66 @@ def language(explicit: str | None) -> str:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
-def json_body() -> dict:
-    """The request's JSON object: 415 when the body is not declared as JSON, 400 when it does not parse or is not
-    an object (rather than a misleading "points: Missing data")."""
+#: A JSON request body is at most this big (the largest valid one, a trip of 1,000 points, is under 64 KiB):
+#: refused with 413 from its declared length, before it is read.
+MAX_JSON_BYTES = 256 * 1024
+#: Objects and arrays nest at most this deep in a JSON body (a trip's settings are the deepest valid ones).
+MAX_JSON_DEPTH = 32
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def check_json_value(value, *, field: str = "body") -> None:
+    """Refuse (400) what JSON parses but nothing downstream can hold: nesting deeper than MAX_JSON_DEPTH and
+    strings with lone surrogates (``"\\ud800"``), which no UTF-8 encoder writes. Iterative, so a deep value
+    cannot exhaust the stack."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise APIProblem(400, "Bad Request", f"the JSON nests deeper than {MAX_JSON_DEPTH} levels", field)
+            children = item.items() if isinstance(item, dict) else ((None, v) for v in item)
+            for key, child in children:
+                if key is not None:
+                    stack.append((key, depth))
+                stack.append((child, depth + 1))
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise APIProblem(400, "Bad Request", "a string holds a lone UTF-16 surrogate, which is not text",
+                                 field) from None
+
+
+def parse_json(data: bytes, *, field: str = "body"):
+    """Strict JSON: no NaN or Infinity (strict parsers refuse them, so they must never be stored), no nesting
+    deeper than MAX_JSON_DEPTH; a 400 naming ``field`` otherwise."""
+    try:
+        value = json.loads(data or b"null", parse_constant=_refuse_constant)
+    except RecursionError:
+        raise APIProblem(400, "Bad Request", f"the JSON nests deeper than {MAX_JSON_DEPTH} levels", field) from None
+    except ValueError as exc:
+        raise APIProblem(400, "Bad Request", f"the body is not valid JSON: {exc}", field) from None
+    check_json_value(value, field=field)
+    return value
+
+
+def json_body(max_bytes: int = MAX_JSON_BYTES) -> dict:
+    """The request's JSON object: 413 when over ``max_bytes`` (from the declared length, before reading), 415 when
+    the body is not declared as JSON, 400 when it does not parse or is not an object (rather than a misleading
+    "points: Missing data")."""
     if not request.is_json:
         raise APIProblem(415, "Unsupported Media Type",
                          f"send the body as application/json, not {request.mimetype or 'no content type'}", "body")
+    request.max_content_length = max_bytes  # werkzeug refuses a longer declared length, or stops a chunked body
     try:
-        body = json.loads(request.get_data(cache=True) or b"null")
-    except ValueError as exc:
-        raise APIProblem(400, "Bad Request", f"the body is not valid JSON: {exc}", "body") from None
+        data = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise APIProblem(413, "Content Too Large", f"the body is over {max_bytes // 1024} KiB", "body") from None
+    body = parse_json(data)
     if not isinstance(body, dict):
         raise APIProblem(400, "Bad Request", "the body must be a JSON object", "body")
     return body

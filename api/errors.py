@@ -116,7 +116,11 @@ def register_error_handlers(app: Flask) -> None:
             cause = getattr(exc, "original_exception", None) or exc
             app.logger.error("internal error", exc_info=(type(cause), cause, cause.__traceback__))
             return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
-        return problem(exc.code, exc.name, exc.description or "")
+        resp = problem(exc.code, exc.name, exc.description or "")
+        for name, value in exc.get_headers():  # Allow of a 405, Content-Range of a 416, WWW-Authenticate…
+            if name.lower() != "content-type":
+                resp.headers[name] = value
+        return resp
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

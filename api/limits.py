@@ -1,7 +1,9 @@
-"""Per-client rate limits on the expensive endpoints (tours, round trips, trails), counted atomically in Redis.
+"""Per-client rate limits on the costly endpoints, counted atomically in Redis.
 
-flask-limiter keeps the counters in the API's Redis (moving window, one Lua script per check, so
-concurrent workers agree). A client is its bearer token when it sends one, else its address. If
+Planners (tours, round trips, trails), heavy requests (isochrones, GPX analyses, re-rendered files),
+route legs, and new device tokens each have a limit. flask-limiter keeps the counters in the API's
+Redis (moving window, one Lua script per check, so concurrent workers agree). A client is its
+device token when the server signed it (``POST /v1/devices``), else its address. If
 Redis is down the check is skipped (``swallow_errors``): the API serves without limits rather than
 failing, and ``/v1/health`` reports Redis down.
 """
@@ -9,27 +11,66 @@ failing, and ``/v1/health`` reports Redis down.
 from __future__ import annotations
 
 import hashlib
+import json
 
 from flask import Flask, request
 from flask_limiter import Limiter
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from .common import REDIS_TIMEOUT_S, bearer_token
+from routing.settings import MAX_ROUTE_POINTS
 
-#: The endpoints that run a planner; each client may call them this often (``GALIBOT_PLANNER_LIMIT``).
+from .common import MAX_JSON_BYTES, REDIS_TIMEOUT_S, bearer_token
+from .devices import is_signed, server_secret
+
+#: The endpoints that run a planner; each client may call each this often (``GALIBOT_PLANNER_LIMIT``).
 EXPENSIVE = ("tours.post_tour", "roundtrips.post_roundtrips", "trails.post_trail")
 DEFAULT_PLANNER_LIMIT = "30 per minute"
+#: Isochrones, GPX analyses and GPX re-renders of a stored result with new options (``GALIBOT_HEAVY_LIMIT``).
+HEAVY = ("isochrones.get_isochrones", "results.analyze_gpx")
+RENDER = "results.get_result"
+DEFAULT_HEAVY_LIMIT = "60 per minute"
+#: Route legs (a route of n points costs n − 1) per client (``GALIBOT_ROUTE_LIMIT``): 2-point re-routing at 10 a
+#: second, or about 23 routes of 27 points a minute.
+DEFAULT_ROUTE_LIMIT = "600 per minute"
+#: New device tokens per address (``GALIBOT_DEVICE_LIMIT``): a device asks once.
+DEFAULT_DEVICE_LIMIT = "20 per hour"
+#: The query options that make GET /v1/results re-render a file rather than serve a stored one.
+RENDER_OPTIONS = frozenset({"rte", "km_markers", "timestamps", "pace_s_per_km", "start_time", "max_points", "part",
+                            "race", "checkpoints_km", "checkpoint_every_km", "aid_stations_km", "aid_every_km",
+                            "cutoff_s_per_km_effort", "race_version"})
 
 
 def client_key() -> str:
-    """Who is counted: the bearer token (hashed) when there is one, else the remote address."""
+    """Who is counted: a device token the server signed (hashed), else the remote address; a token anyone can
+    make up counts as its sender's address, so new tokens do not buy new limits."""
     token = bearer_token()
-    if token:
+    if token and is_signed(server_secret(), token):
         return "token:" + hashlib.sha256(token.encode()).hexdigest()[:24]
     return "addr:" + (request.remote_addr or "unknown")
 
 
+def address_key() -> str:
+    return "addr:" + (request.remote_addr or "unknown")
+
+
+def route_legs() -> int:
+    """What a route request costs against the route limit: its legs (1 when the body cannot be read; the view then
+    refuses it)."""
+    request.max_content_length = MAX_JSON_BYTES
+    try:
+        points = json.loads(request.get_data(cache=True) or b"{}").get("points")
+        return max(1, min(len(points), MAX_ROUTE_POINTS) - 1) if isinstance(points, list) else 1
+    except (ValueError, AttributeError, RecursionError, RequestEntityTooLarge):
+        return 1
+
+
+def renders_nothing() -> bool:
+    """A GET of a stored result without file options serves stored bytes: not limited."""
+    return not RENDER_OPTIONS.intersection(request.args)
+
+
 def init_limits(app: Flask) -> Limiter:
-    """Attach the limiter to the app and limit its expensive endpoints (registered before this is called)."""
+    """Attach the limiter to the app and limit its costly endpoints (registered before this is called)."""
     url = app.config.get("REDIS_URL")
     limiter = Limiter(
         key_func=client_key, app=app, storage_uri=url or "memory://",
@@ -37,7 +78,16 @@ def init_limits(app: Flask) -> Limiter:
         strategy="moving-window", headers_enabled=True, swallow_errors=True, key_prefix="galibot-limit",
         enabled=bool(url) and app.config.get("RATELIMIT_ENABLED", True),
     )
-    rule = app.config.get("GALIBOT_PLANNER_LIMIT") or DEFAULT_PLANNER_LIMIT
+    views = app.view_functions
+    planner = app.config.get("GALIBOT_PLANNER_LIMIT") or DEFAULT_PLANNER_LIMIT
+    heavy = app.config.get("GALIBOT_HEAVY_LIMIT") or DEFAULT_HEAVY_LIMIT
     for endpoint in EXPENSIVE:
-        app.view_functions[endpoint] = limiter.limit(rule)(app.view_functions[endpoint])
+        views[endpoint] = limiter.limit(planner)(views[endpoint])
+    for endpoint in HEAVY:
+        views[endpoint] = limiter.limit(heavy)(views[endpoint])
+    views[RENDER] = limiter.limit(heavy, exempt_when=renders_nothing)(views[RENDER])
+    views["routes.post_route"] = limiter.limit(app.config.get("GALIBOT_ROUTE_LIMIT") or DEFAULT_ROUTE_LIMIT,
+                                               cost=route_legs)(views["routes.post_route"])
+    views["devices.new_device"] = limiter.limit(app.config.get("GALIBOT_DEVICE_LIMIT") or DEFAULT_DEVICE_LIMIT,
+                                                key_func=address_key)(views["devices.new_device"])
     return limiter

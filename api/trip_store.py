@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,9 +21,41 @@ import redis
 
 PREFIX = "galibot:trips"
 CURSOR_RE = re.compile(r"^(0|\d{1,20}-\d{1,20})$")
-FEED_PAGE_MAX = 500
+#: A stream id's parts are unsigned 64-bit integers: a longer cursor is not one of this feed's.
+STREAM_ID_MAX = 2**64 - 1
 
-_PUT = """
+
+def is_cursor(text: str) -> bool:
+    """Whether ``text`` is a cursor of a change feed: ``0`` or a Redis stream id ``<ms>-<seq>``."""
+    return bool(CURSOR_RE.match(text)) and all(int(part) <= STREAM_ID_MAX for part in text.split("-"))
+FEED_PAGE_MAX = 500
+LIST_PAGE_MAX = 500
+
+#: Per token: at most this many live trips, and this many bytes of them (what one device or user needs many times
+#: over); a write past either is refused with 413.
+MAX_TRIPS_PER_TOKEN = 500
+MAX_BYTES_PER_TOKEN = 8 * 1024 * 1024
+#: The change feed keeps FEED_RETENTION_S of changes and at most FEED_MAX_ENTRIES per token; a tombstone lives as
+#: long. A device whose cursor is older gets 410 and lists its trips again.
+FEED_RETENTION_S = 30 * 24 * 3600
+FEED_MAX_ENTRIES = 5000
+
+# Shared by both scripts: append to the feed, then trim it by age and length; remember where it now starts.
+_FEED = """
+local function feed(key, floor_key, id, op, version, min_ms, max_len)
+  local at = redis.call('XADD', key, '*', 'id', id, 'op', op, 'version', version)
+  local cut = redis.call('XTRIM', key, 'MINID', min_ms) + redis.call('XTRIM', key, 'MAXLEN', max_len)
+  if cut > 0 then
+    local first = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)
+    if first[1] then redis.call('SET', floor_key, first[1][1]) end
+  end
+  return at
+end
+"""
+
+# KEYS: trip, ids, feed, usage, floor. ARGV: body, hash, if-match, base version, now, id, min feed id, max feed
+# length, max trips, max bytes.
+_PUT = _FEED + """
 local cur = redis.call('HMGET', KEYS[1], 'version', 'hash', 'deleted')
 local version = tonumber(cur[1]) or 0
 local live = cur[1] ~= false and cur[3] == '0'
@@ -35,15 +68,23 @@ if ARGV[4] ~= '' then
   if base < version then return {'behind', version} end
   if base > version then return {'ahead', version} end
 end
+local old = 0
+if live then old = redis.call('HSTRLEN', KEYS[1], 'body') end
+if not live and redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[9]) then return {'quota_count', version} end
+local used = tonumber(redis.call('GET', KEYS[4]) or '0')
+if used - old + string.len(ARGV[1]) > tonumber(ARGV[10]) then return {'quota_bytes', version} end
 version = version + 1
 redis.call('HSET', KEYS[1], 'body', ARGV[1], 'hash', ARGV[2], 'version', version, 'deleted', '0', 'updated_at', ARGV[5])
+redis.call('PERSIST', KEYS[1])
 redis.call('SADD', KEYS[2], ARGV[6])
-local at = redis.call('XADD', KEYS[3], '*', 'id', ARGV[6], 'op', 'put', 'version', version)
+redis.call('INCRBY', KEYS[4], string.len(ARGV[1]) - old)
+local at = feed(KEYS[3], KEYS[5], ARGV[6], 'put', version, ARGV[7], ARGV[8])
 if version == 1 then return {'created', version, at} end
 return {'updated', version, at}
 """
 
-_DELETE = """
+# KEYS: trip, ids, feed, usage, floor. ARGV: if-match, now, id, min feed id, max feed length, tombstone TTL.
+_DELETE = _FEED + """
 local cur = redis.call('HMGET', KEYS[1], 'version', 'hash', 'deleted')
 if cur[1] == false then return {'missing', 0} end
 local version = tonumber(cur[1])
@@ -51,15 +92,25 @@ if cur[3] == '1' then return {'gone', version} end
 local etag = cur[1] .. '.' .. string.sub(cur[2], 1, 16)
 if ARGV[1] ~= '' and ARGV[1] ~= '*' and ARGV[1] ~= etag then return {'precondition', version} end
 version = version + 1
+redis.call('DECRBY', KEYS[4], redis.call('HSTRLEN', KEYS[1], 'body'))
 redis.call('HSET', KEYS[1], 'body', '', 'hash', '', 'version', version, 'deleted', '1', 'updated_at', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('SREM', KEYS[2], ARGV[3])
-local at = redis.call('XADD', KEYS[3], '*', 'id', ARGV[3], 'op', 'delete', 'version', version)
+local at = feed(KEYS[3], KEYS[5], ARGV[3], 'delete', version, ARGV[4], ARGV[5])
 return {'deleted', version, at}
 """
 
 
 class StoreUnavailable(Exception):
     """Redis is down, or does not persist: a trip cannot be stored safely."""
+
+
+class CursorExpired(Exception):
+    """The feed no longer holds the changes after this cursor (trimmed by age or length): list the trips again."""
+
+    def __init__(self, floor: str) -> None:
+        super().__init__(f"the change feed now starts at {floor}")
+        self.floor = floor
 
 
 @dataclass(frozen=True)
@@ -87,7 +138,8 @@ class Trip:
 @dataclass(frozen=True)
 class WriteResult:
     """What a write did: ``created``, ``updated``, ``same`` (no-op), ``deleted``, ``gone`` (already deleted),
-    or why it did nothing: ``precondition`` (If-Match), ``behind``/``ahead`` (base version), ``missing``."""
+    or why it did nothing: ``precondition`` (If-Match), ``behind``/``ahead`` (base version), ``missing``,
+    ``quota_count``/``quota_bytes`` (the token's quota)."""
 
     outcome: str
     trip: Trip | None
@@ -114,7 +166,9 @@ class TripStore:
         self._persistent = False
 
     def _keys(self, ns: str, trip_id: str) -> list[str]:
-        return [f"{PREFIX}:{ns}:trip:{trip_id}", f"{PREFIX}:{ns}:ids", f"{PREFIX}:{ns}:feed"]
+        """The trip, the token's live ids, its feed, its bytes in use and where its feed starts."""
+        return [f"{PREFIX}:{ns}:trip:{trip_id}", f"{PREFIX}:{ns}:ids", f"{PREFIX}:{ns}:feed", f"{PREFIX}:{ns}:bytes",
+                f"{PREFIX}:{ns}:floor"]
 
     def _call(self, fn, *args):
         """Run a Redis call; StoreUnavailable when Redis cannot be reached."""
@@ -124,13 +178,22 @@ class TripStore:
             return fn(*args)
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             raise StoreUnavailable(f"the trip store (Redis) is unreachable: {exc}") from None
+        except redis.ResponseError as exc:
+            if str(exc).startswith("OOM"):  # at maxmemory with no cache entry left to evict
+                raise StoreUnavailable("the trip store (Redis) is full; retry later") from None
+            raise
 
     def _check_persistence(self) -> None:
-        """Refuse writes to a Redis without AOF, where an acknowledged trip could be lost on a restart."""
+        """Refuse writes to a Redis without AOF, where an acknowledged trip could be lost on a restart, or with a
+        memory policy that could evict a trip."""
         if not self._persistent:
             info = self._call(self.client.info, "persistence")
             if not info.get("aof_enabled"):
                 raise StoreUnavailable("the trip store (Redis) runs without AOF persistence; trips are not accepted")
+            policy = self._call(self.client.info, "memory").get("maxmemory_policy", "")
+            if policy.startswith("allkeys"):
+                raise StoreUnavailable(f"the trip store (Redis) evicts any key ({policy}), trips too; it must "
+                                       "evict only keys with a TTL (volatile-lru) or none")
             self._persistent = True
 
     def get(self, ns: str, trip_id: str) -> Trip | None:
@@ -144,13 +207,15 @@ class TripStore:
         body, digest = canonical(content)
         outcome, *_ = self._call(self._put, self._keys(ns, trip_id),
                                  [body, digest, if_match or "", "" if base_version is None else base_version,
-                                  _now(), trip_id])
+                                  _now(), trip_id, _feed_floor(), FEED_MAX_ENTRIES, MAX_TRIPS_PER_TOKEN,
+                                  MAX_BYTES_PER_TOKEN])
         return WriteResult(outcome.decode(), self.get(ns, trip_id))
 
     def delete(self, ns: str, trip_id: str, if_match: str | None) -> WriteResult:
         """Turn a trip into a tombstone; atomic and idempotent."""
         self._check_persistence()
-        outcome, *_ = self._call(self._delete, self._keys(ns, trip_id), [if_match or "", _now(), trip_id])
+        outcome, *_ = self._call(self._delete, self._keys(ns, trip_id),
+                                 [if_match or "", _now(), trip_id, _feed_floor(), FEED_MAX_ENTRIES, FEED_RETENTION_S])
         return WriteResult(outcome.decode(), self.get(ns, trip_id))
 
     def _many(self, ns: str, ids: list[str]) -> list[Trip]:
@@ -160,24 +225,50 @@ class TripStore:
             pipe.hgetall(self._keys(ns, trip_id)[0])
         return [_trip(i, raw) for i, raw in zip(ids, self._call(pipe.execute)) if raw]
 
-    def list(self, ns: str) -> list[Trip]:
-        """The token's live trips, by id."""
+    def list(self, ns: str, after: str = "", limit: int = LIST_PAGE_MAX) -> tuple[list[Trip], str | None]:
+        """A page of the token's live trips, by id after ``after``, and the id to pass for the next page (None at
+        the end); a token holds at most MAX_TRIPS_PER_TOKEN ids, so sorting them is cheap."""
         ids = sorted(i.decode() for i in self._call(self.client.smembers, self._keys(ns, "")[1]))
-        return [t for t in self._many(ns, ids) if not t.deleted]
+        ids = [i for i in ids if i > after][:limit + 1]
+        page = [t for t in self._many(ns, ids[:limit]) if not t.deleted]
+        return page, (ids[limit - 1] if len(ids) > limit else None)
 
     def changes(self, ns: str, cursor: str, limit: int) -> tuple[list[Trip], str, bool]:
         """Trips changed after ``cursor`` (their latest state, tombstones included), the next cursor, and
-        whether more follow."""
+        whether more follow. CursorExpired when the feed was trimmed past the cursor."""
+        keys = self._keys(ns, "")
+        floor = self._call(self.client.get, keys[4])
+        if cursor != "0" and floor is not None and _stream_id(cursor) < _stream_id(floor.decode()):
+            raise CursorExpired(floor.decode())
         start = "-" if cursor == "0" else f"({cursor}"
-        entries = self._call(self.client.xrange, self._keys(ns, "")[2], start, "+", limit + 1)
+        entries = self._call(self.client.xrange, keys[2], start, "+", limit + 1)
         more = len(entries) > limit
         entries = entries[:limit]
-        order: dict[str, None] = {}
+        order: dict[str, dict] = {}
         for _, fields in entries:
             trip_id = fields[b"id"].decode()
             order.pop(trip_id, None)
-            order[trip_id] = None  # a trip comes once, at the place of its last change in the page
-        return self._many(ns, list(order)), (entries[-1][0].decode() if entries else cursor), more
+            order[trip_id] = fields  # a trip comes once, at the place of its last change in the page
+        stored = {t.id: t for t in self._many(ns, list(order))}
+        trips = [stored.get(i) or _tombstone(i, f) for i, f in order.items()]
+        return [t for t in trips if t is not None], (entries[-1][0].decode() if entries else cursor), more
+
+
+def _tombstone(trip_id: str, fields: dict) -> Trip | None:
+    """A deleted trip whose tombstone expired (or was evicted) still shows as deleted, from its feed entry."""
+    if fields.get(b"op") != b"delete":
+        return None
+    return Trip(trip_id, {}, int(fields[b"version"]), True, "", "")
+
+
+def _stream_id(text: str) -> tuple[int, int]:
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def _feed_floor() -> str:
+    """The oldest stream id the feed keeps: FEED_RETENTION_S ago (stream ids start with Unix milliseconds)."""
+    return str(int((time.time() - FEED_RETENTION_S) * 1000))
 
 
 def _trip(trip_id: str, raw: dict) -> Trip:

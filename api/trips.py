@@ -12,20 +12,46 @@ import uuid
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate
+from werkzeug.routing import BaseConverter
 
 from routing.profiles import PROFILES
 from routing.settings import DATA_BBOX
 
 from .common import bearer_token, json_body, load
+from .devices import is_signed, server_secret
 from .errors import APIProblem, problem
-from .trip_store import CURSOR_RE, FEED_PAGE_MAX, TripStore, WriteResult, namespace
+from .trip_store import (
+    CURSOR_RE,
+    FEED_MAX_ENTRIES,
+    FEED_PAGE_MAX,
+    FEED_RETENTION_S,
+    LIST_PAGE_MAX,
+    MAX_BYTES_PER_TOKEN,
+    MAX_TRIPS_PER_TOKEN,
+    CursorExpired,
+    TripStore,
+    WriteResult,
+    is_cursor,
+    namespace,
+)
 
 bp = Blueprint("trips", __name__, url_prefix="/v1/trips")
+
+
+class TripIdConverter(BaseConverter):
+    """A trip id in a path: any segment but ``changes``, so ``/v1/trips/changes`` is the feed for every method
+    (an OPTIONS there does not advertise a trip's PUT and DELETE). A non-UUID id is then a 400 naming it."""
+
+    regex = r"(?!changes$)[^/]+"
+
+
+@bp.record_once
+def _register_converter(state) -> None:
+    state.app.url_map.converters["trip_id"] = TripIdConverter
 
 #: A trip body larger than this is refused before it is read (413).
 MAX_TRIP_BYTES = 64 * 1024
 MAX_TRIP_POINTS = 1000
-TOKEN_LENGTH = (16, 512)
 
 
 #: How OpenAPI describes a point (the field checks more: numbers, not booleans, inside the basin).
@@ -78,6 +104,14 @@ class TripOutSchema(Schema):
 
 class TripListSchema(Schema):
     trips = fields.List(fields.Nested(TripOutSchema), required=True)
+    next = fields.String(required=True, allow_none=True,
+                         metadata={"description": "pass it as `after` for the next page; null on the last"})
+
+
+class TripListQuerySchema(Schema):
+    after = fields.String(load_default="", validate=validate.Length(max=36),
+                          metadata={"description": "the `next` of the page before"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=LIST_PAGE_MAX))
 
 
 class TripChangesSchema(Schema):
@@ -86,8 +120,13 @@ class TripChangesSchema(Schema):
     more = fields.Boolean(required=True)
 
 
+def _a_cursor(value: str) -> None:
+    if not is_cursor(value):
+        raise ValidationError("not a cursor of this feed")
+
+
 class TripChangesQuerySchema(Schema):
-    cursor = fields.String(load_default="0", validate=validate.Regexp(CURSOR_RE, error="not a cursor of this feed"))
+    cursor = fields.String(load_default="0", validate=_a_cursor, metadata={"pattern": CURSOR_RE.pattern})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=FEED_PAGE_MAX))
 
 
@@ -96,12 +135,13 @@ def _store() -> TripStore:
 
 
 def _owner() -> str:
-    """The caller's namespace; 401 without a usable bearer token."""
+    """The caller's namespace; 401 without a device token the server issued (``POST /v1/devices``)."""
     token = bearer_token()
-    if not token or not TOKEN_LENGTH[0] <= len(token) <= TOKEN_LENGTH[1]:
-        raise APIProblem(401, "Unauthorized", f"trips need an Authorization: Bearer token of {TOKEN_LENGTH[0]} to "
-                                              f"{TOKEN_LENGTH[1]} characters (one per device or user)",
-                         "Authorization", headers={"WWW-Authenticate": 'Bearer realm="galibot trips"'})
+    if not token or not is_signed(server_secret(), token):
+        detail = ("this bearer token was not issued by this server" if token else "trips need a bearer token")
+        raise APIProblem(401, "Unauthorized", f"{detail}: get a device token from POST /v1/devices and send it as "
+                                              "Authorization: Bearer <token>", "Authorization",
+                         headers={"WWW-Authenticate": 'Bearer realm="galibot trips"'})
     return namespace(token)
 
 
@@ -130,9 +170,11 @@ def _conflict(result: WriteResult, status: int, detail: str, field: str) -> Resp
 
 @bp.get("")
 def list_trips():
-    """The caller's live trips."""
+    """The caller's live trips, a page at a time, by id."""
     ns = _owner()
-    return TripListSchema().dump({"trips": [t.as_dict() for t in _store().list(ns)]})
+    args = load(TripListQuerySchema(), request.args.to_dict())
+    trips, after = _store().list(ns, args["after"], args["limit"])
+    return TripListSchema().dump({"trips": [t.as_dict() for t in trips], "next": after})
 
 
 @bp.get("/changes")
@@ -140,11 +182,16 @@ def trip_changes():
     """Trips created, updated or deleted after ``cursor`` (tombstones included), in the order of their last change."""
     ns = _owner()
     args = load(TripChangesQuerySchema(), request.args.to_dict())
-    trips, cursor, more = _store().changes(ns, args["cursor"], args["limit"])
+    try:
+        trips, cursor, more = _store().changes(ns, args["cursor"], args["limit"])
+    except CursorExpired as exc:
+        kept = f"the feed keeps {FEED_RETENTION_S // 86400} days and {FEED_MAX_ENTRIES:,} changes"
+        return problem(410, "Gone", f"{kept}; the changes after this cursor are gone: list the trips again "
+                                    "(GET /v1/trips), then read the feed from `cursor`", "cursor", cursor=exc.floor)
     return TripChangesSchema().dump({"changes": [t.as_dict() for t in trips], "cursor": cursor, "more": more})
 
 
-@bp.get("/<trip_id>")
+@bp.get("/<trip_id:trip_id>")
 def get_trip(trip_id: str):
     """One trip of the caller, with its ETag; 410 once deleted, 404 if the caller never stored it."""
     ns, trip_id = _owner(), _trip_id(trip_id)
@@ -170,31 +217,30 @@ def _if_match() -> str | None:
     return tags[0] if tags else None
 
 
-def _body() -> dict:
-    """The JSON body, refused (413) when larger than MAX_TRIP_BYTES before it is parsed."""
-    # the declared length first, so a large body is not read; then the bytes read (a chunked body declares none)
-    if (request.content_length or 0) > MAX_TRIP_BYTES or len(request.get_data(cache=True)) > MAX_TRIP_BYTES:
-        raise APIProblem(413, "Content Too Large", f"a trip is at most {MAX_TRIP_BYTES // 1024} KiB", "body")
-    return json_body()
-
-
-@bp.put("/<trip_id>")
+@bp.put("/<trip_id:trip_id>")
 def put_trip(trip_id: str):
     """Create or replace a trip: 201 created, 200 updated or unchanged (a replay), 412/409 when stale."""
     ns, trip_id = _owner(), _trip_id(trip_id)
-    content = load(TripSchema(), _body())
+    content = load(TripSchema(), json_body(MAX_TRIP_BYTES))
     base = content.pop("version", None)
     result = _store().put(ns, trip_id, content, _if_match(), base)
     if result.outcome == "precondition":
         return _conflict(result, 412, "If-Match does not match the stored trip; it was changed elsewhere",
                          "If-Match")
+    if result.outcome == "quota_count":
+        raise APIProblem(413, "Content Too Large", f"this token holds {MAX_TRIPS_PER_TOKEN} trips, its most; delete "
+                                                   "some first", "trip_id")
+    if result.outcome == "quota_bytes":
+        raise APIProblem(413, "Content Too Large", f"this token's trips would pass {MAX_BYTES_PER_TOKEN // 2**20} MiB, "
+                                                   "its most; delete some first", "body")
     if result.outcome in ("behind", "ahead"):
         word = "behind" if result.outcome == "behind" else "ahead of"
-        return _conflict(result, 409, f"version {base} is {word} the stored version {result.trip.version}", "version")
+        stored = result.trip.version if result.trip else 0  # a trip never stored is at version 0
+        return _conflict(result, 409, f"version {base} is {word} the stored version {stored}", "version")
     return _with_etag(result.trip.as_dict(), 201 if result.outcome == "created" else 200, result.trip.etag)
 
 
-@bp.delete("/<trip_id>")
+@bp.delete("/<trip_id:trip_id>")
 def delete_trip(trip_id: str):
     """Delete a trip (a tombstone stays in the feed): 204, also when it was already deleted; 412 when stale."""
     ns, trip_id = _owner(), _trip_id(trip_id)

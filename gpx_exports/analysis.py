@@ -23,7 +23,7 @@ from routing.planners.trail import SUMMIT_SNAP_M
 from routing.route import cumulative_distance, join_points, path_points, smoothed_climbs
 
 from . import settings
-from .errors import OutsideBasin, TrackTooLong
+from .errors import EmptyGPX, OutsideBasin, TrackTooLong
 from .reader import Track
 
 #: A later pass within this much of the closest approach to a summit is the same climb again.
@@ -84,19 +84,20 @@ class TrackAnalysis:
 
 
 def sample(track: Track, engine: Engine) -> Samples:
-    """Sample every line of the track and match each sample to the nearest way within tolerance."""
+    """Sample every line of the track and match each sample to the nearest way within tolerance.
+
+    The samples are placed by the track's own great-circle distances and interpolated between its
+    vertices in one pass (``np.interp``), so the cost is linear in the length and the points, and a
+    projection is never asked to measure a track far from the basin.
+    """
     lons, lats, along, which, steps = [], [], [], [], []
     for k, (line, offset) in enumerate(zip(track.lines, track.offsets)):
-        x, y = geo.to_metric(line[:, 0], line[:, 1])
-        geom = shapely.LineString(np.column_stack([x, y]))
-        n = max(2, int(np.ceil(geom.length / settings.SAMPLE_STEP_M)) + 1)
-        d = np.linspace(0.0, geom.length, n)
-        pts = shapely.line_interpolate_point(geom, d)
-        lon, lat = geo.to_lonlat(shapely.get_x(pts), shapely.get_y(pts))
-        true_len = float(track.distances[k][-1])
-        scale = true_len / geom.length if geom.length else 1.0
-        lons.append(lon), lats.append(lat), along.append(offset + d * scale), which.append(np.full(n, k))
-        steps.append(np.full(n, true_len / n))
+        dist = track.distances[k]
+        true_len = float(dist[-1])
+        n = max(2, int(np.ceil(true_len / settings.SAMPLE_STEP_M)) + 1)
+        d = np.linspace(0.0, true_len, n)
+        lons.append(np.interp(d, dist, line[:, 0])), lats.append(np.interp(d, dist, line[:, 1]))
+        along.append(offset + d), which.append(np.full(n, k)), steps.append(np.full(n, true_len / n))
     lon, lat = np.concatenate(lons), np.concatenate(lats)
     w, s, e, n = engine.bbox
     inside = (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
@@ -246,6 +247,17 @@ def climbs(track: Track, elevation: ElevationModel) -> tuple[float, float, float
     return up, down, covered / total if total else 0.0, samples
 
 
+def _check_where(track: Track, engine: Engine) -> None:
+    """Refuse, before any heavy work, a track with no point in the area galibot covers or with no length."""
+    w, s, e, n = engine.bbox
+    if not any(((line[:, 0] >= w) & (line[:, 0] <= e) & (line[:, 1] >= s) & (line[:, 1] <= n)).any()
+               for line in track.lines):
+        raise OutsideBasin(f"the track lies entirely outside the area galibot covers (lon {w:g}..{e:g}, "
+                           f"lat {s:g}..{n:g})")
+    if track.offsets[-1] < settings.SAMPLE_STEP_M:
+        raise EmptyGPX(f"the track is {track.offsets[-1]:.1f} m long: its points are all at one place")
+
+
 def analyse(track: Track, engine: Engine, elevation: ElevationModel, catalogue: Catalogue | None = None,
             profile: str = "bike", snap: bool = True) -> TrackAnalysis:
     """Every figure of a track: length, DEM ascent and the file's claim, match to the graph, summits, POIs."""
@@ -254,6 +266,7 @@ def analyse(track: Track, engine: Engine, elevation: ElevationModel, catalogue: 
     if length_km > settings.MAX_TRACK_KM:
         raise TrackTooLong(f"the track is {length_km:,.0f} km long; galibot analyses up to "
                            f"{settings.MAX_TRACK_KM:,.0f} km")
+    _check_where(track, engine)
     s = sample(track, engine)
     up, down, dem_share, profile_pts = climbs(track, elevation)
     inside_len = float(s.step_m[s.inside].sum())

@@ -135,6 +135,8 @@ def check_xml(data: bytes) -> str:
     except defusedxml.DefusedXmlException as exc:
         raise GPXUnsafe(f"the file declares a DTD or entities, which GPX never needs ({type(exc).__name__})",
                         line=parser.getLineNumber()) from None
+    except ValueError as exc:  # (after DefusedXmlException, a ValueError too) expat reads no UTF-32 or Shift-JIS
+        raise InvalidGPX(f"the declared encoding cannot be read ({exc}); write the GPX in UTF-8", line=1) from None
     return GPX_NAMESPACES[checker.root[0]]
 
 

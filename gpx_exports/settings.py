@@ -78,6 +78,8 @@ AID_EVERY_KM = 20.0
 CUTOFF_S_PER_KM_EFFORT = 720.0
 #: Export: the bounds of the GPX options (inclusive), checked by ``GPXOptions`` and by the API's schema.
 KM_MARKERS_RANGE = (0.1, 100.0)
+#: Export: at most this many km markers in one file (a marker every 0.1 km of a 100 km course).
+MAX_KM_MARKERS = 1000
 PACE_S_PER_KM_RANGE = (60.0, 3600.0)
 MAX_POINTS_RANGE = (10, 1_000_000)
 CUTOFF_S_PER_KM_EFFORT_RANGE = (60.0, 7200.0)

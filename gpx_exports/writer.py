@@ -17,7 +17,7 @@ import numpy as np
 from routing.route import cumulative_distance
 
 from . import settings
-from .course import Course, Part, Waypoint, point_at
+from .course import Course, Part, Waypoint, part_at, point_at
 from .errors import ExportError
 
 
@@ -159,11 +159,17 @@ def km_markers(course: Course, every_km: float) -> list[Waypoint]:
     """A waypoint every ``every_km`` km along the whole course, on the part it falls on."""
     coords = course.coordinates()
     cum = cumulative_distance(coords)
+    marks = np.arange(every_km, cum[-1] / 1000, every_km)
+    if len(marks) > settings.MAX_KM_MARKERS:
+        raise ExportError(f"km_markers={every_km:g} would write {len(marks):,} markers on {cum[-1] / 1000:.1f} km; "
+                          f"at most {settings.MAX_KM_MARKERS:,}, so at least every "
+                          f"{cum[-1] / 1000 / settings.MAX_KM_MARKERS:.2f} km", field="km_markers")
+    offsets = course.part_offsets_km()  # once: each part's length is a pass over its points
     out = []
-    for k in np.arange(every_km, cum[-1] / 1000, every_km):
+    for k in marks:
         x, y, z = point_at(coords, cum, k * 1000)
         out.append(Waypoint(float(x), float(y), f"km {k:g}", "km", km=round(float(k), 2), ele=float(z),
-                            part=course.part_at(float(k))))
+                            part=part_at(offsets, float(k))))
     return out
 
 

@@ -225,7 +225,10 @@ class Catalogue:
             raise RadiusTooLarge(f"corridor must be in (0, 5000] metres; got {corridor_m:g}", field="corridor_m")
         pts = np.asarray(coordinates, dtype=float)[:, :2]
         x, y = geo.to_metric(pts[:, 0], pts[:, 1])
-        line = shapely.LineString(np.column_stack([x, y]))
+        xy = np.column_stack([x, y])
+        # a zero-length route (its points at one place) is a valid answer: its POIs are those around that place
+        degenerate = len(np.unique(xy, axis=0)) < 2
+        line = shapely.Point(xy[0]) if degenerate else shapely.LineString(xy)
         idx = self._shape_tree.query(line, predicate="dwithin", distance=corridor_m)
         if themes:
             wanted = set().union(*(self.theme_indices(t) for t in themes))
@@ -234,7 +237,9 @@ class Catalogue:
             return []
         shapes = self._shapes[idx]
         dist = shapely.distance(shapes, line)
-        closest = shapely.get_point(shapely.shortest_line(line, shapes), 0)
-        along = shapely.line_locate_point(line, closest)
+        if degenerate:
+            along = np.zeros(len(idx))
+        else:
+            along = shapely.line_locate_point(line, shapely.get_point(shapely.shortest_line(line, shapes), 0))
         order = np.argsort(along, kind="stable")
         return [Hit(self.pois[idx[k]], round(float(dist[k]), 1), round(float(along[k]), 1)) for k in order]

@@ -45,6 +45,11 @@ class Profile:
         """Whether the profile is ridden (a cyclist pushes on ``push_subclasses``) rather than walked or run."""
         return self.speed_model == "cycling"
 
+    @property
+    def flat_kmh(self) -> float:
+        """The speed on the flat: what bounds how far the profile gets in a given time."""
+        return float(self.speed_kmh(np.zeros(1))[0])
+
     def speed_kmh(self, grade: np.ndarray) -> np.ndarray:
         """Travel speed on each grade (rise over run, signed), by the profile's speed model."""
         p = self.params

@@ -111,6 +111,8 @@ TRAIL_MIN_RELIEF_M = 10.0
 #: Isochrones: raster cell (m), default bands, and the longest time asked for (min).
 ISO_CELL_M = 100.0
 ISO_MAX_MINUTES = 180
+#: Isochrones: a band reaches at most this far on the flat (road_bike: 120 min); the cost grows with the area.
+ISO_MAX_REACH_KM = 50.0
 #: Solvers stop on deterministic work (CP-SAT's deterministic time, loops' fixed number of tries), never on the
 #: clock, so a result does not depend on how fast or busy the machine is. The wall clock is only a safety net:
 #: SOLVER_SAFETY_NET_FACTOR times a solve's budget (at least SOLVER_SAFETY_NET_MIN_S), and PLANNER_DEADLINE_S for

@@ -9,11 +9,19 @@ from api import create_app
 from tests.conftest import BASE_11_19, LOUVRE, assert_problem
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def client_for(cfg, basin_graph, catalogue):
+    """A test client of an app without Redis (one for the module: loading an app takes about 2 s), or of a new app
+    on a given Redis."""
+    apps = {}
+
     def make(redis_url=None):
+        if redis_url is None and None in apps:
+            return apps[None].test_client()
         app = create_app({"REDIS_URL": redis_url, "GALIBOT_SETTINGS": cfg, "GALIBOT_GRAPH": basin_graph})
         assert app.extensions["galibot.graph"].wait(120)
+        if redis_url is None:
+            apps[None] = app
         return app.test_client()
     return make
 

@@ -9,19 +9,23 @@ import uuid
 import pytest
 
 from api import create_app
+from api.devices import make_token
 from api.redis_server import EmbeddedRedis
-from tests.conftest import LEWARDE
+from tests.conftest import LEWARDE, assert_problem
 from tests.conftest import LOUVRE as LOUVRE_LENS
 
-TOKEN_A = "device-a-0123456789abcdef"
-TOKEN_B = "device-b-fedcba9876543210"
+#: The app below signs device tokens with this secret, so the tests hold two devices' tokens from the start.
+SECRET = "trips-test-secret"
+TOKEN_A = make_token(SECRET.encode(), "device-a")
+TOKEN_B = make_token(SECRET.encode(), "device-b")
 
 
 @pytest.fixture(scope="module")
 def env(cfg, basin_graph, tmp_path_factory):
     """An app on its own Redis, persistent (AOF, fsync on every write) so it can be killed and restarted."""
     server = EmbeddedRedis(tmp_path_factory.mktemp("trips-redis"), appendfsync="always").start()
-    app = create_app({"REDIS_URL": server.url, "GALIBOT_SETTINGS": cfg, "GALIBOT_GRAPH": basin_graph})
+    app = create_app({"REDIS_URL": server.url, "GALIBOT_SETTINGS": cfg, "GALIBOT_GRAPH": basin_graph,
+                      "GALIBOT_SECRET": SECRET})
     holder = {"app": app, "redis": server}
     yield holder
     holder["redis"].stop()  # the one running now (a test may have restarted it)
@@ -135,10 +139,73 @@ def test_bad_writes_are_refused_and_change_nothing(api, trip_id, body, headers, 
     assert feed(api) == before
 
 
-def test_no_token_is_a_401(api):
+def test_no_token_or_a_made_up_one_is_a_401(api):
     resp = api.put(f"/v1/trips/{uuid.uuid4()}", json=trip())
     assert resp.status_code == 401 and resp.headers["WWW-Authenticate"].startswith("Bearer")
     assert api.get("/v1/trips/changes", headers={"Authorization": "Bearer short"}).status_code == 401
+    forged = make_token(b"another-secret", "device-a")  # the same device id, signed with another secret
+    assert api.get("/v1/trips", headers=auth(forged)).status_code == 401
+    assert api.get("/v1/trips", headers=auth(TOKEN_A[:-1] + ("A" if TOKEN_A[-1] != "A" else "B"))).status_code == 401
+
+
+def test_a_device_token_from_the_server_opens_its_own_trips(api):
+    made = api.post("/v1/devices")
+    assert made.status_code == 201 and made.headers["Cache-Control"] == "no-store"
+    token = made.get_json()["token"]
+    assert token.split(".")[1] == made.get_json()["device_id"] and token != TOKEN_A
+    lower = {"Authorization": f"bearer {token}"}  # the scheme is case-insensitive (RFC 9110)
+    assert api.get("/v1/trips", headers=lower).get_json() == {"trips": [], "next": None}
+    tid = str(uuid.uuid4())
+    assert put(api, tid, trip(), token=token).status_code == 201
+    assert [t["id"] for t in api.get("/v1/trips", headers=lower).get_json()["trips"]] == [tid]
+
+
+def test_the_trip_list_comes_in_pages(api):
+    token = make_token(SECRET.encode(), "device-pages")
+    ids = sorted(str(uuid.uuid4()) for _ in range(5))
+    for tid in ids:
+        assert put(api, tid, trip(), token=token).status_code == 201
+    seen, after = [], ""
+    while True:
+        page = api.get(f"/v1/trips?limit=2&after={after}", headers=auth(token)).get_json()
+        assert len(page["trips"]) <= 2
+        seen += [t["id"] for t in page["trips"]]
+        if page["next"] is None:
+            break
+        after = page["next"]
+    assert seen == ids
+
+
+def test_a_tokens_quota_is_a_413_and_deleting_frees_it(api, monkeypatch):
+    from api import trip_store
+
+    token = make_token(SECRET.encode(), "device-quota")
+    monkeypatch.setattr(trip_store, "MAX_TRIPS_PER_TOKEN", 3)
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    assert [put(api, tid, trip(), token=token).status_code for tid in ids] == [201, 201, 201, 413]
+    assert_problem(put(api, ids[3], trip(), token=token), 413, "trip_id")
+    assert api.delete(f"/v1/trips/{ids[0]}", headers=auth(token)).status_code == 204
+    assert put(api, ids[3], trip(), token=token).status_code == 201
+    monkeypatch.setattr(trip_store, "MAX_BYTES_PER_TOKEN", 2000)
+    big = trip(notes="x" * 1900)  # alone under the 2,000 B, not beside the two others
+    assert_problem(put(api, ids[1], big, token=token), 413, "body")
+    assert api.get(f"/v1/trips/{ids[1]}", headers=auth(token)).get_json()["notes"] == trip()["notes"]
+
+
+def test_a_cursor_older_than_the_trimmed_feed_is_a_410(api, monkeypatch):
+    from api import trip_store
+
+    token = make_token(SECRET.encode(), "device-feed")
+    monkeypatch.setattr(trip_store, "FEED_MAX_ENTRIES", 3)
+    tid = str(uuid.uuid4())
+    put(api, tid, trip(name="v1"), token=token)
+    old = api.get("/v1/trips/changes", headers=auth(token)).get_json()["cursor"]
+    for k in range(5):
+        put(api, tid, trip(name=f"v{k + 2}"), token=token)
+    gone = assert_problem(api.get(f"/v1/trips/changes?cursor={old}", headers=auth(token)), 410, "cursor")
+    fresh = api.get(f"/v1/trips/changes?cursor={gone['cursor']}", headers=auth(token)).get_json()
+    assert fresh["changes"][-1]["name"] == "v6"
+    assert len(api.get("/v1/trips/changes", headers=auth(token)).get_json()["changes"]) == 1
 
 
 def test_tokens_cannot_see_or_touch_each_others_trips(api):
@@ -153,7 +220,7 @@ def test_tokens_cannot_see_or_touch_each_others_trips(api):
     assert api.get(f"/v1/trips/{tid}", headers=auth()).get_json()["name"] == "A's secret loop"
     guesses = [str(uuid.uuid4()) for _ in range(30)]
     assert {api.get(f"/v1/trips/{g}", headers=auth(TOKEN_B)).status_code for g in guesses} == {404}
-    assert api.get(f"/v1/trips/{tid}", headers=auth("device-c-0000000000000000")).status_code == 404
+    assert api.get(f"/v1/trips/{tid}", headers=auth(make_token(SECRET.encode(), "device-c"))).status_code == 404
 
 
 def test_delete_leaves_a_tombstone_in_the_feed(api):
@@ -177,7 +244,7 @@ def test_delete_leaves_a_tombstone_in_the_feed(api):
 
 
 def test_feed_gives_each_trip_once_per_page_in_its_latest_state(api):
-    token = "device-pager-000000000000"
+    token = make_token(SECRET.encode(), "device-pager")
     ids = [str(uuid.uuid4()) for _ in range(12)]
     for i, tid in enumerate(ids):
         put(api, tid, trip(name=f"trip {i}"), token)
@@ -196,7 +263,7 @@ def test_acknowledged_writes_survive_redis_sigkill(env):
     """50 acknowledged writes, Redis killed with SIGKILL, restarted on the same AOF: the feed holds them all."""
     app, server = env["app"], env["redis"]
     api = app.test_client()
-    token = "device-crash-00000000000000"
+    token = make_token(SECRET.encode(), "device-crash")
     acked = {}
     for i in range(50):
         tid = str(uuid.uuid4())

@@ -55,10 +55,18 @@ def _time_graph(engine: Engine, profile: str) -> csr_matrix:
     return per_engine[profile]
 
 
-def band_list(minutes: float, bands: int | list[float] | None) -> list[float]:
+def max_minutes(profile: str) -> float:
+    """The longest time band of a profile: ISO_MAX_MINUTES, or less for a fast profile, so that no isochrone
+    reaches farther than ISO_MAX_REACH_KM on the flat (the cost grows with the area covered)."""
+    return min(settings.ISO_MAX_MINUTES, settings.ISO_MAX_REACH_KM / get_profile(profile).flat_kmh * 60)
+
+
+def band_list(minutes: float, bands: int | list[float] | None, profile: str = "bike") -> list[float]:
     """The time bands asked for: explicit minutes, or ``bands`` equal steps up to ``minutes``."""
-    if not 0 < minutes <= settings.ISO_MAX_MINUTES:
-        raise ImpossibleTarget(f"minutes must be in (0, {settings.ISO_MAX_MINUTES}], not {minutes:g}", field="minutes")
+    most = max_minutes(profile)
+    if not 0 < minutes <= most:
+        raise ImpossibleTarget(f"minutes must be in (0, {most:g}] for {profile} (at most {settings.ISO_MAX_REACH_KM:g} "
+                               f"km on the flat), not {minutes:g}", field="minutes")
     if isinstance(bands, list):
         if not bands or any(not 0 < b <= minutes for b in bands):
             raise ImpossibleTarget("each band must be in (0, minutes]", field="bands")
@@ -72,7 +80,7 @@ def isochrone(engine: Engine, start: tuple[float, float], minutes: float, profil
     """The area reachable from ``start`` within each band of minutes, by ``profile``."""
     get_profile(profile)
     t0 = time.monotonic()
-    steps = band_list(minutes, bands)
+    steps = band_list(minutes, bands, profile)
     snap = engine.snap([start], field="start")[0]
     times = engine.weights(profile).time_s
     u, v = int(engine.graph.edge_u[snap.edge]), int(engine.graph.edge_v[snap.edge])

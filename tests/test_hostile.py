@@ -1,0 +1,207 @@
+"""Hostile input: every case the hardening probe answered with a 500, and more of the same families.
+
+Each must answer a problem+json 4xx naming what is wrong, within the bound the README documents for a
+refused request (REFUSAL_CPU_S of CPU and REFUSAL_MEMORY_MB of memory), and must not rely on a high
+rate limit: the app here runs with the default limits, on the Lens area, against a real Redis.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import tracemalloc
+import uuid
+
+import pytest
+
+from api import create_app
+from api.devices import make_token
+from api.redis_server import EmbeddedRedis
+from tests.conftest import BASE_11_19, LENS, LOUVRE, assert_problem
+
+#: What refusing a request may cost at most (README, "Worst cases"): a refusal comes before any heavy work.
+REFUSAL_CPU_S = 1.0
+REFUSAL_MEMORY_MB = 64
+SECRET = "hostile-test-secret"
+TOKEN = make_token(SECRET.encode(), "hostile-device")
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+JSON_POSTS = ("/v1/routes", "/v1/tours", "/v1/roundtrips", "/v1/trails")
+
+
+@pytest.fixture(scope="module")
+def api(cfg, lens_graph, tmp_path_factory):
+    with EmbeddedRedis(tmp_path_factory.mktemp("hostile-redis"), appendfsync="always") as server:
+        app = create_app({"REDIS_URL": server.url, "GALIBOT_SETTINGS": cfg, "GALIBOT_GRAPH": lens_graph,
+                          "GALIBOT_AREA": ",".join(map(str, LENS)), "GALIBOT_SECRET": SECRET})
+        assert app.extensions["galibot.graph"].wait(300), app.extensions["galibot.graph"].error
+        yield app.test_client()
+
+
+def refused(call, status: int, field: str | None = None) -> dict:
+    """Run ``call`` (a request), check it is the problem expected, within the refusal's CPU and memory bounds."""
+    tracemalloc.start()
+    cpu = time.thread_time()  # the test client runs the app in this thread
+    try:
+        resp = call()
+        spent = time.thread_time() - cpu
+        peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+    body = assert_problem(resp, status, field)
+    assert spent <= REFUSAL_CPU_S, f"{spent:.2f} CPU-seconds to refuse"
+    assert peak_mb <= REFUSAL_MEMORY_MB, f"{peak_mb:.0f} MB to refuse"
+    return body
+
+
+def raw(api, path: str, data: bytes | str, method: str = "POST", **headers):
+    return api.open(path, method=method, data=data, content_type="application/json", headers=headers)
+
+
+DEEP = "[" * 1000 + "]" * 1000
+BAD_JSON = {
+    "nested 1,000 deep": ('{"points": ' + DEEP + "}", 400),
+    "nested 100,000 deep": ('{"points": ' + "[" * 100_000 + "]" * 100_000 + "}", 400),
+    "objects nested 40 deep": ('{"a": ' + '{"b": ' * 40 + "1" + "}" * 40 + "}", 400),
+    "NaN": ('{"points": [[NaN, 50.43], [2.8, 50.44]]}', 400),
+    "Infinity": ('{"points": [[2.8, Infinity], [2.8, 50.44]]}', 400),
+    "-Infinity": ('{"distance_km": -Infinity}', 400),
+    "a lone surrogate": ('{"points": [[2.8, 50.43], [2.79, 50.44]], "lang": "\\ud800"}', 400),
+    "a lone surrogate in a key": ('{"\\udfff": 1}', 400),
+    "not JSON": ("{'points': []}", 400),
+    "truncated": ('{"points": [[2.8, 50.4', 400),
+    "an array": ("[1, 2]", 400),
+    "a string": ('"points"', 400),
+}
+
+
+@pytest.mark.parametrize("path", JSON_POSTS)
+@pytest.mark.parametrize("case", list(BAD_JSON))
+def test_bad_json_on_every_post_is_a_400(api, path, case):
+    data, status = BAD_JSON[case]
+    refused(lambda: raw(api, path, data), status, "body")
+
+
+@pytest.mark.parametrize("case", ["nested 1,000 deep", "NaN", "a lone surrogate", "truncated"])
+def test_bad_json_on_a_trip_put_is_a_400(api, case):
+    refused(lambda: raw(api, f"/v1/trips/{uuid.uuid4()}", BAD_JSON[case][0], "PUT", **AUTH), 400, "body")
+
+
+def test_nan_and_surrogates_in_a_trip_are_never_stored(api):
+    tid = str(uuid.uuid4())
+    refused(lambda: raw(api, f"/v1/trips/{tid}", '{"name": "a", "profile": "bike", "points": [[2.8, 50.43]], '
+                                                  '"progress": {"km": NaN}}', "PUT", **AUTH), 400, "body")
+    refused(lambda: raw(api, f"/v1/trips/{tid}", '{"name": "\\ud800", "profile": "bike", "points": [[2.8, 50.43]]}',
+                        "PUT", **AUTH), 400, "body")
+    listed = api.get("/v1/trips", headers=AUTH)
+    assert listed.status_code == 200 and b"NaN" not in listed.data
+    assert all(t["id"] != tid for t in listed.get_json()["trips"])
+
+
+@pytest.mark.parametrize("path", JSON_POSTS)
+def test_a_large_body_is_refused_from_its_declared_length(api, path):
+    body = b'{"points": [' + b" " * (300 * 1024) + b"]}"
+    refused(lambda: raw(api, path, body), 413, "body")
+
+
+def test_a_large_trip_is_refused(api):
+    body = '{"name": "a", "profile": "bike", "points": [[2.8, 50.43]], "notes": "%s"}' % ("x" * 70_000)
+    refused(lambda: raw(api, f"/v1/trips/{uuid.uuid4()}", body, "PUT", **AUTH), 413, "body")
+
+
+@pytest.mark.parametrize("cursor", ["99999999999999999999-0", "0-99999999999999999999", "18446744073709551616-0",
+                                    "1-2-3", "-1", "yesterday", "9" * 200])
+def test_a_cursor_that_is_no_stream_id_is_a_422(api, cursor):
+    refused(lambda: api.get(f"/v1/trips/changes?cursor={cursor}", headers=AUTH), 422, "cursor")
+
+
+def test_a_body_version_for_a_new_trip_is_a_409(api):
+    body = {"name": "a", "profile": "bike", "points": [LOUVRE], "version": 1}
+    problem = refused(lambda: api.put(f"/v1/trips/{uuid.uuid4()}", json=body, headers=AUTH), 409, "version")
+    assert problem["server_copy"] is None
+
+
+def test_zero_length_routes_are_answers(api):
+    """Identical points, or points 0.1 m apart, are a route of length 0 (a valid answer), not a GEOS error."""
+    for points in ([LOUVRE, LOUVRE], [LOUVRE, [LOUVRE[0] + 0.0000014, LOUVRE[1]]], [LOUVRE, LOUVRE, LOUVRE]):
+        resp = api.post("/v1/routes", json={"points": points})
+        assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+        assert resp.get_json()["properties"]["distance_m"] < 1.0
+
+
+def test_a_tour_with_a_stop_at_its_start_is_an_answer(api):
+    resp = api.post("/v1/tours", json={"start": BASE_11_19, "stops": [BASE_11_19, LOUVRE]})
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    assert resp.get_json()["features"][0]["properties"]["distance_m"] > 1000
+
+
+def _gpx(points: str, declaration: bytes = b'<?xml version="1.0"?>') -> bytes:
+    return (declaration + b'<gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
+            + points.encode() + b"</trkseg></trk></gpx>")
+
+
+BAD_GPX = {
+    "two identical points": (_gpx('<trkpt lat="50.43" lon="2.80"/><trkpt lat="50.43" lon="2.80"/>'), 422),
+    "three identical points": (_gpx('<trkpt lat="50.43" lon="2.80"/>' * 3), 422),
+    "lat -90": (_gpx('<trkpt lat="-90" lon="2.80"/><trkpt lat="50.43" lon="2.80"/>'), 422),
+    "lat 90, lon 180": (_gpx('<trkpt lat="90" lon="180"/><trkpt lat="-90" lon="-180"/>'), 422),
+    "far away (lat -60, lon -177)": (_gpx('<trkpt lat="-60" lon="-177"/><trkpt lat="-60.1" lon="-176"/>'), 422),
+    "near the pole, across the date line": (_gpx('<trkpt lat="-89.9999" lon="0"/><trkpt lat="-89.9999" lon="180"/>'),
+                                            422),
+    "from the basin to the pole": (_gpx('<trkpt lat="50.43" lon="2.80"/><trkpt lat="-89.9999" lon="180"/>'), 422),
+    "declared UTF-32": (_gpx('<trkpt lat="50.43" lon="2.80"/><trkpt lat="50.44" lon="2.80"/>',
+                             b'<?xml version="1.0" encoding="utf-32"?>'), 422),
+    "UTF-32 with a BOM": ('<?xml version="1.0" encoding="utf-32"?><gpx version="1.1" creator="t" '
+                          'xmlns="http://www.topografix.com/GPX/1/1"/>'.encode("utf-32"), 400),
+    "declared Shift-JIS": (_gpx('<trkpt lat="50.43" lon="2.80"/><trkpt lat="50.44" lon="2.80"/>',
+                                b'<?xml version="1.0" encoding="shift_jis"?>'), 422),
+    "an unknown encoding": (_gpx('<trkpt lat="50.43" lon="2.80"/>', b'<?xml version="1.0" encoding="klingon"?>'),
+                            422),
+    "NaN latitude": (_gpx('<trkpt lat="NaN" lon="2.80"/><trkpt lat="50.43" lon="2.80"/>'), 422),
+    "empty": (b"", 422),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_GPX))
+def test_hostile_gpx_is_refused_before_any_heavy_work(api, case):
+    data, status = BAD_GPX[case]
+    refused(lambda: api.post("/v1/gpx/analyze", data={"file": (io.BytesIO(data), "x.gpx")}), status, "file")
+
+
+def test_http_details(api):
+    not_allowed = api.delete("/v1/pois")
+    assert_problem(not_allowed, 405)
+    assert set(not_allowed.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    feed = api.options("/v1/trips/changes")
+    assert "PUT" not in feed.headers["Allow"] and "DELETE" not in feed.headers["Allow"]
+    assert_problem(api.delete("/v1/trips/changes", headers=AUTH), 405)
+    assert api.get("/v1/trips", headers={"Authorization": f"bearer {TOKEN}"}).status_code == 200
+    assert api.get("/v1/trips", headers={"Authorization": f"BEARER {TOKEN}"}).status_code == 200
+
+
+def test_links_in_shared_files_never_come_from_the_host_header(api):
+    route = api.post("/v1/routes", json={"points": [LOUVRE, BASE_11_19]}).get_json()
+    gpx = api.get(route["links"]["gpx"] + "?rte=true", headers={"Host": "evil.example"})
+    assert gpx.status_code == 200 and b"evil.example" not in gpx.data
+    assert b'href="http://127.0.0.1:5000/v1/results/' in gpx.data  # GALIBOT_PUBLIC_URL's default
+    again = api.get(route["links"]["gpx"] + "?rte=true")  # the next client gets the stored file
+    assert b"evil.example" not in again.data
+
+
+def test_too_many_km_markers_are_a_422_before_the_file_is_written(api):
+    route = api.post("/v1/routes", json={"points": [LOUVRE, BASE_11_19]}).get_json()
+    length_km = route["properties"]["distance_m"] / 1000
+    every = 0.1 if length_km / 0.1 > 1000 else None
+    if every is None:  # this route is short: markers every 0.1 km are fewer than the cap, and served
+        assert api.get(route["links"]["gpx"] + "?km_markers=0.1").status_code == 200
+    else:
+        refused(lambda: api.get(route["links"]["gpx"] + f"?km_markers={every}"), 422, "km_markers")
+
+
+def test_made_up_tokens_are_limited_like_anonymous_callers(api):
+    """A new bearer token on each call buys no new limit: an unsigned token counts as its address."""
+    loop = {"start": LOUVRE, "distance_km": 4, "profile": "walk"}
+    codes = [api.post("/v1/roundtrips", json=loop, headers={"Authorization": f"Bearer made-up-{k:04d}"}).status_code
+             for k in range(40)]
+    assert codes.count(200) <= 30 and codes[-1] == 429  # the default planner limit, 30 a minute per client
+    signed = api.post("/v1/roundtrips", json=loop, headers=AUTH)
+    assert signed.status_code == 200  # a device token is its own client
