@@ -12,6 +12,7 @@ import json
 
 from flask import Blueprint, Response, current_app, request, send_file
 from marshmallow import Schema, fields
+from werkzeug.http import parse_range_header
 
 from gpx_exports.bundles import REGIONS, bundle_dir, read_manifest
 from routing.settings import Settings
@@ -90,6 +91,9 @@ def bundle_file(region: str, name: str):
         raise APIProblem(404, "Not Found", f"{name!r} is not a file of the current {region} bundle; "
                                            f"read /v1/bundles/{region}/manifest.json again", "name")
     mimetype = "application/gzip" if entry["compression"] == "gzip" else entry["media_type"]
+    asked = parse_range_header(request.environ.get("HTTP_RANGE"))
+    if "HTTP_RANGE" in request.environ and (asked is None or asked.units != "bytes"):
+        del request.environ["HTTP_RANGE"]  # a Range that does not parse, or in other units, is ignored (RFC 9110 §14.2)
     resp = send_file(bundle_dir(_cfg(), region) / name, mimetype=mimetype, conditional=True, etag=entry["sha256"],
                      max_age=31536000)
     resp.headers["Cache-Control"] = IMMUTABLE

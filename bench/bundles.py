@@ -124,7 +124,7 @@ def resume_and_trips(cfg: Settings, basin) -> dict:
         first = api.get(url, headers={"Range": f"bytes=0-{half - 1}"})
         rest = api.get(url, headers={"Range": f"bytes={half}-", "If-Range": first.headers["ETag"]})
         whole = first.data + rest.data
-        auth = {"Authorization": "Bearer bench-device-000000000001"}
+        auth = {"Authorization": f"Bearer {api.post('/v1/devices').get_json()['token']}"}
         body = {"name": "bench", "profile": "bike", "points": [[2.80437, 50.43061], [3.1691, 50.3369]]}
         times = []
         for i in range(200):

@@ -47,7 +47,8 @@ def start_server(cfg: Settings, redis_url: str, export_dir: str) -> tuple[subpro
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "GALIBOT_CACHE_DIR": str(cfg.cache_dir),
            "GALIBOT_DATA_DIR": str(cfg.data_dir), "GALIBOT_EXPORT_DIR": export_dir,
-           "GALIBOT_PLANNER_LIMIT": "1000000 per minute"}
+           "GALIBOT_PLANNER_LIMIT": "1000000 per minute", "GALIBOT_ROUTE_LIMIT": "100000000 per minute",
+           "GALIBOT_HEAVY_LIMIT": "1000000 per minute"}  # one load generator is one client
     cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS),
            "--threads", str(THREADS), "--backlog", "2048", "--timeout", "120", "wsgi:app"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -22,6 +22,7 @@ from bench import bundles as bundles_bench
 from bench import courses as courses_bench
 from bench import engine as engine_bench
 from bench import gpx as gpx_bench
+from bench import hardening as hardening_bench
 from bench import load as load_bench
 from bench import planners as planners_bench
 from bench import pois as pois_bench
@@ -154,6 +155,8 @@ def main() -> int:
         sections.append(bundles_bench.run(cfg))
     if not only or "correctness" in only:
         sections.append(courses_bench.section(cfg))
+    if not only or "hardening" in only:
+        sections.append(hardening_bench.section(cfg))
     out = ROOT / "BENCHMARKS.md"
     if only and out.is_file():
         sections = _merge(out.read_text(encoding="utf-8"), sections)

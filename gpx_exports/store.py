@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 from routing.io import atomic_write
@@ -38,8 +39,8 @@ _WRITTEN: dict[Path, int] = {}
 class ExportStore:
     """A directory of exports, one file per key and suffix, at most ``max_bytes`` in all.
 
-    Reading a file marks it used (its mtime), and the least recently used files are evicted first: a
-    share link lives while it is used, and an evicted result is computed again when asked again.
+    Reading a file marks it used (its access time), and the least recently used files are evicted first:
+    a share link lives while it is used, and an evicted result is computed again when asked again.
     """
 
     def __init__(self, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
@@ -59,8 +60,8 @@ class ExportStore:
             content = p.read_bytes()
         except FileNotFoundError:  # never stored, or evicted (perhaps by another process just now)
             return None
-        try:
-            os.utime(p)  # used now: evicted last
+        try:  # used now, so evicted last: the access time, set here (mount options may not), the mtime kept
+            os.utime(p, ns=(time.time_ns(), p.stat().st_mtime_ns))
         except FileNotFoundError:
             pass
         return content
@@ -112,10 +113,10 @@ class ExportStore:
         return freed
 
 
-def _stat(entry: os.DirEntry) -> tuple[float, int]:
-    """(mtime, size) of a file, (0, 0) once it is gone."""
+def _stat(entry: os.DirEntry) -> tuple[int, int]:
+    """(last use in ns: written or read, size) of a file; (0, 0) once it is gone."""
     try:
         st = entry.stat()
     except FileNotFoundError:
-        return 0.0, 0
-    return st.st_mtime, st.st_size
+        return 0, 0
+    return max(st.st_atime_ns, st.st_mtime_ns), st.st_size

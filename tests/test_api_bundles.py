@@ -62,6 +62,21 @@ def test_cut_download_resumes_with_range_and_matches_the_hash(client, manifest):
     assert len(whole) == entry["size"] and hashlib.sha256(whole).hexdigest() == entry["sha256"]
 
 
+@pytest.mark.parametrize("header", ["bytes=abc", "lines=1-2", "bytes=5-1", "bytes"])
+def test_a_range_that_does_not_parse_is_ignored(client, manifest, header):
+    """RFC 9110: an unparseable Range is ignored, so the whole file comes back (not a 416)."""
+    entry = next(f for f in manifest["files"] if f["role"] == "circuits")
+    resp = client.get(f"/v1/bundles/basin/{entry['name']}", headers={"Range": header})
+    assert resp.status_code == 200 and len(resp.data) == entry["size"]
+
+
+def test_a_range_past_the_end_is_a_416_with_content_range(client, manifest):
+    entry = next(f for f in manifest["files"] if f["role"] == "circuits")
+    resp = client.get(f"/v1/bundles/basin/{entry['name']}", headers={"Range": f"bytes={entry['size'] + 10}-"})
+    assert resp.status_code == 416 and resp.mimetype == "application/problem+json"
+    assert resp.headers["Content-Range"] == f"bytes */{entry['size']}"
+
+
 def test_stale_if_range_restarts_the_download(client, manifest):
     entry = next(f for f in manifest["files"] if f["role"] == "circuits")
     resp = client.get(f"/v1/bundles/basin/{entry['name']}", headers={"Range": "bytes=100-", "If-Range": '"old"'})

@@ -28,8 +28,11 @@ def test_the_third_call_in_a_minute_is_429_with_retry_after(limited):
     assert refused.status_code == 429 and refused.mimetype == "application/problem+json"
     assert 0 < int(refused.headers["Retry-After"]) <= 60
     assert refused.get_json()["status"] == 429
-    other = client.post("/v1/roundtrips", json=LOOP, headers={"Authorization": "Bearer another-device"})
-    assert other.status_code == 200  # limits are per client
+    device = client.post("/v1/devices").get_json()["token"]
+    other = client.post("/v1/roundtrips", json=LOOP, headers={"Authorization": f"Bearer {device}"})
+    assert other.status_code == 200  # limits are per client: a device token the server signed is its own client
+    made_up = client.post("/v1/roundtrips", json=LOOP, headers={"Authorization": "Bearer another-device"})
+    assert made_up.status_code == 429  # a token anyone can make up counts as its sender's address
     assert client.post("/v1/routes", json={"points": [LOUVRE, [2.78975, 50.44406]]}).status_code == 200
 
 

@@ -1,0 +1,345 @@
+"""The "Hardening" section of BENCHMARKS.md: worst cases per endpoint, slow clients, a killed worker, made-up
+tokens, and storage held under its caps.
+
+``python -m bench.hardening`` prints the section; ``python -m bench.run hardening`` writes it. Each worst case
+runs in a child process of its own (``python -m bench.hardening case NAME``), so its CPU seconds and its peak
+memory above the loaded app's are its own.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import random
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+from api.devices import make_token
+from api.redis_server import EmbeddedRedis, free_port
+from routing.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE_11_19, LOUVRE = [2.7897549, 50.4440597], [2.8043729, 50.4306149]
+
+
+def _terrils(state, n: int, seed: int) -> list:
+    terrils = [p for p in state.catalogue.pois if "terrils" in p["themes"]]
+    return random.Random(seed).sample(terrils, n)
+
+
+def _zigzag_gpx(km: float) -> bytes:
+    """A track back and forth across the basin, ``km`` long, one point every 10 m."""
+    import numpy as np
+
+    n = int(km * 100)
+    t = np.linspace(0, km / 60, n)  # 30 km legs west-east and back
+    lon = 2.6 + 0.42 * np.abs((t % 2) - 1)
+    lat = 50.35 + 0.1 * (t / t[-1])
+    pts = "".join(f'<trkpt lat="{y:.6f}" lon="{x:.6f}"/>' for x, y in zip(lon, lat))
+    return ('<?xml version="1.0"?><gpx version="1.1" creator="bench" xmlns="http://www.topografix.com/GPX/1/1">'
+            f"<trk><trkseg>{pts}</trkseg></trk></gpx>").encode()
+
+
+def cases(state) -> dict[str, tuple[str, str, dict]]:
+    """Each endpoint's most expensive accepted request: (method, path, request kwargs)."""
+    spread = [[p["lon"], p["lat"]] for p in _terrils(state, 27, 1)]
+    stops = [p["id"] for p in _terrils(state, 40, 2)]
+    return {
+        "route, 27 points across the basin": ("POST", "/v1/routes", {"json": {"points": spread}}),
+        "route, 3 alternatives": ("POST", "/v1/routes", {"json": {"points": [spread[0], spread[1]],
+                                                                  "alternatives": 3}}),
+        "isochrone, road_bike 120 min, 6 bands": ("GET", "/v1/isochrones?start=2.8037,50.4306&profile=road_bike"
+                                                  "&minutes=20,40,60,80,100,120", {}),
+        "tour, 40 stops": ("POST", "/v1/tours", {"json": {"start": "louvre-lens", "stops": stops}}),
+        "tour, 40 stops in stages": ("POST", "/v1/tours", {"json": {"start": "louvre-lens", "stops": stops,
+                                                                    "daily_km": 40}}),
+        "round trips, 3 of 300 km": ("POST", "/v1/roundtrips", {"json": {"start": BASE_11_19, "distance_km": 300,
+                                                                         "count": 3}}),
+        "trail, 500 km over 39 terrils": ("POST", "/v1/trails", {"json": {"start": BASE_11_19, "distance_km": 500,
+                                                                          "terrils": 39}}),
+        "GPX analysis, 990 km, 99,000 points": ("POST", "/v1/gpx/analyze", {"gpx": 990}),
+        "POIs, 500 by text": ("GET", "/v1/pois?q=terril&limit=500", {}),
+    }
+
+
+def run_case(name: str) -> dict:
+    """In this (child) process: load the app, warm the endpoint with a small request, then run the case."""
+    import io
+
+    from api import create_app
+
+    app = create_app({"REDIS_URL": None})
+    state = app.extensions["galibot.graph"]
+    assert state.wait(600), state.error
+    client = app.test_client()
+    method, path, kwargs = cases(state)[name]
+    client.post("/v1/routes", json={"points": [LOUVRE, BASE_11_19]})
+    if "gpx" in kwargs:
+        kwargs = {"data": {"file": (io.BytesIO(_zigzag_gpx(kwargs["gpx"])), "x.gpx")}}
+    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cpu, wall = time.process_time(), time.perf_counter()
+    resp = client.open(path, method=method, **kwargs)
+    out = {"status": resp.status_code, "cpu_s": round(time.process_time() - cpu, 2),
+           "wall_s": round(time.perf_counter() - wall, 2), "bytes": len(resp.get_data()),
+           "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base_rss)}
+    if resp.status_code >= 400:
+        out["detail"] = (resp.get_json() or {}).get("detail", "")[:120]
+    return out
+
+
+def worst_cases(names: list[str]) -> dict[str, dict]:
+    out = {}
+    for name in names:
+        proc = subprocess.run([sys.executable, "-m", "bench.hardening", "case", name], cwd=ROOT, capture_output=True,
+                              text=True)
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+        out[name] = json.loads(lines[-1]) if lines else {"status": "failed", "detail": proc.stderr[-300:]}
+        print(f"  {name}: {out[name]}", file=sys.stderr, flush=True)
+    return out
+
+
+class Served:
+    """``python -m api.serve`` on the whole basin (nginx, 2 workers × 8 threads) with its own capped Redis."""
+
+    def __init__(self, cfg: Settings, tmp: Path, *, export_max_mb: float = 1024, redis_maxmemory: str = "256mb",
+                 limits: bool = False) -> None:
+        self.redis = EmbeddedRedis(tmp / "redis", appendfsync="always", maxmemory=redis_maxmemory).start()
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "REDIS_URL": self.redis.url, "GALIBOT_CACHE_DIR": str(cfg.cache_dir),
+               "GALIBOT_DATA_DIR": str(cfg.data_dir), "GALIBOT_EXPORT_DIR": str(tmp / "exports"),
+               "GALIBOT_EXPORT_MAX_MB": str(export_max_mb), "GALIBOT_SECRET": "bench-secret"}
+        if not limits:
+            env.update({k: "100000000 per minute" for k in ("GALIBOT_PLANNER_LIMIT", "GALIBOT_HEAVY_LIMIT",
+                                                            "GALIBOT_ROUTE_LIMIT", "GALIBOT_DEVICE_LIMIT")})
+        self.export_dir = tmp / "exports"
+        self.proc = subprocess.Popen([sys.executable, "-m", "api.serve", "--port", str(self.port)], cwd=ROOT, env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.base}/v1/circuits", timeout=5).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(1)
+        raise RuntimeError("api.serve did not become ready")
+
+    def workers(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self._master())], capture_output=True, text=True).stdout
+        return sorted(int(p) for p in out.split())
+
+    def _master(self) -> int:
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid), "-f", "gunicorn"], capture_output=True, text=True)
+        return int(out.stdout.split()[0])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(60)
+        self.redis.stop()
+
+
+def slow_clients(served: Served, n: int = 64, seconds: float = 20) -> dict:
+    """``n`` connections send a 1 MB body one byte every 2 s; /v1/health is timed 4 times a second."""
+    stop = time.monotonic() + seconds
+    socks = [socket.create_connection(("127.0.0.1", served.port)) for _ in range(n)]
+    for s in socks:
+        s.sendall(b"POST /v1/routes HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 1000000\r\n\r\n{")
+    latencies, failed, last_drip = [], 0, 0.0
+    while time.monotonic() < stop:
+        if time.monotonic() - last_drip >= 2:
+            for s in socks:
+                s.sendall(b" ")
+            last_drip = time.monotonic()
+        started = time.monotonic()
+        try:
+            failed += requests.get(f"{served.base}/v1/health", timeout=5).status_code != 200
+        except requests.RequestException:
+            failed += 1
+        latencies.append(time.monotonic() - started)
+        time.sleep(0.25)
+    for s in socks:
+        s.close()
+    latencies.sort()
+    return {"clients": n, "checks": len(latencies), "failed": failed,
+            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
+            "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1),
+            "max_ms": round(latencies[-1] * 1000, 1)}
+
+
+def worker_restart(served: Served, seconds: float = 20) -> dict:
+    """SIGKILL a worker under 8 client threads (routes and health); count the answers and time the recovery."""
+    codes: collections.Counter = collections.Counter()
+    stop = time.monotonic() + seconds
+    rng = random.Random(3)
+
+    def load() -> None:
+        with requests.Session() as session:
+            while time.monotonic() < stop:
+                b = [BASE_11_19[0] + rng.uniform(-0.05, 0.05), BASE_11_19[1] + rng.uniform(-0.03, 0.03)]
+                try:
+                    codes[session.post(f"{served.base}/v1/routes", json={"points": [LOUVRE, b]}, timeout=60)
+                          .status_code] += 1
+                    codes[session.get(f"{served.base}/v1/health", timeout=60).status_code] += 1
+                except requests.RequestException as exc:
+                    codes[type(exc).__name__] += 1
+
+    threads = [threading.Thread(target=load) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(seconds / 3)
+    before = served.workers()
+    killed_at = time.monotonic()
+    os.kill(before[0], signal.SIGKILL)
+    while len(served.workers()) < len(before) or before[0] in served.workers():
+        time.sleep(0.01)
+    recovered_s = time.monotonic() - killed_at
+    for t in threads:
+        t.join()
+    return {"answers": dict(codes), "non_200": sum(v for k, v in codes.items() if k != 200),
+            "recovery_s": round(recovered_s, 2)}
+
+
+def made_up_tokens(served: Served, n: int = 100) -> dict:
+    """``n`` round trips, each with a new made-up bearer token, against the default limits."""
+    loop = {"start": LOUVRE, "distance_km": 5, "profile": "walk"}
+    codes = collections.Counter(
+        requests.post(f"{served.base}/v1/roundtrips", json=loop,
+                      headers={"Authorization": f"Bearer made-up-{k:04d}-{uuid.uuid4().hex}"}, timeout=120).status_code
+        for k in range(n))
+    return {"requests": n, "answers": dict(codes)}
+
+
+def storage(served: Served, cfg: Settings, *, routes: int, trips: int) -> dict:
+    """``routes`` uncached routes between random nodes and ``trips`` trip writes (60 KB each, over 20 tokens)."""
+    from bench.load import random_pairs
+
+    pairs = random_pairs(cfg, n=routes, seed=11)
+    codes: collections.Counter = collections.Counter()
+    lock = threading.Lock()
+
+    def route_some(chunk: list) -> None:
+        with requests.Session() as session:
+            for a, b in chunk:
+                code = session.post(f"{served.base}/v1/routes", json={"points": [a, b], "profile": "walk"},
+                                    timeout=120).status_code
+                with lock:
+                    codes[code] += 1
+
+    threads = [threading.Thread(target=route_some, args=(pairs[k::4],)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    tokens = [make_token(b"bench-secret", f"bench-{k}") for k in range(20)]
+    written, trip_codes = [], collections.Counter()
+    notes = "x" * 60_000
+    for k in range(trips):
+        token, tid = tokens[k % len(tokens)], str(uuid.uuid4())
+        resp = requests.put(f"{served.base}/v1/trips/{tid}", headers={"Authorization": f"Bearer {token}"},
+                            json={"name": f"trip {k}", "profile": "bike", "points": [LOUVRE], "notes": notes},
+                            timeout=30)
+        trip_codes[resp.status_code] += 1
+        if resp.status_code == 201:
+            written.append((token, tid))
+    lost = sum(requests.get(f"{served.base}/v1/trips/{tid}", headers={"Authorization": f"Bearer {token}"},
+                            timeout=30).status_code != 200 for token, tid in written)
+    import redis as redis_client
+
+    info = redis_client.Redis.from_url(served.redis.url).info("memory")
+    store = sum(f.stat().st_size for f in served.export_dir.rglob("*") if f.is_file())
+    return {"routes": dict(codes), "trip_writes": dict(trip_codes), "trips_kept": len(written) - lost,
+            "trips_lost": lost, "export_bytes": store, "redis_used": info["used_memory"],
+            "redis_max": info["maxmemory"], "evicted_keys": redis_client.Redis.from_url(served.redis.url)
+            .info("stats")["evicted_keys"]}
+
+
+def run(cfg: Settings, *, routes: int = 10_000, trips: int = 5_000) -> dict:
+    out = {"worst": worst_cases(_case_names())}
+    with tempfile.TemporaryDirectory() as tmp:
+        served = Served(cfg, Path(tmp), limits=True)
+        try:
+            out["slow"] = slow_clients(served)
+            out["restart"] = worker_restart(served)
+            out["tokens"] = made_up_tokens(served)
+        finally:
+            served.stop()
+    with tempfile.TemporaryDirectory() as tmp:
+        served = Served(cfg, Path(tmp), export_max_mb=200, redis_maxmemory="128mb")
+        try:
+            out["storage"] = storage(served, cfg, routes=routes, trips=trips)
+            out["storage"]["export_cap"] = 200 * 2**20
+        finally:
+            served.stop()
+    return out
+
+
+def section(cfg: Settings, *, routes: int = 10_000, trips: int = 5_000) -> str:
+    """The BENCHMARKS.md section, from one run."""
+    r = run(cfg, routes=routes, trips=trips)
+    rows = "\n".join(f"| {name} | {v['status']} | {v.get('cpu_s', '')} | {v.get('wall_s', '')} "
+                     f"| {v.get('peak_mb', '')} | {v.get('bytes', 0):,} | {v.get('detail', '')} |"
+                     for name, v in r["worst"].items())
+    s, k, t, st = r["slow"], r["restart"], r["tokens"], r["storage"]
+    return f"""## Hardening (issue 14)
+
+Command: `python -m bench.run hardening` (this machine, the whole basin). Each worst case runs in a child process of
+its own, in process through Flask's test client: CPU seconds of the process (every thread) and peak RSS above the
+loaded app's. The rest goes through `python -m api.serve` (nginx in front of gunicorn, 2 workers × 8 threads).
+
+### Worst cases: each endpoint's most expensive accepted request
+
+| request | status | CPU s | wall s | peak MB above the app | bytes | refused because |
+|---|---|---|---|---|---|---|
+{rows}
+
+### Slow clients, a killed worker, made-up tokens
+
+- {s['clients']} connections each sending a 1 MB body one byte every 2 s, for 20 s: `/v1/health` answered
+  {s['checks'] - s['failed']} of {s['checks']} checks, p50 {s['p50_ms']} ms, **p99 {s['p99_ms']} ms**,
+  max {s['max_ms']} ms.
+- A gunicorn worker SIGKILLed under 8 client threads (routes and health, 20 s): answers {k['answers']},
+  **{k['non_200']} not 200**; the replacement worker was forked in **{k['recovery_s']} s**.
+- {t['requests']} round trips, each with a new made-up bearer token, default limits: {t['answers']} (the planner limit
+  is 30 a minute per client; an unsigned token counts as its address).
+
+### Storage under its caps
+
+{routes:,} uncached walk routes between random nodes (4 client threads) and {trips:,} trip writes of 60 KB over 20
+device tokens, with the export store capped at {st['export_cap'] // 2**20} MiB and Redis at
+{st['redis_max'] // 2**20} MiB (`volatile-lru`):
+
+- routes: {st['routes']}; trip writes: {st['trip_writes']} (413 = the token's 8 MiB quota);
+- export store at the end: **{st['export_bytes'] / 2**20:.1f} MiB** of {st['export_cap'] // 2**20} MiB;
+- Redis used memory at the end: **{st['redis_used'] / 2**20:.1f} MiB** of {st['redis_max'] // 2**20} MiB,
+  {st['evicted_keys']:,} keys evicted (cached results);
+- trips acknowledged and read back: {st['trips_kept']:,}; **lost: {st['trips_lost']}**.
+"""
+
+
+def _case_names() -> list[str]:
+    class _Stub:  # cases() needs the catalogue only for its POI picks; the names do not depend on them
+        catalogue = type("C", (), {"pois": [{"themes": ["terrils"], "lon": 0, "lat": 0, "id": str(k)}
+                                            for k in range(60)]})()
+
+    return list(cases(_Stub()))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["case"]:
+        print(json.dumps(run_case(sys.argv[2])))
+    else:
+        scale = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
+        print(json.dumps(run(Settings.from_env(), routes=int(10_000 * scale), trips=int(5_000 * scale)), indent=1))
