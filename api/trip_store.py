@@ -178,8 +178,10 @@ class TripStore:
             return fn(*args)
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             raise StoreUnavailable(f"the trip store (Redis) is unreachable: {exc}") from None
+        except redis.exceptions.OutOfMemoryError:  # at maxmemory, with no cache entry left to evict
+            raise StoreUnavailable("the trip store (Redis) is full; retry later") from None
         except redis.ResponseError as exc:
-            if str(exc).startswith("OOM"):  # at maxmemory with no cache entry left to evict
+            if "OOM" in str(exc) or "maxmemory" in str(exc):  # the same, reported from inside a script
                 raise StoreUnavailable("the trip store (Redis) is full; retry later") from None
             raise
 

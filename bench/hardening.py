@@ -64,8 +64,10 @@ def cases(state) -> dict[str, tuple[str, str, dict]]:
         "tour, 40 stops": ("POST", "/v1/tours", {"json": {"start": "louvre-lens", "stops": stops}}),
         "tour, 40 stops in stages": ("POST", "/v1/tours", {"json": {"start": "louvre-lens", "stops": stops,
                                                                     "daily_km": 40}}),
-        "round trips, 3 of 300 km": ("POST", "/v1/roundtrips", {"json": {"start": BASE_11_19, "distance_km": 300,
+        "round trips, 3 of 150 km": ("POST", "/v1/roundtrips", {"json": {"start": BASE_11_19, "distance_km": 150,
                                                                          "count": 3}}),
+        "round trip of 300 km, refused": ("POST", "/v1/roundtrips", {"json": {"start": BASE_11_19,
+                                                                              "distance_km": 300}}),
         "trail, 500 km over 39 terrils": ("POST", "/v1/trails", {"json": {"start": BASE_11_19, "distance_km": 500,
                                                                           "terrils": 39}}),
         "GPX analysis, 990 km, 99,000 points": ("POST", "/v1/gpx/analyze", {"gpx": 990}),
@@ -245,12 +247,12 @@ def storage(served: Served, cfg: Settings, *, routes: int, trips: int) -> dict:
         t.join()
     tokens = [make_token(b"bench-secret", f"bench-{k}") for k in range(20)]
     written, trip_codes = [], collections.Counter()
-    notes = "x" * 60_000
+    notes, settings = "x" * 20_000, {"offline_notes": "y" * 40_000}  # 60 KB, under the 64 KiB trip limit
     for k in range(trips):
         token, tid = tokens[k % len(tokens)], str(uuid.uuid4())
         resp = requests.put(f"{served.base}/v1/trips/{tid}", headers={"Authorization": f"Bearer {token}"},
-                            json={"name": f"trip {k}", "profile": "bike", "points": [LOUVRE], "notes": notes},
-                            timeout=30)
+                            json={"name": f"trip {k}", "profile": "bike", "points": [LOUVRE], "notes": notes,
+                                  "settings": settings}, timeout=30)
         trip_codes[resp.status_code] += 1
         if resp.status_code == 201:
             written.append((token, tid))
@@ -269,16 +271,16 @@ def storage(served: Served, cfg: Settings, *, routes: int, trips: int) -> dict:
 def run(cfg: Settings, *, routes: int = 10_000, trips: int = 5_000) -> dict:
     out = {"worst": worst_cases(_case_names())}
     with tempfile.TemporaryDirectory() as tmp:
-        served = Served(cfg, Path(tmp), limits=True)
+        served = Served(cfg, Path(tmp), limits=True)  # the default rate limits
         try:
             out["slow"] = slow_clients(served)
-            out["restart"] = worker_restart(served)
             out["tokens"] = made_up_tokens(served)
         finally:
             served.stop()
     with tempfile.TemporaryDirectory() as tmp:
-        served = Served(cfg, Path(tmp), export_max_mb=200, redis_maxmemory="128mb")
+        served = Served(cfg, Path(tmp), export_max_mb=200, redis_maxmemory="128mb")  # no rate limits: one client
         try:
+            out["restart"] = worker_restart(served)
             out["storage"] = storage(served, cfg, routes=routes, trips=trips)
             out["storage"]["export_cap"] = 200 * 2**20
         finally:
@@ -321,7 +323,7 @@ loaded app's. The rest goes through `python -m api.serve` (nginx in front of gun
 device tokens, with the export store capped at {st['export_cap'] // 2**20} MiB and Redis at
 {st['redis_max'] // 2**20} MiB (`volatile-lru`):
 
-- routes: {st['routes']}; trip writes: {st['trip_writes']} (413 = the token's 8 MiB quota);
+- routes: {st['routes']}; trip writes: {st['trip_writes']} (413: a token's quota is full; 503: Redis is full of trips, with no cached result left to evict);
 - export store at the end: **{st['export_bytes'] / 2**20:.1f} MiB** of {st['export_cap'] // 2**20} MiB;
 - Redis used memory at the end: **{st['redis_used'] / 2**20:.1f} MiB** of {st['redis_max'] // 2**20} MiB,
   {st['evicted_keys']:,} keys evicted (cached results);

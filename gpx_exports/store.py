@@ -25,12 +25,13 @@ def export_key(kind: str, inputs: dict, data_version: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
-#: The store's default size cap; at the cap the least recently used files are evicted down to EVICT_TO of it.
+#: The store's default size cap. Past EVICT_AT of it the least recently used files are evicted down to EVICT_TO.
 DEFAULT_MAX_BYTES = 1024**3
-EVICT_TO = 0.85
-#: A process sums the store again (a directory scan) once it has written this share of the cap since its last scan,
-#: so with a few processes writing the store stays under its cap.
-RESCAN_SHARE = 0.05
+EVICT_AT = 0.9
+EVICT_TO = 0.8
+#: A process sums the store again (a directory scan) once it has written this share of the cap since its last scan:
+#: with up to 4 processes writing, the store stays under EVICT_AT + 4 × RESCAN_SHARE = its cap.
+RESCAN_SHARE = 0.025
 
 #: Bytes each process wrote per store root since it last summed that store.
 _WRITTEN: dict[Path, int] = {}
@@ -95,12 +96,12 @@ class ExportStore:
         return sum(_stat(f)[1] for f in self.files())
 
     def evict(self) -> int:
-        """If the store is over its cap, delete the least recently used files down to EVICT_TO of it; the bytes
-        freed."""
+        """If the store is over EVICT_AT of its cap, delete the least recently used files down to EVICT_TO of it;
+        the bytes freed."""
         stats = [(*_stat(f), f.path) for f in self.files()]
         total = sum(size for _, size, _ in stats)
         freed = 0
-        if total <= self.max_bytes:
+        if total <= EVICT_AT * self.max_bytes:
             return 0
         for _, size, path in sorted(stats):
             if total - freed <= EVICT_TO * self.max_bytes:

@@ -1,4 +1,5 @@
-"""Every endpoint through a real gunicorn on loopback, against a real Redis: what the app sees in production."""
+"""Every endpoint through `python -m api.serve` (nginx in front of a preloaded gunicorn) on loopback, against a real
+Redis: what the app sees in production."""
 
 from __future__ import annotations
 

@@ -277,3 +277,25 @@ def test_acknowledged_writes_survive_redis_sigkill(env):
     changes = {c["id"]: c for c in feed(api, token)}
     assert {tid: changes[tid]["version"] for tid in acked} == acked
     assert all(changes[tid]["name"].startswith("before the crash") for tid in acked)
+
+
+def test_a_full_redis_refuses_trips_with_a_503_and_keeps_every_acknowledged_one(cfg, basin_graph, tmp_path):
+    """At maxmemory with nothing volatile left to evict, a trip write is a 503; no acknowledged trip is evicted."""
+    with EmbeddedRedis(tmp_path / "redis", appendfsync="always", maxmemory="3mb") as server:
+        app = create_app({"REDIS_URL": server.url, "GALIBOT_SETTINGS": cfg, "GALIBOT_GRAPH": basin_graph,
+                          "GALIBOT_SECRET": SECRET})
+        api = app.test_client()
+        token = make_token(SECRET.encode(), "device-full")
+        body = trip(notes="n" * 20_000, settings={"blob": "s" * 40_000})
+        acked, codes = [], []
+        for _ in range(120):
+            tid = str(uuid.uuid4())
+            resp = put(api, tid, body, token=token)
+            codes.append(resp.status_code)
+            if resp.status_code == 201:
+                acked.append(tid)
+            elif resp.status_code == 503:
+                assert resp.mimetype == "application/problem+json" and resp.headers["Retry-After"]
+                break
+        assert codes[-1] == 503 and len(acked) >= 10, codes
+        assert all(api.get(f"/v1/trips/{tid}", headers=auth(token)).status_code == 200 for tid in acked)
