@@ -34,10 +34,6 @@ DEFAULT_HEAVY_LIMIT = "60 per minute"
 DEFAULT_ROUTE_LIMIT = "600 per minute"
 #: New device tokens per address (``GALIBOT_DEVICE_LIMIT``): a device asks once.
 DEFAULT_DEVICE_LIMIT = "20 per hour"
-#: The query options that make GET /v1/results re-render a file rather than serve a stored one.
-RENDER_OPTIONS = frozenset({"rte", "km_markers", "timestamps", "pace_s_per_km", "start_time", "max_points", "part",
-                            "race", "checkpoints_km", "checkpoint_every_km", "aid_stations_km", "aid_every_km",
-                            "cutoff_s_per_km_effort", "race_version"})
 
 
 def client_key() -> str:
@@ -65,8 +61,10 @@ def route_legs() -> int:
 
 
 def renders_nothing() -> bool:
-    """A GET of a stored result without file options serves stored bytes: not limited."""
-    return not RENDER_OPTIONS.intersection(request.args)
+    """A GET of a stored result without file options (``format`` aside) serves stored bytes: not limited."""
+    from .results import FileOptionsSchema  # here: results imports the api package, whose factory imports this
+
+    return not (set(FileOptionsSchema().fields) - {"format"}).intersection(request.args)
 
 
 def init_limits(app: Flask) -> Limiter:

@@ -323,7 +323,8 @@ loaded app's. The rest goes through `python -m api.serve` (nginx in front of gun
 device tokens, with the export store capped at {st['export_cap'] // 2**20} MiB and Redis at
 {st['redis_max'] // 2**20} MiB (`volatile-lru`):
 
-- routes: {st['routes']}; trip writes: {st['trip_writes']} (413: a token's quota is full; 503: Redis is full of trips, with no cached result left to evict);
+- routes: {st['routes']}; trip writes: {st['trip_writes']} (413: a token's quota is full; 503: Redis is full of
+  trips, with no cached result left to evict);
 - export store at the end: **{st['export_bytes'] / 2**20:.1f} MiB** of {st['export_cap'] // 2**20} MiB;
 - Redis used memory at the end: **{st['redis_used'] / 2**20:.1f} MiB** of {st['redis_max'] // 2**20} MiB,
   {st['evicted_keys']:,} keys evicted (cached results);

@@ -205,3 +205,12 @@ def test_made_up_tokens_are_limited_like_anonymous_callers(api):
     assert codes.count(200) <= 30 and codes[-1] == 429  # the default planner limit, 30 a minute per client
     signed = api.post("/v1/roundtrips", json=loop, headers=AUTH)
     assert signed.status_code == 200  # a device token is its own client
+
+
+def test_re_renders_with_new_options_are_limited_but_stored_files_are_not(api):
+    route = api.post("/v1/routes", json={"points": [BASE_11_19, LOUVRE]}).get_json()
+    gpx = route["links"]["gpx"]
+    codes = [api.get(f"{gpx}?km_markers={1 + k / 100:g}").status_code for k in range(61)]
+    first = codes.index(429)  # the heavy limit, 60 a minute per client (earlier tests here re-rendered a few)
+    assert 50 <= first <= 60 and set(codes[:first]) == {200} and set(codes[first:]) == {429}
+    assert {api.get(gpx).status_code for _ in range(70)} == {200}  # the stored file costs nothing to serve
