@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import current_app, request
+from flask import current_app, g, request
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -95,6 +95,9 @@ def json_body(max_bytes: int = MAX_JSON_BYTES) -> dict:
     if not request.is_json:
         raise APIProblem(415, "Unsupported Media Type",
                          f"send the body as application/json, not {request.mimetype or 'no content type'}", "body")
+    parsed = g.get("json_body")
+    if parsed is not None and parsed[0] == max_bytes:  # parsed already in this request (a rate limit's cost)
+        return parsed[1]
     request.max_content_length = max_bytes  # werkzeug refuses a longer declared length, or stops a chunked body
     try:
         data = request.get_data(cache=True)
@@ -103,6 +106,7 @@ def json_body(max_bytes: int = MAX_JSON_BYTES) -> dict:
     body = parse_json(data)
     if not isinstance(body, dict):
         raise APIProblem(400, "Bad Request", "the body must be a JSON object", "body")
+    g.json_body = (max_bytes, body)
     return body
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, url_for
 from marshmallow import Schema, fields
 
+from .common import bearer_token
+
 bp = Blueprint("devices", __name__, url_prefix="/v1/devices")
 
 TOKEN_PREFIX = "gd1"
@@ -82,6 +84,12 @@ def load_secret(path: Path, configured: str | None = None) -> bytes:
 
 def server_secret() -> bytes:
     return current_app.extensions["galibot.secret"]
+
+
+def signed_token() -> str:
+    """The request's bearer token when this server signed it, else ``""``."""
+    token = bearer_token()
+    return token if token and is_signed(server_secret(), token) else ""
 
 
 @bp.post("")

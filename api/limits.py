@@ -11,16 +11,16 @@ failing, and ``/v1/health`` reports Redis down.
 from __future__ import annotations
 
 import hashlib
-import json
+from functools import cache
 
 from flask import Flask, request
 from flask_limiter import Limiter
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from routing.settings import MAX_ROUTE_POINTS
 
-from .common import MAX_JSON_BYTES, REDIS_TIMEOUT_S, bearer_token
-from .devices import is_signed, server_secret
+from .common import REDIS_TIMEOUT_S, json_body
+from .devices import signed_token
+from .errors import APIProblem
 
 #: The endpoints that run a planner; each client may call each this often (``GALIBOT_PLANNER_LIMIT``).
 EXPENSIVE = ("tours.post_tour", "roundtrips.post_roundtrips", "trails.post_trail")
@@ -39,10 +39,8 @@ DEFAULT_DEVICE_LIMIT = "20 per hour"
 def client_key() -> str:
     """Who is counted: a device token the server signed (hashed), else the remote address; a token anyone can
     make up counts as its sender's address, so new tokens do not buy new limits."""
-    token = bearer_token()
-    if token and is_signed(server_secret(), token):
-        return "token:" + hashlib.sha256(token.encode()).hexdigest()[:24]
-    return "addr:" + (request.remote_addr or "unknown")
+    token = signed_token()
+    return "token:" + hashlib.sha256(token.encode()).hexdigest()[:24] if token else address_key()
 
 
 def address_key() -> str:
@@ -50,21 +48,25 @@ def address_key() -> str:
 
 
 def route_legs() -> int:
-    """What a route request costs against the route limit: its legs (1 when the body cannot be read; the view then
-    refuses it)."""
-    request.max_content_length = MAX_JSON_BYTES
+    """What a route request costs against the route limit: its legs (1 when the body is refused; the view then
+    gives the same refusal). The body parsed here is the one the view reads (``json_body`` keeps it)."""
     try:
-        points = json.loads(request.get_data(cache=True) or b"{}").get("points")
-        return max(1, min(len(points), MAX_ROUTE_POINTS) - 1) if isinstance(points, list) else 1
-    except (ValueError, AttributeError, RecursionError, RequestEntityTooLarge):
+        points = json_body().get("points")
+    except APIProblem:
         return 1
+    return max(1, min(len(points), MAX_ROUTE_POINTS) - 1) if isinstance(points, list) else 1
+
+
+@cache
+def _render_options() -> frozenset[str]:
+    from .results import FileOptionsSchema  # here: results imports the api package, whose factory imports this
+
+    return frozenset(FileOptionsSchema().fields) - {"format"}
 
 
 def renders_nothing() -> bool:
     """A GET of a stored result without file options (``format`` aside) serves stored bytes: not limited."""
-    from .results import FileOptionsSchema  # here: results imports the api package, whose factory imports this
-
-    return not (set(FileOptionsSchema().fields) - {"format"}).intersection(request.args)
+    return not _render_options().intersection(request.args)
 
 
 def init_limits(app: Flask) -> Limiter:

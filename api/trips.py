@@ -18,7 +18,7 @@ from routing.profiles import PROFILES
 from routing.settings import DATA_BBOX
 
 from .common import bearer_token, json_body, load
-from .devices import is_signed, server_secret
+from .devices import signed_token
 from .errors import APIProblem, problem
 from .trip_store import (
     CURSOR_RE,
@@ -136,9 +136,9 @@ def _store() -> TripStore:
 
 def _owner() -> str:
     """The caller's namespace; 401 without a device token the server issued (``POST /v1/devices``)."""
-    token = bearer_token()
-    if not token or not is_signed(server_secret(), token):
-        detail = ("this bearer token was not issued by this server" if token else "trips need a bearer token")
+    token = signed_token()
+    if not token:
+        detail = "this bearer token was not issued by this server" if bearer_token() else "trips need a bearer token"
         raise APIProblem(401, "Unauthorized", f"{detail}: get a device token from POST /v1/devices and send it as "
                                               "Authorization: Bearer <token>", "Authorization",
                          headers={"WWW-Authenticate": 'Bearer realm="galibot trips"'})

@@ -21,6 +21,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -51,28 +53,36 @@ def _zigzag_gpx(km: float) -> bytes:
             f"<trk><trkseg>{pts}</trkseg></trk></gpx>").encode()
 
 
-def cases(state) -> dict[str, tuple[str, str, dict]]:
-    """Each endpoint's most expensive accepted request: (method, path, request kwargs)."""
-    spread = [[p["lon"], p["lat"]] for p in _terrils(state, 27, 1)]
-    stops = [p["id"] for p in _terrils(state, 40, 2)]
-    return {
-        "route, 27 points across the basin": ("POST", "/v1/routes", {"json": {"points": spread}}),
-        "route, 3 alternatives": ("POST", "/v1/routes", {"json": {"points": [spread[0], spread[1]],
-                                                                  "alternatives": 3}}),
-        "isochrone, road_bike 120 min, 6 bands": ("GET", "/v1/isochrones?start=2.8037,50.4306&profile=road_bike"
-                                                  "&minutes=20,40,60,80,100,120", {}),
-        "tour, 40 stops": ("POST", "/v1/tours", {"json": {"start": "louvre-lens", "stops": stops}}),
-        "tour, 40 stops in stages": ("POST", "/v1/tours", {"json": {"start": "louvre-lens", "stops": stops,
-                                                                    "daily_km": 40}}),
-        "round trips, 3 of 150 km": ("POST", "/v1/roundtrips", {"json": {"start": BASE_11_19, "distance_km": 150,
-                                                                         "count": 3}}),
-        "round trip of 300 km, refused": ("POST", "/v1/roundtrips", {"json": {"start": BASE_11_19,
-                                                                              "distance_km": 300}}),
-        "trail, 500 km over 39 terrils": ("POST", "/v1/trails", {"json": {"start": BASE_11_19, "distance_km": 500,
-                                                                          "terrils": 39}}),
-        "GPX analysis, 990 km, 99,000 points": ("POST", "/v1/gpx/analyze", {"gpx": 990}),
-        "POIs, 500 by text": ("GET", "/v1/pois?q=terril&limit=500", {}),
-    }
+@dataclass(frozen=True)
+class Picks:
+    """The places a case is made of, picked from the catalogue with fixed seeds."""
+
+    spread: list  # 27 terrils across the basin, [lon, lat]
+    stops: list  # 40 terril ids
+
+
+def picks(state) -> Picks:
+    return Picks([[p["lon"], p["lat"]] for p in _terrils(state, 27, 1)], [p["id"] for p in _terrils(state, 40, 2)])
+
+
+#: Each endpoint's most expensive accepted request (and a refused one): name → picks → (method, path, kwargs).
+CASES: dict[str, Callable[[Picks], tuple[str, str, dict]]] = {
+    "route, 27 points across the basin": lambda p: ("POST", "/v1/routes", {"json": {"points": p.spread}}),
+    "route, 3 alternatives": lambda p: ("POST", "/v1/routes", {"json": {"points": p.spread[:2], "alternatives": 3}}),
+    "isochrone, road_bike 120 min, 6 bands": lambda p: (
+        "GET", "/v1/isochrones?start=2.8037,50.4306&profile=road_bike&minutes=20,40,60,80,100,120", {}),
+    "tour, 40 stops": lambda p: ("POST", "/v1/tours", {"json": {"start": "louvre-lens", "stops": p.stops}}),
+    "tour, 40 stops in stages": lambda p: ("POST", "/v1/tours", {"json": {"start": "louvre-lens", "stops": p.stops,
+                                                                          "daily_km": 40}}),
+    "round trips, 3 of 150 km": lambda p: ("POST", "/v1/roundtrips", {"json": {"start": BASE_11_19,
+                                                                               "distance_km": 150, "count": 3}}),
+    "round trip of 300 km, refused": lambda p: ("POST", "/v1/roundtrips", {"json": {"start": BASE_11_19,
+                                                                                    "distance_km": 300}}),
+    "trail, 500 km over 39 terrils": lambda p: ("POST", "/v1/trails", {"json": {"start": BASE_11_19,
+                                                                                "distance_km": 500, "terrils": 39}}),
+    "GPX analysis, 990 km, 99,000 points": lambda p: ("POST", "/v1/gpx/analyze", {"gpx": 990}),
+    "POIs, 500 by text": lambda p: ("GET", "/v1/pois?q=terril&limit=500", {}),
+}
 
 
 def run_case(name: str) -> dict:
@@ -85,7 +95,7 @@ def run_case(name: str) -> dict:
     state = app.extensions["galibot.graph"]
     assert state.wait(600), state.error
     client = app.test_client()
-    method, path, kwargs = cases(state)[name]
+    method, path, kwargs = CASES[name](picks(state))
     client.post("/v1/routes", json={"points": [LOUVRE, BASE_11_19]})
     if "gpx" in kwargs:
         kwargs = {"data": {"file": (io.BytesIO(_zigzag_gpx(kwargs["gpx"])), "x.gpx")}}
@@ -269,7 +279,7 @@ def storage(served: Served, cfg: Settings, *, routes: int, trips: int) -> dict:
 
 
 def run(cfg: Settings, *, routes: int = 10_000, trips: int = 5_000) -> dict:
-    out = {"worst": worst_cases(_case_names())}
+    out = {"worst": worst_cases(list(CASES))}
     with tempfile.TemporaryDirectory() as tmp:
         served = Served(cfg, Path(tmp), limits=True)  # the default rate limits
         try:
@@ -330,14 +340,6 @@ device tokens, with the export store capped at {st['export_cap'] // 2**20} MiB a
   {st['evicted_keys']:,} keys evicted (cached results);
 - trips acknowledged and read back: {st['trips_kept']:,}; **lost: {st['trips_lost']}**.
 """
-
-
-def _case_names() -> list[str]:
-    class _Stub:  # cases() needs the catalogue only for its POI picks; the names do not depend on them
-        catalogue = type("C", (), {"pois": [{"themes": ["terrils"], "lon": 0, "lat": 0, "id": str(k)}
-                                            for k in range(60)]})()
-
-    return list(cases(_Stub()))
 
 
 if __name__ == "__main__":

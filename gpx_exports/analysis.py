@@ -99,11 +99,9 @@ def sample(track: Track, engine: Engine) -> Samples:
         lons.append(np.interp(d, dist, line[:, 0])), lats.append(np.interp(d, dist, line[:, 1]))
         along.append(offset + d), which.append(np.full(n, k)), steps.append(np.full(n, true_len / n))
     lon, lat = np.concatenate(lons), np.concatenate(lats)
-    w, s, e, n = engine.bbox
-    inside = (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
+    inside = _inside(lon, lat, engine.bbox)
     if not inside.any():
-        raise OutsideBasin(f"the track lies entirely outside the area galibot covers (lon {w:g}..{e:g}, "
-                           f"lat {s:g}..{n:g})")
+        raise _outside(engine.bbox)
     edge = np.full(len(lon), -1)
     x, y = geo.to_metric(lon[inside], lat[inside])
     p_idx, e_idx = engine.snapper.tree.query_nearest(shapely.points(x, y), max_distance=settings.MATCH_TOLERANCE_M,
@@ -247,13 +245,21 @@ def climbs(track: Track, elevation: ElevationModel) -> tuple[float, float, float
     return up, down, covered / total if total else 0.0, samples
 
 
+def _inside(lon: np.ndarray, lat: np.ndarray, bbox: tuple[float, float, float, float]) -> np.ndarray:
+    w, s, e, n = bbox
+    return (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
+
+
+def _outside(bbox: tuple[float, float, float, float]) -> OutsideBasin:
+    w, s, e, n = bbox
+    return OutsideBasin(f"the track lies entirely outside the area galibot covers (lon {w:g}..{e:g}, "
+                        f"lat {s:g}..{n:g})")
+
+
 def _check_where(track: Track, engine: Engine) -> None:
     """Refuse, before any heavy work, a track with no point in the area galibot covers or with no length."""
-    w, s, e, n = engine.bbox
-    if not any(((line[:, 0] >= w) & (line[:, 0] <= e) & (line[:, 1] >= s) & (line[:, 1] <= n)).any()
-               for line in track.lines):
-        raise OutsideBasin(f"the track lies entirely outside the area galibot covers (lon {w:g}..{e:g}, "
-                           f"lat {s:g}..{n:g})")
+    if not any(_inside(line[:, 0], line[:, 1], engine.bbox).any() for line in track.lines):
+        raise _outside(engine.bbox)
     if track.offsets[-1] < settings.SAMPLE_STEP_M:
         raise EmptyGPX(f"the track is {track.offsets[-1]:.1f} m long: its points are all at one place")
 

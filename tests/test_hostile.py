@@ -187,14 +187,17 @@ def test_links_in_shared_files_never_come_from_the_host_header(api):
     assert b"evil.example" not in again.data
 
 
-def test_too_many_km_markers_are_a_422_before_the_file_is_written(api):
+def test_too_many_km_markers_are_a_422_before_the_file_is_written(api, monkeypatch, cfg):
+    """The cap is lowered to 10 so the 2 km route here passes it at 0.1 km (the real cap is met at 100 km)."""
+    from gpx_exports import settings as gpx_settings
+
     route = api.post("/v1/routes", json={"points": [LOUVRE, BASE_11_19]}).get_json()
-    length_km = route["properties"]["distance_m"] / 1000
-    every = 0.1 if length_km / 0.1 > 1000 else None
-    if every is None:  # this route is short: markers every 0.1 km are fewer than the cap, and served
-        assert api.get(route["links"]["gpx"] + "?km_markers=0.1").status_code == 200
-    else:
-        refused(lambda: api.get(route["links"]["gpx"] + f"?km_markers={every}"), 422, "km_markers")
+    assert 1.0 < route["properties"]["distance_m"] / 1000 < 10  # so 10 markers fit at 1 km, not at 0.1 km
+    monkeypatch.setattr(gpx_settings, "MAX_KM_MARKERS", 10)
+    stored = set(cfg.export_dir.rglob("*.gpx"))
+    refused(lambda: api.get(route["links"]["gpx"] + "?km_markers=0.1"), 422, "km_markers")
+    assert set(cfg.export_dir.rglob("*.gpx")) == stored  # nothing written
+    assert api.get(route["links"]["gpx"] + "?km_markers=1").status_code == 200
 
 
 def test_made_up_tokens_are_limited_like_anonymous_callers(api):
@@ -214,3 +217,11 @@ def test_re_renders_with_new_options_are_limited_but_stored_files_are_not(api):
     first = codes.index(429)  # the heavy limit, 60 a minute per client (earlier tests here re-rendered a few)
     assert 50 <= first <= 60 and set(codes[:first]) == {200} and set(codes[first:]) == {429}
     assert {api.get(gpx).status_code for _ in range(70)} == {200}  # the stored file costs nothing to serve
+
+
+def test_a_route_costs_its_legs_against_the_route_limit(api):
+    """600 legs a minute per client: 27-point routes (26 legs each) are refused from about the 24th."""
+    points = [[2.775 + 0.001 * k, 50.44] for k in range(27)]
+    codes = [api.post("/v1/routes", json={"points": points, "profile": "walk"}).status_code for _ in range(30)]
+    first = codes.index(429)  # earlier tests here routed a few legs from this address
+    assert 20 <= first <= 23 and set(codes[:first]) == {200} and set(codes[first:]) == {429}
