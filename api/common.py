@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from flask import current_app, g, request
 from marshmallow import Schema, ValidationError, fields
@@ -35,8 +36,11 @@ def bearer_token() -> str:
 
 
 def language(explicit: str | None) -> str:
-    """``lang`` if given, else the best of Accept-Language, else English."""
-    if explicit:
+    """``lang`` if given, else the best of Accept-Language, else English; 422 naming ``lang`` for another language
+    (a text in a language the client did not ask for is not an answer)."""
+    if explicit is not None:  # ?lang= (empty) is a language asked for too, and not one of ours
+        if explicit not in LANGUAGES:
+            raise APIProblem(422, "Invalid Request", f"lang must be one of {', '.join(LANGUAGES)}", "lang")
         return explicit
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
@@ -120,17 +124,50 @@ def is_lonlat(lon: float, lat: float) -> bool:
     return -180 <= lon <= 180 and -90 <= lat <= 90
 
 
-class LonLatText(fields.Field):
+_LON = r"-?(180(\.0+)?|(1[0-7][0-9]|[0-9]{1,2})(\.[0-9]+)?)"
+_LAT = r"-?(90(\.0+)?|[0-8]?[0-9](\.[0-9]+)?)"
+#: A point in a query string, ``lon,lat`` in decimal degrees: what LonLatText accepts, and its OpenAPI pattern.
+LONLAT_PATTERN = rf"^{_LON},{_LAT}$"
+#: A box in a query string, ``minlon,minlat,maxlon,maxlat``: what BBoxText accepts (with min < max), and its pattern.
+BBOX_PATTERN = rf"^{_LON},{_LAT},{_LON},{_LAT}$"
+
+
+class PatternText(fields.Field):
+    """A query-string value that must match ``pattern``, which /openapi.json states too, so the contract and the
+    validation agree."""
+
+    pattern = ""
+    error = ""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.metadata = {"pattern": self.pattern, **self.metadata}
+
+    def _deserialize(self, value, attr, data, **kwargs) -> tuple[float, ...]:
+        if not isinstance(value, str) or not re.fullmatch(self.pattern, value):
+            raise ValidationError(self.error)
+        return tuple(float(v) for v in value.split(","))
+
+
+class LonLatText(PatternText):
     """A point in a query string: ``lon,lat`` in degrees."""
 
-    def _deserialize(self, value, attr, data, **kwargs) -> tuple[float, float]:
-        try:
-            lon, lat = (float(v) for v in str(value).split(","))
-        except ValueError:
-            raise ValidationError("must be lon,lat in degrees") from None
-        if not is_lonlat(lon, lat):
-            raise ValidationError("lon must be in -180..180 and lat in -90..90")
-        return lon, lat
+    pattern = LONLAT_PATTERN
+    error = "must be lon,lat in decimal degrees (lon in -180..180, lat in -90..90), such as 2.8037,50.4306"
+
+
+class BBoxText(PatternText):
+    """A box in a query string: ``minlon,minlat,maxlon,maxlat`` in degrees, min at most max (a line or a point is a
+    box too: what it touches)."""
+
+    pattern = BBOX_PATTERN
+    error = "must be minlon,minlat,maxlon,maxlat in decimal degrees, such as 2.7,50.4,2.9,50.5"
+
+    def _deserialize(self, value, attr, data, **kwargs) -> tuple[float, ...]:
+        w, s, e, n = super()._deserialize(value, attr, data, **kwargs)
+        if not (w <= e and s <= n):
+            raise ValidationError("needs minlon <= maxlon and minlat <= maxlat")
+        return w, s, e, n
 
 
 class MinutesList(fields.Field):

@@ -19,7 +19,7 @@ class IsochroneQuerySchema(Schema):
     profile = profile_field()
     start = LonLatText(required=True, metadata={
         "description": "where the areas are measured from: lon,lat in degrees, inside the basin",
-        "pattern": r"^-?\d+(\.\d+)?,-?\d+(\.\d+)?$", "example": "2.8037,50.4306"})
+        "example": "2.8037,50.4306"})
     minutes = MinutesList(load_default=lambda: [10.0, 20.0, 30.0], metadata={
         "description": f"1 to 6 time bands in minutes, comma-separated, each in (0, {ISO_MAX_MINUTES}]; "
                        "default 10,20,30", "pattern": r"^\d+(\.\d+)?(,\d+(\.\d+)?){0,5}$", "example": "10,20,30"})

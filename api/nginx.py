@@ -9,8 +9,9 @@ HTML error pages are never reached.
 from __future__ import annotations
 
 import json
+import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from routing.io import atomic_write
@@ -35,6 +36,7 @@ OWN_ERRORS = (
     (400, "Bad Request", "the request could not be read as HTTP, or a header line is too long"),
     (408, "Request Timeout", f"the client sent nothing for {CLIENT_TIMEOUT_S} s"),
     (413, "Content Too Large", f"the body is over {CLIENT_MAX_BODY_MIB} MiB; each endpoint documents its own limit"),
+    (405, "Method Not Allowed", "this method is not served here (nginx refuses TRACE itself); see Allow"),
     (414, "URI Too Long", f"the request line is over {HEADER_BUFFER_KIB} KiB"),
     (431, "Request Header Fields Too Large", f"a header line is over {HEADER_BUFFER_KIB} KiB"),
     (502, "Bad Gateway", "the API is restarting; retry in a few seconds"),
@@ -45,6 +47,29 @@ OWN_ERRORS = (
 def find_nginx() -> str | None:
     """The nginx binary on PATH or in /usr/sbin (where Debian installs it), or None."""
     return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+
+
+def allow_map(methods_by_path: dict[str, set[str]]) -> str:
+    """An nginx ``map`` from the request URI to its ``Allow`` header, for the 405 nginx answers itself (TRACE).
+
+    ``methods_by_path`` holds OpenAPI path templates (``/v1/trips/{trip_id}``) and their methods; each
+    answers what Flask's own 405 would (HEAD with GET, and OPTIONS). Paths with fewer parameters are matched
+    first, so ``/v1/trips/changes`` is not taken for a trip id.
+    """
+    def allow(methods: set[str]) -> str:
+        names = {m.upper() for m in methods} | {"OPTIONS"} | ({"HEAD"} if "get" in methods else set())
+        return ", ".join(sorted(names))
+
+    def regex(template: str) -> str:
+        parts = re.split(r"\{[^}]+\}", template)
+        return "^" + "[^/?]+".join(re.escape(part) for part in parts) + r"(\?|$)"
+
+    order = sorted(methods_by_path, key=lambda t: (t.count("{"), -len(t)))
+    rows = "\n".join(f'        "~{regex(t)}" "{allow(methods_by_path[t])}";' for t in order)
+    return f"""    map $request_uri $galibot_allow {{
+        default "GET, HEAD, OPTIONS";
+{rows}
+    }}"""
 
 
 def _problem(status: int, title: str, detail: str) -> str:
@@ -60,6 +85,8 @@ class NginxConfig:
     listen: str
     upstream: Path
     run_dir: Path
+    #: The API's paths (OpenAPI templates) and their methods, for the Allow header of nginx's own 405.
+    methods_by_path: dict[str, set[str]] = field(default_factory=dict)
 
     def text(self) -> str:
         """The configuration file's text."""
@@ -68,10 +95,11 @@ class NginxConfig:
         # nginx calls a header line too long 494 and answers 400; the answer here is 431 (RFC 6585)
         pages = "\n".join(f"        error_page {'494 =431' if status == 431 else status} {ERROR_PATH}{status};"
                           for status, _, _ in OWN_ERRORS)
-        retry = "add_header Retry-After 5 always; "
+        extra = {405: "add_header Allow $galibot_allow always; ", 502: "add_header Retry-After 5 always; ",
+                 504: "add_header Retry-After 5 always; "}
         locations = "\n".join(
             f"        location = {ERROR_PATH}{status} {{ internal; default_type application/problem+json; "
-            f"{retry if status >= 500 else ''}return {status} '{_problem(status, title, detail)}'; }}"
+            f"{extra.get(status, '')}return {status} '{_problem(status, title, detail)}'; }}"
             for status, title, detail in OWN_ERRORS)
         return f"""# Written by api/nginx.py for `make run`; rewritten on every start.
 daemon off;
@@ -95,6 +123,7 @@ http {{
     client_header_buffer_size 1k;
     client_body_buffer_size 128k;
     large_client_header_buffers 8 {HEADER_BUFFER_KIB}k;
+{allow_map(self.methods_by_path)}
     # the same socket twice, so nginx may retry once: a request whose worker was killed before it answered goes to
     # another worker (gunicorn forks the replacement ready, from the preloaded master)
     upstream galibot {{

@@ -13,7 +13,7 @@ from functools import cache
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response, jsonify
-from marshmallow import INCLUDE, Schema, fields
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from routing import __version__
 from routing.instructions import LANGUAGES
@@ -55,8 +55,9 @@ class ProblemSchema(Schema):
 
 
 #: The API's own fields and the OpenAPI type they read from (a place is left open: [lon, lat] or a POI id).
-CUSTOM_FIELDS = ((common.LonLatText, "string", None), (common.MinutesList, "string", None),
-                 (results.KmList, "string", None), (trips.BasinPoint, "array", None))
+CUSTOM_FIELDS = ((common.LonLatText, "string", None), (common.BBoxText, "string", None),
+                 (common.MinutesList, "string", None), (results.KmList, "string", None),
+                 (trips.BasinPoint, "array", None))
 
 ERRORS = {
     400: "bad input", 401: "no device token from POST /v1/devices", 404: "unknown id",
@@ -121,6 +122,69 @@ LANG_PARAMETER = {"in": "query", "name": "lang", "required": False,
                   "description": "the language of names, descriptions and instructions; else Accept-Language"}
 
 
+#: Conditional requests on a trip: the ETag of its last read or write.
+IF_MATCH = {"in": "header", "name": "If-Match", "required": False,
+            "schema": {"type": "string", "pattern": trips.IF_MATCH_RE.pattern},
+            "description": "the trip's ETag: the write applies only to that version (else 412); * for any"}
+IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
+                 "description": "the trip's ETag: 304 while it has not changed"}
+
+#: OpenAPI links: what a client does next with a response, so a stateful client (and schemathesis) can chain
+#: operations on one trip: write it, read it, write it again from its ETag, delete it, read the tombstone.
+_SAME_TRIP = {"trip_id": "$request.path.trip_id"}
+TRIP_LINKS = {
+    "ReadTrip": {"operationId": "getTrip", "parameters": _SAME_TRIP},
+    "ReadTripUnchanged": {"operationId": "getTrip",
+                          "parameters": {**_SAME_TRIP, "header.If-None-Match": "$response.header.ETag"}},
+    "ReplaceTrip": {"operationId": "putTrip",
+                    "parameters": {**_SAME_TRIP, "header.If-Match": "$response.header.ETag"}},
+    "DeleteTrip": {"operationId": "deleteTrip",
+                   "parameters": {**_SAME_TRIP, "header.If-Match": "$response.header.ETag"}},
+}
+TRIP_GONE_LINKS = {"ReadTombstone": {"operationId": "getTrip", "parameters": _SAME_TRIP},
+                   "DeleteAgain": {"operationId": "deleteTrip", "parameters": _SAME_TRIP},
+                   "Recreate": {"operationId": "putTrip", "parameters": _SAME_TRIP}}
+#: The links of each operation's answers, by operation id and status: the trip chain above, the next page of a
+#: list or feed, one item of a list.
+LINKS = {
+    ("putTrip", "201"): TRIP_LINKS, ("putTrip", "200"): TRIP_LINKS,
+    ("getTrip", "200"): {k: TRIP_LINKS[k] for k in ("ReplaceTrip", "DeleteTrip", "ReadTripUnchanged")},
+    ("deleteTrip", "204"): TRIP_GONE_LINKS,
+    ("listTrips", "200"): {"NextPage": {"operationId": "listTrips", "parameters": {"after": "$response.body#/next"}}},
+    ("tripChanges", "200"): {"MoreChanges": {"operationId": "tripChanges",
+                                             "parameters": {"cursor": "$response.body#/cursor"}}},
+    ("listPois", "200"): {"OnePoi": {"operationId": "getPoi",
+                                     "parameters": {"poi_id": "$response.body#/features/0/id"}}},
+    ("listCircuits", "200"): {"OneCircuit": {"operationId": "getCircuit",
+                                             "parameters": {"circuit_id": "$response.body#/circuits/0/id"}}},
+}
+#: Each operation's id, by path and method (links name their target by it).
+OPERATION_IDS = {
+    ("/v1/health", "get"): "health", ("/v1/pois", "get"): "listPois", ("/v1/pois/{poi_id}", "get"): "getPoi",
+    ("/v1/routes", "post"): "planRoute", ("/v1/tours", "post"): "planTour",
+    ("/v1/roundtrips", "post"): "planRoundTrips", ("/v1/trails", "post"): "planTrail",
+    ("/v1/isochrones", "get"): "isochrones", ("/v1/circuits", "get"): "listCircuits",
+    ("/v1/circuits/{circuit_id}", "get"): "getCircuit", ("/v1/results/{name}", "get"): "getResult",
+    ("/v1/gpx/analyze", "post"): "analyzeGpx", ("/v1/bundles", "get"): "listBundles",
+    ("/v1/bundles/{region}/manifest.json", "get"): "getManifest",
+    ("/v1/bundles/{region}/{name}", "get"): "getBundleFile", ("/v1/pois/changes", "get"): "poiChanges",
+    ("/v1/devices", "post"): "newDevice", ("/v1/trips", "get"): "listTrips",
+    ("/v1/trips/changes", "get"): "tripChanges", ("/v1/trips/{trip_id}", "get"): "getTrip",
+    ("/v1/trips/{trip_id}", "put"): "putTrip", ("/v1/trips/{trip_id}", "delete"): "deleteTrip",
+}
+
+
+def _with_ids_and_links(ops: dict[str, dict]) -> dict[str, dict]:
+    """Every operation with its ``operationId``, and its answers with the links of ``LINKS``."""
+    for path, methods in ops.items():
+        for method, op in methods.items():
+            op["operationId"] = OPERATION_IDS[(path, method)]
+            for status, response in op["responses"].items():
+                if (op["operationId"], status) in LINKS:
+                    response["links"] = LINKS[(op["operationId"], status)]
+    return ops
+
+
 def _body(schema) -> dict:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
@@ -133,7 +197,7 @@ def _post(summary: str, schema, codes: tuple[int, ...] = PLANNED) -> dict:
 
 def operations() -> dict[str, dict]:
     """Every path and method of the API with its parameters, body and responses."""
-    return {**core_operations(), **offline_operations()}
+    return _with_ids_and_links({**core_operations(), **offline_operations()})
 
 
 def offline_operations() -> dict[str, dict]:
@@ -176,14 +240,15 @@ def offline_operations() -> dict[str, dict]:
             "security": auth, "parameters": _query(trips.TripChangesQuerySchema),
             "responses": _json(trips.TripChangesSchema, (401, 410, 422, 503))}},
         "/v1/trips/{trip_id}": {
-            "get": {"summary": "One trip", "security": auth, "parameters": [trip_id],
+            "get": {"summary": "One trip", "security": auth, "parameters": [trip_id, IF_NONE_MATCH],
                     "responses": _json(trips.TripOutSchema, (400, 401, 404, 410, 503), extra=not_modified)},
             "put": {"summary": "Create or replace a trip (idempotent; If-Match or a body version for concurrency)",
-                    "security": auth, "parameters": [trip_id],
+                    "security": auth, "parameters": [trip_id, IF_MATCH],
                     "requestBody": _body(trips.TripSchema),
                     "responses": _json(trips.TripOutSchema, (400, 401, 409, 412, 413, 415, 422, 503), "201",
                                        extra={"200": stored})},
-            "delete": {"summary": "Delete a trip, leaving a tombstone", "security": auth, "parameters": [trip_id],
+            "delete": {"summary": "Delete a trip, leaving a tombstone", "security": auth,
+                       "parameters": [trip_id, IF_MATCH],
                        "responses": {"204": {"description": "deleted (or already)"},
                                      **{str(c): {"description": ERRORS[c],
                                                  "content": {PROBLEM: {"schema": "ProblemSchema"}}}
@@ -204,8 +269,10 @@ def core_operations() -> dict[str, dict]:
         "/v1/pois": {"get": {"summary": "POIs by theme, bbox, distance and text, as GeoJSON with a total",
                              "parameters": _query(pois.POIQuerySchema),
                              "responses": _responses(POICollectionSchema, (400, 422, 503), media="application/json")}},
-        "/v1/pois/{poi_id}": {"get": {"summary": "One POI", "parameters": [_path("poi_id", "a catalogue id")],
-                                      "responses": _responses(POIFeatureSchema, (404, 503), media="application/json")}},
+        "/v1/pois/{poi_id}": {"get": {"summary": "One POI",
+                                      "parameters": [_path("poi_id", "a catalogue id"), LANG_PARAMETER],
+                                      "responses": _responses(POIFeatureSchema, (404, 422, 503),
+                                                              media="application/json")}},
         "/v1/routes": post("A to B (and vias) with alternatives and avoid areas", routes.RouteRequestSchema,
                            (400, 404, 415, 422, 503)),
         "/v1/tours": post("Visit stops in the best order, optionally in days ending near lodging", tours.TourSchema),
@@ -216,7 +283,7 @@ def core_operations() -> dict[str, dict]:
                                    "responses": _responses(IsochroneCollectionSchema, (400, 422, 429, 503))}},
         "/v1/circuits": {"get": {"summary": "The named circuits, without geometry",
                                  "parameters": [LANG_PARAMETER],
-                                 "responses": _responses(CircuitListSchema, (503,), media="application/json")}},
+                                 "responses": _responses(CircuitListSchema, (422, 503), media="application/json")}},
         "/v1/circuits/{circuit_id}": {"get": {
             "summary": "One named circuit (format=gpx, race=true for a race file)",
             "parameters": [_path("circuit_id", "see /v1/circuits"), LANG_PARAMETER, *files],
@@ -237,6 +304,19 @@ def core_operations() -> dict[str, dict]:
     }
 
 
+def _exclusive_bounds(converter, field: fields.Field, ret: dict, **kwargs) -> dict:
+    """OpenAPI 3.0's ``exclusiveMinimum``/``exclusiveMaximum`` for a Range that excludes its bound (apispec writes
+    the bound alone, which would tell clients that 0 km is a valid distance)."""
+    out = {}
+    for v in field.validators:
+        if isinstance(v, validate.Range):
+            if v.min is not None and not v.min_inclusive:
+                out["exclusiveMinimum"] = True
+            if v.max is not None and not v.max_inclusive:
+                out["exclusiveMaximum"] = True
+    return out
+
+
 @cache
 def document() -> dict:
     """The OpenAPI 3 document (built once per process)."""
@@ -247,6 +327,7 @@ def document() -> dict:
                                         "contributors (ODbL), Mission Bassin Minier (Etalab 2.0), SRTM."})
     for field_class, openapi_type, openapi_format in CUSTOM_FIELDS:
         marshmallow.map_to_openapi_type(field_class, openapi_type, openapi_format)
+    marshmallow.converter.add_attribute_function(_exclusive_bounds)
     spec.components.schema("ProblemSchema", schema=ProblemSchema)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                "description": "one token per device or user; it scopes the trips"})

@@ -10,7 +10,7 @@ from poi_data.catalogue import MAX_RADIUS_M, Catalogue
 from poi_data.geojson import poi_feature
 from routing.instructions import LANGUAGES
 
-from .common import LonLatText, language, load, service
+from .common import BBoxText, LonLatText, language, load, service
 from .responses import POIChangesSchema, POICollectionSchema, POIFeatureSchema
 
 bp = Blueprint("pois", __name__, url_prefix="/v1/pois")
@@ -18,7 +18,7 @@ bp = Blueprint("pois", __name__, url_prefix="/v1/pois")
 
 class POIQuerySchema(Schema):
     theme = fields.String(validate=validate.OneOf(THEMES))
-    bbox = fields.String(metadata={"description": "minlon,minlat,maxlon,maxlat"})
+    bbox = BBoxText(metadata={"description": "minlon,minlat,maxlon,maxlat"})
     near = LonLatText(metadata={"description": "lon,lat; results are sorted by distance"})
     radius_m = fields.Float(load_default=1000.0, validate=validate.Range(min=1, max=MAX_RADIUS_M))
     q = fields.String(validate=validate.Length(min=1, max=100))
@@ -82,5 +82,5 @@ def poi_changes():
 @bp.get("/<poi_id>")
 def get_poi(poi_id: str):
     """One POI, with its outline when it has one."""
-    lang = language(request.args.get("lang") if request.args.get("lang") in LANGUAGES else None)
+    lang = language(request.args.get("lang"))
     return jsonify(POIFeatureSchema().dump(poi_feature(service().catalogue.get(poi_id), lang, outline=True)))

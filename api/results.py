@@ -36,10 +36,20 @@ GPX_MIMETYPE = "application/gpx+xml"
 KEY_PATTERN = "[0-9a-f]{32}"
 
 
+#: Kilometre marks in a query string: non-negative decimals, comma-separated, at most MAX_STATIONS of them.
+KM_MARKS_PATTERN = rf"^[0-9]{{1,4}}(\.[0-9]+)?(,[0-9]{{1,4}}(\.[0-9]+)?){{0,{gpx_settings.MAX_STATIONS - 1}}}$"
+
+
 class KmList(fields.Field):
-    """Kilometre marks as ``10,25.5,40`` (query string) or a JSON list."""
+    """Kilometre marks as ``10,25.5,40`` (query string) or a JSON list; /openapi.json states the same pattern."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.metadata = {"pattern": KM_MARKS_PATTERN, **self.metadata}
 
     def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not re.fullmatch(KM_MARKS_PATTERN, value):
+            raise ValidationError(f"a list of at most {gpx_settings.MAX_STATIONS} kilometre marks such as 10,25.5,40")
         items = value.split(",") if isinstance(value, str) else value
         try:
             marks = tuple(sorted(float(v) for v in items))
@@ -47,6 +57,8 @@ class KmList(fields.Field):
             raise ValidationError("a list of kilometre marks such as 10,25.5,40") from None
         if len(marks) > gpx_settings.MAX_STATIONS:
             raise ValidationError(f"at most {gpx_settings.MAX_STATIONS} marks")
+        if not all(0 <= m < 10_000 for m in marks):
+            raise ValidationError("each kilometre mark is in 0..9999")
         return marks
 
 
@@ -72,7 +84,8 @@ class FileOptionsSchema(Schema):
     timestamps = fields.Boolean(load_default=False)
     pace_s_per_km = fields.Float(load_default=None, validate=_within(gpx_settings.PACE_S_PER_KM_RANGE))
     start_time = fields.AwareDateTime(load_default=None, validate=_plausible_start,
-                                      metadata={"description": "ISO 8601 with a time zone, years 2000 to 2100"})
+                                      metadata={"description": "ISO 8601 with a time zone, years 2000 to 2100",
+                                                "pattern": r"^(20[0-9]{2}|2100)-"})
     max_points = fields.Integer(load_default=None, validate=_within(gpx_settings.MAX_POINTS_RANGE))
     part = fields.Integer(load_default=None, validate=validate.Range(min=1),
                           metadata={"description": "only this part (1-based), e.g. one stage"})

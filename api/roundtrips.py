@@ -31,8 +31,8 @@ class RoundTripSchema(Schema):
                                 validate=validate.Range(min=0, max=24 * 60, min_inclusive=False),
                                 metadata={"description": "instead of distance_km: minutes at the profile's flat "
                                                          f"speed, for a loop of {MIN_KM:g} to {MAX_KM:g} km"})
-    seed = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
-    count = fields.Integer(load_default=1, validate=validate.Range(min=1, max=settings.LOOP_MAX))
+    seed = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
+    count = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=settings.LOOP_MAX))
     green = fields.Boolean(load_default=False, metadata={"description": "prefer cavaliers and the EV5"})
     lang = fields.String(validate=validate.OneOf(LANGUAGES))
 

@@ -27,7 +27,7 @@ class RouteRequestSchema(Schema):
     points = fields.List(
         Place(), required=True, validate=validate.Length(min=2, max=settings.MAX_ROUTE_POINTS),
         metadata={"description": "the start, up to 25 via points and the end, each [lon, lat] or a POI id"})
-    alternatives = fields.Integer(load_default=0, validate=validate.Range(min=0, max=3))
+    alternatives = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=3))
     avoid = fields.Dict(load_default=None, allow_none=True,
                         metadata={"description": "a GeoJSON Polygon or MultiPolygon the route must not enter"})
     lang = fields.String(validate=validate.OneOf(LANGUAGES))

@@ -47,6 +47,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def methods_by_path() -> dict[str, set[str]]:
+    """The API's paths and methods, from its OpenAPI operations (what nginx's own 405 lists in Allow)."""
+    from .openapi import operations
+
+    return {path: set(ops) for path, ops in operations().items()}
+
+
 def gunicorn_command(bind: str, workers: int, threads: int) -> list[str]:
     """gunicorn with the graph preloaded in the master and no control socket."""
     return [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers), "--threads", str(threads),
@@ -101,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(sig, lambda _signum, _frame: [p.send_signal(signal.SIGTERM) for p in processes])
         if nginx:
             _wait_for_socket(sock, processes[0])
-            conf = NginxConfig(listen=f"{args.host}:{args.port}", upstream=sock, run_dir=run_dir).write()
+            conf = NginxConfig(listen=f"{args.host}:{args.port}", upstream=sock, run_dir=run_dir,
+                               methods_by_path=methods_by_path()).write()
             processes.append(subprocess.Popen([nginx, "-p", str(run_dir), "-c", str(conf), "-e", "stderr"]))
             print(f"galibot: nginx on http://{args.host}:{args.port} in front of gunicorn ({sock})",
                   file=sys.stderr, flush=True)

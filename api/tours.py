@@ -41,7 +41,7 @@ def _tour(args: dict, lang: str) -> dict:
                          "set return_to_start to false", "end")
     end = stop(args["end"], "end") if args["end"] is not None else None
     tour = plan_tour(state.engine, start, stops, args["profile"], end, args["return_to_start"], lang,
-                     workers=state.cfg.workers)
+                     time_limit_s=settings.TOUR_REQUEST_LIMIT_S, workers=state.cfg.workers)
     extra = {k: v for k, v in tour.summary().items() if k in ("optimal", "gap", "stops", "deadline_hit")}
     extra["return_to_start"] = tour.loop
     if args["daily_km"] is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 from marshmallow import Schema, fields, validate
 
+from routing import settings
 from routing.instructions import LANGUAGES
 from routing.planners.trail import plan_trail
 
@@ -19,7 +20,7 @@ class TrailSchema(Schema):
     start = Place(required=True)
     finish = Place(load_default=None, allow_none=True)
     distance_km = fields.Float(required=True, validate=positive(500))
-    terrils = fields.Integer(required=True, validate=validate.Range(min=1, max=40),
+    terrils = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=40),
                              metadata={"description": "how many distinct terril summits to climb"})
     via = fields.List(Place(), load_default=list, validate=validate.Length(max=10))
     profile = profile_field("trail")
@@ -33,7 +34,7 @@ def _trail(args: dict, lang: str) -> dict:
         course = plan_trail(state.engine, stop(args["start"], "start"), args["distance_km"] * 1000,
                             args["terrils"], args["profile"], finish,
                             [stop(p, f"via[{i}]") for i, p in enumerate(args["via"])], lang,
-                            workers=state.cfg.workers)
+                            time_limit_s=settings.TRAIL_REQUEST_LIMIT_S, workers=state.cfg.workers)
     return collection([planned_feature(course.route, lang, summits=course.summits, target_m=course.target_m)],
                        kind="trail", terrils=len(course.summits), optimal=course.optimal,
                       deadline_hit=course.deadline_hit)

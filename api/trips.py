@@ -8,6 +8,7 @@ is the change feed a device reads from its last cursor.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -55,7 +56,7 @@ MAX_TRIP_POINTS = 1000
 
 
 #: How OpenAPI describes a point (the field checks more: numbers, not booleans, inside the basin).
-PAIR_SCHEMA = {"items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+PAIR_SCHEMA = {"items": {"type": "number"}, "minItems": 2, "maxItems": 2, "example": [2.8043729, 50.4306149]}
 
 
 class BasinPoint(fields.Field):
@@ -84,7 +85,7 @@ class TripSchema(Schema):
     settings = fields.Dict(keys=fields.String(), load_default=dict, metadata={"description": "planner settings"})
     progress = fields.Dict(keys=fields.String(), load_default=dict,
                            metadata={"description": "where the user is on the trip (free-form)"})
-    version = fields.Integer(validate=validate.Range(min=0), load_only=True,
+    version = fields.Integer(strict=True, validate=validate.Range(min=0), load_only=True,
                              metadata={"description": "the server version this edit starts from (or If-Match)"})
 
 
@@ -207,14 +208,20 @@ def get_trip(trip_id: str):
     return _with_etag(trip.as_dict(), 200, trip.etag)
 
 
+#: What If-Match may hold here: ``*``, one strong entity tag (RFC 9110), or nothing, as /openapi.json states.
+IF_MATCH_RE = re.compile(r'^(\*|"[\x21\x23-\x7e]*")?$')
+
+
 def _if_match() -> str | None:
-    """The If-Match tag (a single strong tag or ``*``)."""
-    if request.if_match.star_tag:
-        return "*"
-    tags = list(request.if_match)
-    if len(tags) > 1:
-        raise APIProblem(400, "Bad Request", "If-Match takes one ETag (or *)", "If-Match")
-    return tags[0] if tags else None
+    """The If-Match tag (a single strong tag or ``*``), or None without the header; 400 naming ``If-Match`` for
+    anything else, which would otherwise parse as no condition and let a stale write through."""
+    raw = request.headers.get("If-Match", "").strip()
+    if not raw:  # an empty field lists no tag (RFC 9110's #entity-tag): no condition, as without it
+        return None
+    if not IF_MATCH_RE.match(raw):
+        raise APIProblem(400, "Bad Request", 'If-Match takes one strong ETag, such as "1.e3c300205050b1c1", or *',
+                         "If-Match")
+    return "*" if request.if_match.star_tag else next(iter(request.if_match), "")
 
 
 @bp.put("/<trip_id:trip_id>")

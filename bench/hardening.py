@@ -81,7 +81,7 @@ CASES: dict[str, Callable[[Picks], tuple[str, str, dict]]] = {
     "trail, 500 km over 39 terrils": lambda p: ("POST", "/v1/trails", {"json": {"start": BASE_11_19,
                                                                                 "distance_km": 500, "terrils": 39}}),
     "GPX analysis, 990 km, 99,000 points": lambda p: ("POST", "/v1/gpx/analyze", {"gpx": 990}),
-    "POIs, 500 by text": lambda p: ("GET", "/v1/pois?q=terril&limit=500", {}),
+    "POIs, the 500 nearest within 50 km": lambda p: ("GET", "/v1/pois?near=2.8,50.43&radius_m=50000&limit=500", {}),
 }
 
 
@@ -125,7 +125,7 @@ class Served:
     """``python -m api.serve`` on the whole basin (nginx, 2 workers × 8 threads) with its own capped Redis."""
 
     def __init__(self, cfg: Settings, tmp: Path, *, export_max_mb: float = 1024, redis_maxmemory: str = "256mb",
-                 limits: bool = False) -> None:
+                 limits: bool = False, log: Path | None = None) -> None:
         self.redis = EmbeddedRedis(tmp / "redis", appendfsync="always", maxmemory=redis_maxmemory).start()
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -137,7 +137,8 @@ class Served:
                                                             "GALIBOT_ROUTE_LIMIT", "GALIBOT_DEVICE_LIMIT")})
         self.export_dir = tmp / "exports"
         self.proc = subprocess.Popen([sys.executable, "-m", "api.serve", "--port", str(self.port)], cwd=ROOT, env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=log.open("wb") if log else subprocess.DEVNULL)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             try:

@@ -1,4 +1,5 @@
-"""Load benchmark (issue 7): gunicorn on loopback with a real Redis, load from locust in a separate process.
+"""Load benchmark (issue 7): ``python -m api.serve`` on loopback (nginx, gunicorn, Redis), load from locust in a
+separate process.
 
 Scenarios: the health check (the server's ceiling, as a baseline), a cached route, uncached A→B routes
 (random node pairs, each asked once), a circuit GPX download, and a race morning: 1,000 runners
@@ -13,19 +14,17 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import requests
 
-from api.redis_server import EmbeddedRedis, free_port
+from bench.hardening import Served
 from bench.scenarios import CACHED, CIRCUIT_GPX, RACE_GPX
 from routing.build import BuildRequest, load_or_build
 from routing.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKERS, THREADS = 2, 8
 #: (scenario, users, spawn rate per second, run time)
 SCENARIOS = (("health", 20, 20, "15s"), ("cached_route", 20, 20, "20s"), ("uncached_route", 20, 20, "20s"),
              ("circuit_gpx", 20, 20, "20s"), ("race_morning", 1000, 1000, "90s"))
@@ -41,31 +40,6 @@ def random_pairs(cfg: Settings, n: int = 6000, seed: int = 7) -> list:
     idx = rng.integers(0, graph.n_nodes, size=(n, 2))
     ll = lambda i: [round(float(graph.node_lon[i]), 6), round(float(graph.node_lat[i]), 6)]  # noqa: E731
     return [[ll(a), ll(b)] for a, b in idx]
-
-
-def start_server(cfg: Settings, redis_url: str, export_dir: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "REDIS_URL": redis_url, "GALIBOT_CACHE_DIR": str(cfg.cache_dir),
-           "GALIBOT_DATA_DIR": str(cfg.data_dir), "GALIBOT_EXPORT_DIR": export_dir,
-           "GALIBOT_PLANNER_LIMIT": "1000000 per minute", "GALIBOT_ROUTE_LIMIT": "100000000 per minute",
-           "GALIBOT_HEAVY_LIMIT": "1000000 per minute"}  # one load generator is one client
-    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS),
-           "--threads", str(THREADS), "--backlog", "2048", "--timeout", "120", "wsgi:app"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    ready = 0
-    while time.monotonic() < deadline and ready < 2 * WORKERS:  # every worker has loaded (a few tries each)
-        try:
-            ok = requests.get(f"{base}/v1/circuits", timeout=5).status_code == 200
-            ready = ready + 1 if ok else 0
-        except requests.RequestException:
-            ready = 0
-        time.sleep(1.0)
-    if ready < 2 * WORKERS:
-        proc.terminate()
-        raise RuntimeError("gunicorn did not become ready")
-    return proc, base
 
 
 def locust(base: str, scenario: str, users: int, rate: int, run_time: str, pairs_file: str, out: Path) -> dict:
@@ -91,25 +65,25 @@ def warm(base: str) -> None:
 
 
 def run(cfg: Settings) -> str:
-    with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp) / "redis") as redis:
+    with tempfile.TemporaryDirectory() as tmp:
         pairs_file = Path(tmp) / "pairs.json"
         pairs_file.write_text(json.dumps(random_pairs(cfg)))
-        proc, base = start_server(cfg, redis.url, str(Path(tmp) / "exports"))
+        served = Served(cfg, Path(tmp))  # what make run serves; no rate limits: one load generator is one client
         try:
-            warm(base)
+            warm(served.base)
             rows = []
             for scenario, users, rate, run_time in SCENARIOS:
-                s = locust(base, scenario, users, rate, run_time, str(pairs_file), Path(tmp))
+                s = locust(served.base, scenario, users, rate, run_time, str(pairs_file), Path(tmp))
                 rows.append(f"| {LABELS[scenario]} | {users} | {s['requests']:,} | {s['failures']} | "
                             f"{s['rps']:.1f} | {s['p50']:.0f} | {s['p99']:.0f} | {s['max']:.0f} |")
         finally:
-            proc.terminate()
-            proc.wait(60)
+            served.stop()
     return "\n".join([
         "## API under load (issue 7)",
         "",
-        f"gunicorn on loopback, {WORKERS} workers × {THREADS} threads (gthread), the whole basin, a real Redis; "
-        "load from locust in a separate process on the same machine (so they share its cores). Times in ms.",
+        "`python -m api.serve` on loopback, as `make run` serves: nginx in front of a preloaded gunicorn, "
+        "2 workers × 8 threads (gthread), the whole basin, its own Redis; load from locust in a separate process "
+        "on the same machine (so they share its cores). Times in ms.",
         "",
         "| scenario | users | requests | failures | req/s | p50 | p99 | max |",
         "|---|---|---|---|---|---|---|---|",

@@ -21,6 +21,7 @@ import numpy as np
 from bench import bundles as bundles_bench
 from bench import courses as courses_bench
 from bench import engine as engine_bench
+from bench import fuzz as fuzz_bench
 from bench import gpx as gpx_bench
 from bench import hardening as hardening_bench
 from bench import load as load_bench
@@ -157,6 +158,8 @@ def main() -> int:
         sections.append(courses_bench.section(cfg))
     if not only or "hardening" in only:
         sections.append(hardening_bench.section(cfg))
+    if not only or "fuzz" in only:
+        sections.append(fuzz_bench.section(cfg))
     out = ROOT / "BENCHMARKS.md"
     if only and out.is_file():
         sections = _merge(out.read_text(encoding="utf-8"), sections)

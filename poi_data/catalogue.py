@@ -52,8 +52,8 @@ def parse_bbox(values) -> tuple[float, float, float, float]:
     if len(parts) != 4 or not all(np.isfinite(parts)):
         raise BadBBox("bbox must be minlon,minlat,maxlon,maxlat")
     w, s, e, n = parts
-    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
-        raise BadBBox("bbox needs minlon < maxlon and minlat < maxlat, within -180..180 and -90..90")
+    if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
+        raise BadBBox("bbox needs minlon <= maxlon and minlat <= maxlat, within -180..180 and -90..90")
     return w, s, e, n
 
 
@@ -151,6 +151,8 @@ class Catalogue:
         if not 0 < radius_m <= MAX_RADIUS_M:
             raise RadiusTooLarge(f"radius_m must be in (0, {MAX_RADIUS_M:.0f}] metres; got {radius_m:g}")
         x, y = geo.to_metric(lon, lat)
+        if not (np.isfinite(x) and np.isfinite(y)):  # Lambert-93 has no plane coordinates there (a pole): far away
+            return []
         idx = self._kdtree.query_ball_point([x, y], r=radius_m)
         d = np.hypot(self.xy[idx, 0] - x, self.xy[idx, 1] - y)
         order = np.argsort(d, kind="stable")[: limit or len(idx)]

@@ -106,6 +106,11 @@ TRAIL_NEIGHBOURS = 15
 TRAIL_TIME_LIMIT_S = 10.0
 TRAIL_TOLERANCE = 0.10  # the hard band; the solver aims at the target itself (110 km → 110.0 km)
 TRAIL_CLIMB_SHARE = 0.6
+#: An API request gets smaller budgets than a named circuit, which is built once and cached: they bound what one
+#: request may cost (a tour of 40 stops, a trail of 500 km over 39 terrils: under 10 CPU-seconds each, measured in
+#: BENCHMARKS.md, "Hardening"). They are deterministic work too: the same request gives the same course.
+TOUR_REQUEST_LIMIT_S = 3.0
+TRAIL_REQUEST_LIMIT_S = 2.0
 #: A terril of less relief than this (some MBM terrils are 3-5 m heaps, levelled or spread) is no climb to count.
 TRAIL_MIN_RELIEF_M = 10.0
 #: Isochrones: raster cell (m), default bands, and the longest time asked for (min).

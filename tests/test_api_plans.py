@@ -88,3 +88,32 @@ def test_circuits(client):
     assert tpn["properties"]["inspired_by"] and len(tpn["properties"]["summits"]) >= 20
     assert tpn["features"][0]["geometry"]["type"] == "LineString"
     assert_problem(client.get("/v1/circuits/nope"), 404, "circuit_id")
+
+
+def test_requests_solve_on_the_request_budgets_and_configured_threads(client, monkeypatch):
+    """A request's solver gets the request budget, which bounds its CPU, not the larger budget the named circuits
+    are built with once; its threads come from configuration, whatever the machine's cores."""
+    import os
+
+    from routing import settings
+    from routing.planners import order, trail
+
+    budgets, real = [], order.cp_solver
+
+    def spy(time_limit_s: float, workers: int):
+        budgets.append((time_limit_s, workers))
+        return real(time_limit_s, workers)
+
+    monkeypatch.setattr(order, "cp_solver", spy)
+    monkeypatch.setattr(trail, "cp_solver", spy)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    near = {"theme": "terrils", "near": "2.80,50.43", "radius_m": 15000, "limit": settings.EXACT_STOPS + 1}
+    stops = [p["id"] for p in client.get("/v1/pois", query_string=near).get_json()["features"]]
+    assert len(stops) == settings.EXACT_STOPS + 1  # past the exactly solved sizes, so the budget decides
+    tour = client.post("/v1/tours", json={"start": "louvre-lens", "stops": stops, "lang": "de"})
+    assert tour.status_code == 200, tour.get_json()
+    course = client.post("/v1/trails", json={"start": BASE_11_19, "distance_km": 21, "terrils": 4, "lang": "de"})
+    assert course.status_code == 200, course.get_json()
+    assert budgets == [(settings.TOUR_REQUEST_LIMIT_S, 2), (settings.TRAIL_REQUEST_LIMIT_S, 2)]
+    assert settings.TOUR_REQUEST_LIMIT_S < settings.TOUR_TIME_LIMIT_S
+    assert settings.TRAIL_REQUEST_LIMIT_S < settings.TRAIL_TIME_LIMIT_S

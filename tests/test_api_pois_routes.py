@@ -64,13 +64,31 @@ def test_poi_by_id_in_french_with_its_outline(client_for):
 
 @pytest.mark.parametrize("query, status, field", [
     ("theme=castles", 422, "theme"),
-    ("bbox=2.8,50.4,2.7", 400, "bbox"),
+    ("bbox=2.8,50.4,2.7", 422, "bbox"),
+    ("bbox=2.9,50.4,2.8,50.5", 422, "bbox"),  # min above max
+    ("bbox=2.8e0,50.4,2.9,50.5", 422, "bbox"),  # the pattern /openapi.json states: decimal degrees
     ("near=2.8", 422, "near"),
+    ("near=2.8,95", 422, "near"),
+    ("lang=", 422, "lang"),
+    ("lang=es", 422, "lang"),
     ("near=2.8,50.4&radius_m=900000", 422, "radius_m"),
     ("limit=0", 422, "limit"),
 ])
 def test_bad_poi_queries(client_for, query, status, field):
     assert_problem(client_for().get(f"/v1/pois?{query}"), status, field)
+
+
+def test_a_point_box_is_a_box_and_a_language_is_checked_everywhere(client_for, catalogue):
+    """What /openapi.json allows is accepted: a bbox of no size (min = max) is a point, and finds the POI on it."""
+    c = client_for()
+    t074 = catalogue.get("terril-t074")
+    lon, lat = t074["lon"], t074["lat"]
+    box = c.get(f"/v1/pois?bbox={lon!r},{lat!r},{lon!r},{lat!r}")
+    assert box.status_code == 200 and "terril-t074" in [f["id"] for f in box.get_json()["features"]]
+    pole = c.get("/v1/pois?near=-164,-90&radius_m=49999")  # found by fuzzing: Lambert-93 has no plane there (a 500)
+    assert pole.status_code == 200 and pole.get_json()["total"] == 0
+    assert_problem(c.get("/v1/pois/terril-t074?lang=xx"), 422, "lang")
+    assert_problem(c.get("/v1/circuits?lang="), 422, "lang")
 
 
 def test_unknown_poi_is_404(client_for):

@@ -126,6 +126,10 @@ def test_body_version_that_goes_backwards_is_a_409_with_the_server_copy(api):
     ("{id}", {"name": "no points", "profile": "bike"}, {}, 422, "points"),
     ("{id}", trip(owner="someone else"), {}, 422, "owner"),
     ("{id}", trip(), {"If-Match": '"1.0000000000000000"'}, 412, "If-Match"),
+    # found by fuzzing: these parsed as no condition at all, so a stale write went through
+    ("{id}", trip(), {"If-Match": "{}"}, 400, "If-Match"),
+    ("{id}", trip(), {"If-Match": "NaN"}, 400, "If-Match"),
+    ("{id}", trip(), {"If-Match": 'W/"1.0000000000000000"'}, 400, "If-Match"),
 ])
 def test_bad_writes_are_refused_and_change_nothing(api, trip_id, body, headers, status, field):
     tid = str(uuid.uuid4())
@@ -192,6 +196,25 @@ def test_a_tokens_quota_is_a_413_and_deleting_frees_it(api, monkeypatch):
     assert api.get(f"/v1/trips/{ids[1]}", headers=auth(token)).get_json()["notes"] == trip()["notes"]
 
 
+def test_trips_stored_before_the_byte_count_are_counted_once_never_below_zero(env, api):
+    """A token whose trips predate the byte count (no count key) gets its live trips measured on its next write."""
+    import redis as redis_client
+
+    from api import trip_store
+
+    token = make_token(SECRET.encode(), "device-before-the-count")
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    assert [put(api, tid, trip(notes="n" * 500), token=token).status_code for tid in ids] == [201] * 3
+    db = redis_client.Redis.from_url(env["redis"].url)
+    key = f"{trip_store.PREFIX}:{trip_store.namespace(token)}:bytes"
+    counted = int(db.get(key))
+    db.delete(key)  # as stored before the count existed
+    assert api.delete(f"/v1/trips/{ids[0]}", headers=auth(token)).status_code == 204
+    bodies = sum(db.hstrlen(f"{trip_store.PREFIX}:{trip_store.namespace(token)}:trip:{tid}", "body")
+                 for tid in ids[1:])
+    assert int(db.get(key)) == bodies == counted * 2 // 3
+
+
 def test_a_cursor_older_than_the_trimmed_feed_is_a_410(api, monkeypatch):
     from api import trip_store
 
@@ -233,6 +256,7 @@ def test_delete_leaves_a_tombstone_in_the_feed(api):
         if not page["more"]:
             break
     assert api.delete(f"/v1/trips/{tid}", headers=auth(**{"If-Match": '"9.0000000000000000"'})).status_code == 412
+    assert api.delete(f"/v1/trips/{tid}", headers=auth(**{"If-Match": "{}"})).status_code == 400
     assert api.delete(f"/v1/trips/{tid}", headers=auth(**{"If-Match": etag})).status_code == 204
     assert api.get(f"/v1/trips/{tid}", headers=auth()).status_code == 410
     assert api.delete(f"/v1/trips/{tid}", headers=auth()).status_code == 204  # idempotent

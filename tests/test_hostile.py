@@ -108,6 +108,22 @@ def test_a_large_trip_is_refused(api):
     refused(lambda: raw(api, f"/v1/trips/{uuid.uuid4()}", body, "PUT", **AUTH), 413, "body")
 
 
+@pytest.mark.parametrize("path, body, field", [
+    ("/v1/trails", {"start": BASE_11_19, "distance_km": 20, "terrils": 2.5}, "terrils"),
+    ("/v1/trails", {"start": BASE_11_19, "distance_km": 20, "terrils": True}, "terrils"),
+    ("/v1/routes", {"points": [LOUVRE, BASE_11_19], "alternatives": 1.5}, "alternatives"),
+    ("/v1/roundtrips", {"start": LOUVRE, "distance_km": 5, "count": 1e-300}, "count"),
+    ("/v1/trips/{id}", {"name": "n", "profile": "walk", "points": [LOUVRE], "version": 2.5890419884777833e-42},
+     "version"),  # found by fuzzing: truncated to version 0 and written
+])
+def test_a_count_that_is_not_a_whole_number_is_a_422(api, path, body, field):
+    """A JSON integer is an integer: 2.5 terrils is not 2, and a version of 2.6e-42 is not 0."""
+    if "{id}" in path:
+        refused(lambda: api.put(path.format(id=uuid.uuid4()), json=body, headers=AUTH), 422, field)
+    else:
+        refused(lambda: api.post(path, json=body), 422, field)
+
+
 @pytest.mark.parametrize("cursor", ["99999999999999999999-0", "0-99999999999999999999", "18446744073709551616-0",
                                     "1-2-3", "-1", "yesterday", "9" * 200])
 def test_a_cursor_that_is_no_stream_id_is_a_422(api, cursor):

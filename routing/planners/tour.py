@@ -77,7 +77,7 @@ def plan_tour(engine: Engine, start: Stop, stops: list[Stop], profile: str = "bi
     matrix = cost_matrix(engine, snaps, profile)
     limit = time_limit_s if len(stops) > settings.EXACT_STOPS else max(time_limit_s, 10.0)
     order = solve_order(matrix, loop=loop and end is None, end=len(places) - 1 if end is not None else None,
-                        time_limit_s=limit, workers=workers)
+                        time_limit_s=limit, workers=workers, hint=len(stops) > settings.EXACT_STOPS)
     seq = order.sequence + ([0] if loop and end is None else [])
     route = engine.route_through([snaps[i] for i in seq], [points[i] for i in seq], profile, lang,
                                  names=[places[i].name for i in seq])
