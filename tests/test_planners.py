@@ -91,6 +91,11 @@ def test_forty_stops_end_close_to_the_bound_within_the_request_budget(basin_engi
     assert tour.order.gap < 0.02
 
 
+def _order_cost(matrix: np.ndarray, seq: list[int], loop: bool) -> int:
+    hops = seq + [seq[0]] if loop else seq
+    return int(matrix[hops[:-1], hops[1:]].sum())
+
+
 def test_the_local_search_hint_is_an_order_no_worse_than_its_nearest_neighbour_start():
     rng = np.random.default_rng(5)
     xy = rng.uniform(0, 10_000, size=(14, 2))
@@ -104,9 +109,7 @@ def test_the_local_search_hint_is_an_order_no_worse_than_its_nearest_neighbour_s
             here = min((j for j in range(14) if j not in nearest and j != end), key=lambda j: (matrix[here, j], j))
             nearest.append(here)
         nearest += [end] if end is not None else []
-        closed = lambda s: s + [s[0]] if loop else s  # noqa: E731
-        cost = lambda s: matrix[closed(s)[:-1], closed(s)[1:]].sum()  # noqa: E731
-        assert cost(seq) <= cost(nearest)
+        assert _order_cost(matrix, seq, loop) <= _order_cost(matrix, nearest, loop)
     small = matrix[:9, :9]
     found = local_search_order(small)
     assert small[found, found[1:] + [0]].sum() <= 1.1 * brute_force_order(small).cost
