@@ -128,7 +128,7 @@ _LON = r"-?(180(\.0+)?|(1[0-7][0-9]|[0-9]{1,2})(\.[0-9]+)?)"
 _LAT = r"-?(90(\.0+)?|[0-8]?[0-9](\.[0-9]+)?)"
 #: A point in a query string, ``lon,lat`` in decimal degrees: what LonLatText accepts, and its OpenAPI pattern.
 LONLAT_PATTERN = rf"^{_LON},{_LAT}$"
-#: A box in a query string, ``minlon,minlat,maxlon,maxlat``: what BBoxText accepts (with min < max), and its pattern.
+#: A box in a query string, ``minlon,minlat,maxlon,maxlat``: what BBoxText accepts (min at most max), and its pattern.
 BBOX_PATTERN = rf"^{_LON},{_LAT},{_LON},{_LAT}$"
 
 

@@ -34,9 +34,9 @@ ERROR_PATH = "/_galibot/errors/"
 #: The errors nginx answers itself: status, title, detail.
 OWN_ERRORS = (
     (400, "Bad Request", "the request could not be read as HTTP, or a header line is too long"),
+    (405, "Method Not Allowed", "this method is not served here (nginx refuses TRACE itself); see Allow"),
     (408, "Request Timeout", f"the client sent nothing for {CLIENT_TIMEOUT_S} s"),
     (413, "Content Too Large", f"the body is over {CLIENT_MAX_BODY_MIB} MiB; each endpoint documents its own limit"),
-    (405, "Method Not Allowed", "this method is not served here (nginx refuses TRACE itself); see Allow"),
     (414, "URI Too Long", f"the request line is over {HEADER_BUFFER_KIB} KiB"),
     (431, "Request Header Fields Too Large", f"a header line is over {HEADER_BUFFER_KIB} KiB"),
     (502, "Bad Gateway", "the API is restarting; retry in a few seconds"),

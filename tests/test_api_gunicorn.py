@@ -191,6 +191,14 @@ def test_the_server_in_front_answers_its_own_errors_as_problems(server):
     base, _, _ = server
     problem(requests.get(f"{base}/v1/pois?q={'a' * 5000}"), 414)
     problem(requests.get(f"{base}/v1/health", headers={"X-Big": "a" * 9000}), 431)
+    # nginx refuses TRACE itself; its 405 lists what the path serves, as the app's own 405 does (found by fuzzing)
+    for path, allow in (("/v1/trips/0b7d3c5e-2f0a-4c1e-9a57-3d2f6c8e1a90", "DELETE, GET, HEAD, OPTIONS, PUT"),
+                        ("/v1/trips/changes?cursor=0", "GET, HEAD, OPTIONS"), ("/v1/routes", "OPTIONS, POST")):
+        trace = requests.request("TRACE", base + path)
+        problem(trace, 405)
+        assert trace.headers["Allow"] == allow
+        app_405 = requests.request("PATCH", base + path.split("?")[0])  # the app's own 405 lists the same methods
+        assert set(app_405.headers["Allow"].split(", ")) == set(allow.split(", "))
 
 
 def test_a_killed_worker_costs_no_request(server):
