@@ -241,3 +241,18 @@ def test_a_route_costs_its_legs_against_the_route_limit(api):
     codes = [api.post("/v1/routes", json={"points": points, "profile": "walk"}).status_code for _ in range(30)]
     first = codes.index(429)  # earlier tests here routed a few legs from this address
     assert 20 <= first <= 23 and set(codes[:first]) == {200} and set(codes[first:]) == {429}
+
+
+def test_every_openapi_link_names_an_operation_and_its_parameters(api):
+    """A stateful client follows the links: each names an operation id that exists, and parameters it declares."""
+    doc = api.get("/openapi.json").get_json()
+    ops = {op["operationId"]: op for methods in doc["paths"].values() for op in methods.values()}
+    assert len(ops) == sum(len(methods) for methods in doc["paths"].values())  # ids are unique
+    links = [link for op in ops.values() for r in op["responses"].values() for link in r.get("links", {}).values()]
+    assert len(links) >= 15
+    for link in links:
+        target = ops[link["operationId"]]
+        declared = {(p["in"], p["name"]) for p in target.get("parameters", [])}
+        for name in link["parameters"]:
+            where, _, key = name.rpartition(".")
+            assert any(k == key and (not where or w == where) for w, k in declared), (link, name)
