@@ -208,8 +208,9 @@ def get_trip(trip_id: str):
     return _with_etag(trip.as_dict(), 200, trip.etag)
 
 
-#: What If-Match may hold here: ``*``, one strong entity tag (RFC 9110), or nothing, as /openapi.json states.
-IF_MATCH_RE = re.compile(r'^(\*|"[\x21\x23-\x7e]*")?$')
+#: What If-Match may hold here: ``*``, one strong entity tag (RFC 9110; ours are never empty), or nothing, as
+#: /openapi.json states.
+IF_MATCH_RE = re.compile(r'^(\*|"[\x21\x23-\x7e]+")?$')
 
 
 def _if_match() -> str | None:
@@ -221,7 +222,7 @@ def _if_match() -> str | None:
     if not IF_MATCH_RE.match(raw):
         raise APIProblem(400, "Bad Request", 'If-Match takes one strong ETag, such as "1.e3c300205050b1c1", or *',
                          "If-Match")
-    return "*" if request.if_match.star_tag else next(iter(request.if_match), "")
+    return "*" if request.if_match.star_tag else next(iter(request.if_match))
 
 
 @bp.put("/<trip_id:trip_id>")

@@ -66,6 +66,7 @@ def run(cfg: Settings, *, examples: int = EXAMPLES) -> dict:
                                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
                     for name, tok in (("with a device token", token), ("without a token", None))}
             out = {}
+            (ROOT / "var").mkdir(exist_ok=True)
             for name, proc in runs.items():
                 text, _ = proc.communicate()
                 out[name] = {**summary(text), "exit": proc.returncode}

@@ -130,6 +130,7 @@ def test_body_version_that_goes_backwards_is_a_409_with_the_server_copy(api):
     ("{id}", trip(), {"If-Match": "{}"}, 400, "If-Match"),
     ("{id}", trip(), {"If-Match": "NaN"}, 400, "If-Match"),
     ("{id}", trip(), {"If-Match": 'W/"1.0000000000000000"'}, 400, "If-Match"),
+    ("{id}", trip(), {"If-Match": '""'}, 400, "If-Match"),  # no tag of ours is empty; it read as no condition
 ])
 def test_bad_writes_are_refused_and_change_nothing(api, trip_id, body, headers, status, field):
     tid = str(uuid.uuid4())
