@@ -27,7 +27,7 @@ from routing.io import code_version
 from routing.profiles import DEFAULT_PROFILE, PROFILES
 
 from . import cache
-from .common import json_body, language, load, service
+from .common import PatternText, json_body, language, load, service
 from .errors import APIProblem
 from .responses import AnalysisSchema, CourseCollectionSchema, dump_result
 
@@ -40,26 +40,15 @@ KEY_PATTERN = "[0-9a-f]{32}"
 KM_MARKS_PATTERN = rf"^[0-9]{{1,4}}(\.[0-9]+)?(,[0-9]{{1,4}}(\.[0-9]+)?){{0,{gpx_settings.MAX_STATIONS - 1}}}$"
 
 
-class KmList(fields.Field):
-    """Kilometre marks as ``10,25.5,40`` (query string) or a JSON list; /openapi.json states the same pattern."""
+class KmList(PatternText):
+    """Kilometre marks in a query string, ``10,25.5,40``, in order: non-negative, at most MAX_STATIONS of them (the
+    pattern says both, in /openapi.json too)."""
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.metadata = {"pattern": KM_MARKS_PATTERN, **self.metadata}
+    pattern = KM_MARKS_PATTERN
+    error = f"a list of at most {gpx_settings.MAX_STATIONS} kilometre marks in 0..9999, such as 10,25.5,40"
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and not re.fullmatch(KM_MARKS_PATTERN, value):
-            raise ValidationError(f"a list of at most {gpx_settings.MAX_STATIONS} kilometre marks such as 10,25.5,40")
-        items = value.split(",") if isinstance(value, str) else value
-        try:
-            marks = tuple(sorted(float(v) for v in items))
-        except (TypeError, ValueError):
-            raise ValidationError("a list of kilometre marks such as 10,25.5,40") from None
-        if len(marks) > gpx_settings.MAX_STATIONS:
-            raise ValidationError(f"at most {gpx_settings.MAX_STATIONS} marks")
-        if not all(0 <= m < 10_000 for m in marks):
-            raise ValidationError("each kilometre mark is in 0..9999")
-        return marks
+    def _deserialize(self, value, attr, data, **kwargs) -> tuple[float, ...]:
+        return tuple(sorted(super()._deserialize(value, attr, data, **kwargs)))
 
 
 def _within(bounds: tuple[float, float]) -> validate.Range:

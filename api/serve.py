@@ -3,7 +3,7 @@
 - **nginx** listens on ``--host:--port`` and buffers each request whole (headers within
   ``CLIENT_TIMEOUT_S``, the body at most ``CLIENT_TIMEOUT_S`` between two reads) before it passes
   it to gunicorn over a Unix socket. A slow client holds an nginx connection, which costs a few KiB,
-  never a worker thread; the errors nginx answers itself (400, 408, 413, 414, 431, 502, 504) are
+  never a worker thread; the errors nginx answers itself (400, 405, 408, 413, 414, 431, 502, 504) are
   problem+json like the app's (``api/nginx.py`` writes the configuration).
 - **gunicorn** loads the graph once in its master (``--preload``) before it forks the workers, so a
   restarted worker serves at once. It has no control socket, so two instances never share one.

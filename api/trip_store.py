@@ -24,10 +24,6 @@ PREFIX = "galibot:trips"
 #: always fit (the feed's own ids have 13 and a few), so the pattern /openapi.json states is the whole rule.
 CURSOR_RE = re.compile(r"^(0|[0-9]{1,19}-[0-9]{1,19})$")
 
-
-def is_cursor(text: str) -> bool:
-    """Whether ``text`` is a cursor of a change feed: ``0`` or a Redis stream id ``<ms>-<seq>``."""
-    return bool(CURSOR_RE.match(text))
 FEED_PAGE_MAX = 500
 LIST_PAGE_MAX = 500
 

@@ -32,7 +32,6 @@ from .trip_store import (
     CursorExpired,
     TripStore,
     WriteResult,
-    is_cursor,
     namespace,
 )
 
@@ -121,13 +120,8 @@ class TripChangesSchema(Schema):
     more = fields.Boolean(required=True)
 
 
-def _a_cursor(value: str) -> None:
-    if not is_cursor(value):
-        raise ValidationError("not a cursor of this feed")
-
-
 class TripChangesQuerySchema(Schema):
-    cursor = fields.String(load_default="0", validate=_a_cursor, metadata={"pattern": CURSOR_RE.pattern})
+    cursor = fields.String(load_default="0", validate=validate.Regexp(CURSOR_RE, error="not a cursor of this feed"))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=FEED_PAGE_MAX))
 
 

@@ -9,6 +9,7 @@ memory above the loaded app's are its own.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import os
 import random
@@ -27,12 +28,15 @@ from pathlib import Path
 
 import requests
 
+from api import LIMIT_KEYS
 from api.devices import make_token
 from api.redis_server import EmbeddedRedis, free_port
 from bench.scenarios import RACE_GPX
 from routing.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Rate limits no benchmark reaches: a benchmark is one client.
+UNLIMITED = {key: "100000000 per minute" for key in LIMIT_KEYS}
 BASE_11_19, LOUVRE = [2.7897549, 50.4440597], [2.8043729, 50.4306149]
 
 
@@ -150,10 +154,9 @@ def run_case(name: str) -> dict:
     from api import create_app
 
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp) / "redis", appendfsync="always") as redis:
-        os.environ["GALIBOT_EXPORT_DIR"] = str(Path(tmp) / "exports")  # an empty store: nothing computed before
-        app = create_app({"REDIS_URL": redis.url, "GALIBOT_SECRET": "bench-secret",
-                          **{k: "100000000 per minute" for k in ("GALIBOT_PLANNER_LIMIT", "GALIBOT_HEAVY_LIMIT",
-                                                                  "GALIBOT_ROUTE_LIMIT", "GALIBOT_DEVICE_LIMIT")}})
+        cfg = dataclasses.replace(Settings.from_env(), export_dir=Path(tmp) / "exports")  # nothing computed before
+        app = create_app({"REDIS_URL": redis.url, "GALIBOT_SECRET": "bench-secret", "GALIBOT_SETTINGS": cfg,
+                          **UNLIMITED})
         state = app.extensions["galibot.graph"]
         assert state.wait(600), state.error
         client = app.test_client()
@@ -198,8 +201,7 @@ class Served:
                "GALIBOT_DATA_DIR": str(cfg.data_dir), "GALIBOT_EXPORT_DIR": str(tmp / "exports"),
                "GALIBOT_EXPORT_MAX_MB": str(export_max_mb), "GALIBOT_SECRET": "bench-secret"}
         if not limits:
-            env.update({k: "100000000 per minute" for k in ("GALIBOT_PLANNER_LIMIT", "GALIBOT_HEAVY_LIMIT",
-                                                            "GALIBOT_ROUTE_LIMIT", "GALIBOT_DEVICE_LIMIT")})
+            env.update(UNLIMITED)
         self.export_dir = tmp / "exports"
         self.proc = subprocess.Popen([sys.executable, "-m", "api.serve", "--port", str(self.port)], cwd=ROOT, env=env,
                                      stdout=subprocess.DEVNULL,
