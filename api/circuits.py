@@ -33,12 +33,12 @@ def get_circuit(circuit_id: str):
     circuits = _circuits()
     if circuit_id not in circuits:
         raise APIProblem(404, "Not Found", f"no circuit {circuit_id!r}; see /v1/circuits", "circuit_id")
-    lang = language(request.args.get("lang"))
-    return serve_result("circuits", {"id": circuit_id, "lang": lang, "circuits": service().circuits_version},
-                        lambda: _circuit(circuits[circuit_id], lang))
+    return serve_result("circuits", {"id": circuit_id, "circuits": service().circuits_version},
+                        lambda: _circuit(circuits[circuit_id]), language(request.args.get("lang")))
 
 
-def _circuit(c, lang: str) -> dict:
-    summary = c.summary(lang)
+def _circuit(c) -> dict:
+    """A circuit's result, language-neutral: its texts in every language they are written in."""
+    summary = c.summary(None)
     summary["circuit_kind"] = summary.pop("kind")
-    return collection([planned_feature(c.route, lang)], kind="circuit", **summary)
+    return collection([planned_feature(c.route)], kind="circuit", **summary)

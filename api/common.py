@@ -9,7 +9,7 @@ from flask import current_app, g, request
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from routing.instructions import LANGUAGES
+from presentation import LANGUAGES
 from routing.settings import ISO_MAX_MINUTES
 
 from .errors import APIProblem

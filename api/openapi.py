@@ -15,8 +15,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response, jsonify
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from presentation import LANGUAGES
 from routing import __version__
-from routing.instructions import LANGUAGES
 from routing.profiles import PROFILES
 
 from . import bundles, common, devices, health, isochrones, pois, results, roundtrips, routes, tours, trails, trips

@@ -81,10 +81,10 @@ def stop(place, field: str) -> Stop:
     return Stop(p["lon"], p["lat"], p["id"], p["name"])
 
 
-def planned_feature(route, lang: str, **extra) -> dict:
+def planned_feature(route, **extra) -> dict:
     """A planner's route as the route Feature ``/v1/routes`` returns, with its POIs and the planner's figures."""
     route = dataclasses.replace(route)  # a copy: circuits' routes are shared between requests
-    attach_pois(route, service().catalogue, CORRIDOR_M, lang)
+    attach_pois(route, service().catalogue, CORRIDOR_M)
     feature = route_feature(route)
     feature["properties"].update(extra)
     return feature

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from marshmallow import Schema, fields, validate
 
+from gpx_exports.bundles import bundle_poi_feature
 from poi_data import THEMES, versions
 from poi_data.catalogue import MAX_RADIUS_M, Catalogue
 from poi_data.geojson import poi_feature
-from routing.instructions import LANGUAGES
+from presentation import LANGUAGES, poi_description, words
 
 from .common import BBoxText, LonLatText, language, load, service
 from .responses import POIChangesSchema, POICollectionSchema, POIFeatureSchema
@@ -59,7 +60,14 @@ def list_pois():
     page = found[args["offset"]: args["offset"] + args["limit"]]
     return jsonify(POICollectionSchema().dump({"type": "FeatureCollection", "total": len(found), "limit": args["limit"],
                                                "offset": args["offset"],
-                                               "features": [poi_feature(cat.pois[i], lang, d) for i, d in page]}))
+                                               "features": [_described(cat.pois[i], lang, d) for i, d in page]}))
+
+
+def _described(poi: dict, lang: str, distance_m: float | None = None, *, outline: bool = False) -> dict:
+    """A POI's Feature with its description in ``lang``: cited, or made from its dataset's fields."""
+    feature = poi_feature(poi, lang, distance_m, outline)
+    feature["properties"]["description"] = poi_description(poi, words(lang))
+    return feature
 
 
 class ChangesQuerySchema(Schema):
@@ -73,8 +81,8 @@ def poi_changes():
     args = load(ChangesQuerySchema(), request.args.to_dict())
     state = service()
     delta = versions.changes(state.cfg, args["since"], state.poi_version, state.catalogue, state.poi_fingerprints)
-    delta["added"] = [poi_feature(p, None, outline=True) for p in delta["added"]]
-    delta["changed"] = [poi_feature(p, None, outline=True) for p in delta["changed"]]
+    delta["added"] = [bundle_poi_feature(p) for p in delta["added"]]
+    delta["changed"] = [bundle_poi_feature(p) for p in delta["changed"]]
     delta["removed"] = [{"id": pid, "deleted": True} for pid in delta["removed"]]
     return jsonify(POIChangesSchema().dump(delta))
 
@@ -83,4 +91,4 @@ def poi_changes():
 def get_poi(poi_id: str):
     """One POI, with its outline when it has one."""
     lang = language(request.args.get("lang"))
-    return jsonify(POIFeatureSchema().dump(poi_feature(service().catalogue.get(poi_id), lang, outline=True)))
+    return jsonify(POIFeatureSchema().dump(_described(service().catalogue.get(poi_id), lang, outline=True)))

@@ -32,8 +32,12 @@ class InstructionSchema(Schema):
     way_class = _opt(Str())
     distance_m = Num(required=True)
     location = fields.List(Num(), required=True)
-    text = Str(required=True)
+    subclass = _opt(Str())
+    text = Str(required=True, metadata={"description": "the maneuver in the reader's language"})
     push = fields.Boolean(metadata={"description": "the rider gets off and pushes the bike here (steps)"})
+    bearing = Num(metadata={"description": "depart: the compass bearing it heads on, degrees"})
+    number = fields.Integer(metadata={"description": "waypoint: the number of the via point reached"})
+    place = _opt(Str(metadata={"description": "waypoint and arrive: the name of the place reached"}))
 
 
 class RoutePOISchema(Schema):
@@ -130,6 +134,9 @@ class PlanPropertiesSchema(Schema):
     id = Str()
     name = Str()
     description = Str()
+    names = fields.Dict(keys=Str(), values=Str(), metadata={"description": "circuits: the name by language"})
+    descriptions = fields.Dict(keys=Str(), values=Str(),
+                               metadata={"description": "circuits: the description by language"})
     theme = Str()
     circuit_kind = Str()
     profile = Str()

@@ -2,7 +2,8 @@
 
 Every computed result is stored in the export store under the hash of its endpoint, parameters and
 data version, so ``GET /v1/results/<key>`` re-serves it (and ``.gpx`` exports it) without the engine,
-and the same export asked twice is written once.
+and the same export asked twice is written once. The stored result is language-neutral: the language
+is not part of its key, only of its rendering (``presentation.render_result``), cached per language.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 import api
 import gpx_exports as gx
 import poi_data
+import presentation
 import routing
 from gpx_exports import settings as gpx_settings
 from gpx_exports.writer import km_markers
+from presentation import Words, render_result, words
 from routing.io import code_version
 from routing.profiles import DEFAULT_PROFILE, PROFILES
 
@@ -126,44 +129,67 @@ def links(key: str) -> dict:
 
 def results_code() -> str:
     """The version of the code that makes results and files: part of their key, so an upgrade recomputes them."""
-    return code_version(*(Path(m.__file__).parent for m in (routing, poi_data, gx, api)))
+    return code_version(*(Path(m.__file__).parent for m in (routing, poi_data, presentation, gx, api)))
 
 
-def result_body(endpoint: str, params: dict, data_version: str, compute: Callable[[], dict]) -> tuple[str, bytes, bool]:
-    """(key, JSON body, served from a cache) of a result: from Redis, else the store, else computed now."""
-    key = gx.export_key(endpoint, params, f"{data_version}+{results_code()}")
-    redis_key = cache.result_key(key)
+def neutral_body(key: str, compute: Callable[[], dict]) -> tuple[bytes, bool, bool]:
+    """(language-neutral JSON body, read from the store, worth caching) of a result: stored, else computed now."""
+    body = _store().get(key, ".json")
+    if body is not None:
+        return body, True, True
+    result = dump_result(compute())
+    result["links"] = links(key)
+    body = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode()
+    if (result.get("properties") or {}).get("deadline_hit"):
+        return body, False, False  # cut by the wall clock, so not what the same request gives on an idle machine
+    _store().put(key, ".json", body)
+    return body, False, True
+
+
+def rendered(body: bytes, lang: str) -> bytes:
+    """A stored result worded for a reader of ``lang``."""
+    out = render_result(json.loads(body), words(lang), service().catalogue.find)
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def result_body(endpoint: str, params: dict, compute: Callable[[], dict], lang: str) -> tuple[str, bytes, bool]:
+    """(key, JSON body in ``lang``, served from a cache) of a result: from Redis, else the store, else computed."""
+    key = gx.export_key(endpoint, params, f"{service().graph.data_version}+{results_code()}")
+    redis_key = f"{cache.result_key(key)}:{lang}"
     body = cache.get(redis_key)
     if body is not None:
         return key, body, True
-    body = _store().get(key, ".json")
-    cached = body is not None
-    if body is None:
-        result = dump_result(compute())
-        result["links"] = links(key)
-        body = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode()
-        if (result.get("properties") or {}).get("deadline_hit"):
-            return key, body, False  # cut by the wall clock, so not what the same request gives on an idle machine
-        _store().put(key, ".json", body)
-    cache.put(redis_key, body)
+    neutral, cached, keep = neutral_body(key, compute)
+    body = rendered(neutral, lang)
+    if keep:
+        cache.put(redis_key, body)
     return key, body, cached
 
 
-def cached_post(endpoint: str, schema: Schema, compute: Callable[[dict, str], dict]) -> Response:
-    """The shape of every computing POST: validate the body, pick the language, serve from a cache or compute."""
+def cached_post(endpoint: str, schema: Schema, compute: Callable[[dict], dict]) -> Response:
+    """The shape of every computing POST: validate the body, serve from a cache or compute, word it for the reader.
+
+    ``lang`` is not passed to ``compute`` nor part of the key: one computation serves every language.
+    """
     args = load(schema, json_body())
-    lang = language(args.get("lang"))
+    lang = language(args.pop("lang", None) or request.args.get("lang"))
     service()
-    return serve_result(endpoint, {**args, "lang": lang}, lambda: compute(args, lang))
+    return serve_result(endpoint, args, lambda: compute(args), lang)
 
 
-def serve_result(endpoint: str, params: dict, compute: Callable[[], dict]) -> Response:
-    """A computed result in the format asked for (JSON, GeoJSON or GPX)."""
+def serve_result(endpoint: str, params: dict, compute: Callable[[], dict], lang: str) -> Response:
+    """A computed result in the format asked for (JSON, GeoJSON or GPX), in the reader's language."""
     opts = file_options()
-    key, body, cached = result_body(endpoint, params, service().graph.data_version, compute)
+    key, body, cached = result_body(endpoint, params, compute, lang)
     if opts["format"] in ("gpx", "geojson"):
-        return _file(key, body, opts, cached)
-    return cache.respond(body, "application/geo+json", cached)
+        return _file(key, body, opts, cached, lang)
+    return _in_language(cache.respond(body, "application/geo+json", cached))
+
+
+def _in_language(resp: Response) -> Response:
+    """The texts follow Accept-Language when no ``lang`` is given: shared caches must key on it."""
+    resp.vary.add("Accept-Language")
+    return resp
 
 
 def _suffix(opts: dict, ext: str) -> str:
@@ -175,32 +201,32 @@ def _suffix(opts: dict, ext: str) -> str:
     return f"-{hashlib.sha256(blob).hexdigest()[:12]}.{ext}"
 
 
-def _course(body: bytes, opts: dict) -> gx.Course:
-    course = gx.course_of_result(json.loads(body))
+def _course(body: bytes, opts: dict, w: Words) -> gx.Course:
+    course = gx.course_of_result(json.loads(body), w)
     if not opts["race"]:
         return course
     spec = gx.RaceSpec(start_time=opts["start_time"], version=opts["race_version"],
                        checkpoints_km=opts["checkpoints_km"], checkpoint_every_km=opts["checkpoint_every_km"],
                        aid_stations_km=opts["aid_stations_km"], aid_every_km=opts["aid_every_km"],
                        cutoff_s_per_km_effort=opts["cutoff_s_per_km_effort"])
-    return gx.race_course(course, spec)
+    return gx.race_course(course, spec, w)
 
 
-def _file(key: str, body: bytes, opts: dict, cached: bool) -> Response:
-    """The result as a course file: GPX with the GPX options, or GeoJSON with its waypoints for the app's map."""
+def _file(key: str, body: bytes, opts: dict, cached: bool, lang: str) -> Response:
+    """The result (worded in ``lang``) as a course file: GPX with the GPX options, or GeoJSON for the app's map."""
     ext = opts["format"]
-    suffix = _suffix(opts, ext)
+    suffix = f"-{lang}{_suffix(opts, ext)}"
     content = _store().get(key, suffix)
     if content is None:
         cached = False
-        course = _course(body, opts)
+        course = _course(body, opts, words(lang))
         course.link = f"{public_url()}/v1/results/{key}"  # never the request's Host: the file is shared
-        content = _gpx(course, opts) if ext == "gpx" else _geojson(course, opts)
+        content = _gpx(course, opts, words(lang)) if ext == "gpx" else _geojson(course, opts)
         _store().put(key, suffix, content)
     resp = cache.respond(content, GPX_MIMETYPE if ext == "gpx" else "application/geo+json", cached)
     if ext == "gpx":
         resp.headers["Content-Disposition"] = f'attachment; filename="galibot-{key[:12]}{suffix}"'
-    return resp
+    return _in_language(resp)
 
 
 def _geojson(course: gx.Course, opts: dict) -> bytes:
@@ -209,11 +235,11 @@ def _geojson(course: gx.Course, opts: dict) -> bytes:
     return json.dumps(CourseCollectionSchema().dump(gx.course_geojson(course)), ensure_ascii=False).encode()
 
 
-def _gpx(course: gx.Course, opts: dict) -> bytes:
+def _gpx(course: gx.Course, opts: dict, w: Words) -> bytes:
     gpx_opts = gx.GPXOptions(route=opts["rte"], km_markers=opts["km_markers"], timestamps=opts["timestamps"],
                              pace_s_per_km=opts["pace_s_per_km"], start_time=opts["start_time"],
                              max_points=opts["max_points"], part=opts["part"] - 1 if opts["part"] else None)
-    return gx.to_gpx(course, gpx_opts).encode()
+    return gx.to_gpx(course, gpx_opts, wording=w).encode()
 
 
 @bp.get("/results/<name>")
@@ -227,11 +253,13 @@ def get_result(name: str):
     if body is None:
         raise APIProblem(404, "Not Found", f"no result {key}; results are kept per data version", "key")
     opts = file_options()
+    lang = language(request.args.get("lang"))
     if ext in ("gpx", "geojson"):
         opts["format"] = ext
+    body = rendered(body, lang)
     if opts["format"] in ("gpx", "geojson"):
-        return _file(key, body, opts, True)
-    return cache.respond(body, "application/geo+json", True)
+        return _file(key, body, opts, True, lang)
+    return _in_language(cache.respond(body, "application/geo+json", True))
 
 
 class AnalyzeSchema(Schema):

@@ -6,8 +6,8 @@ import numpy as np
 from flask import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from presentation import LANGUAGES
 from routing import settings
-from routing.instructions import LANGUAGES
 from routing.planners.loops import MAX_LOOP_M, MIN_LOOP_M, plan_loops
 from routing.profiles import get_profile
 
@@ -56,13 +56,13 @@ def _target_m(args: dict) -> float:
     return target
 
 
-def _roundtrips(args: dict, lang: str) -> dict:
+def _roundtrips(args: dict) -> dict:
     start = stop(args["start"], "start")
     target = "distance_km" if args["distance_km"] is not None else "duration_min"
     with request_fields(distance_m=target):
         loops = plan_loops(service().engine, (start.lon, start.lat), _target_m(args), args["profile"],
-                           args["count"], args["seed"], args["green"], lang)
-    return collection([planned_feature(lp.route, lang, **{k: v for k, v in lp.summary().items()
+                           args["count"], args["seed"], args["green"])
+    return collection([planned_feature(lp.route, **{k: v for k, v in lp.summary().items()
                                                     if k in ("target_m", "length_error", "reused_share", "spurs")})
                         for lp in loops], kind="roundtrip", seed=args["seed"], count=len(loops),
                       deadline_hit=any(lp.deadline_hit for lp in loops))

@@ -10,9 +10,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from gpx_exports import route_feature
 from poi_data import attach_pois
+from presentation import LANGUAGES
 from routing import settings
 from routing.errors import InvalidAvoid
-from routing.instructions import LANGUAGES
 from routing.profiles import DEFAULT_PROFILE, PROFILES
 
 from .common import service
@@ -47,13 +47,13 @@ def _avoid_geometry(value: dict | None) -> shapely.Geometry | None:
         raise InvalidAvoid(f"the avoid area is not valid GeoJSON: {exc}") from None
 
 
-def _compute(args: dict, lang: str) -> dict:
+def _compute(args: dict) -> dict:
     state = service()
     places = [stop(p, f"points[{i}]") for i, p in enumerate(args["points"])]
     routes = state.engine.route([(p.lon, p.lat) for p in places], args["profile"], args["alternatives"],
-                                _avoid_geometry(args["avoid"]), lang, names=[p.name for p in places])
+                                _avoid_geometry(args["avoid"]), names=[p.name for p in places])
     for r in routes:
-        attach_pois(r, state.catalogue, CORRIDOR_M, lang)
+        attach_pois(r, state.catalogue, CORRIDOR_M)
     if args["alternatives"] == 0:
         return route_feature(routes[0])
     return {"type": "FeatureCollection", "features": [route_feature(r) for r in routes],

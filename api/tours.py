@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Blueprint
 from marshmallow import Schema, fields, validate
 
-from poi_data.labels import display_name
+from presentation import LANGUAGES
 from routing import settings
-from routing.instructions import LANGUAGES
 from routing.planners.stages import split_stages
 from routing.planners.tour import Stop, plan_tour
 
@@ -32,7 +31,7 @@ class TourSchema(Schema):
     lang = fields.String(validate=validate.OneOf(LANGUAGES))
 
 
-def _tour(args: dict, lang: str) -> dict:
+def _tour(args: dict) -> dict:
     state = service()
     start = stop(args["start"], "start")
     stops = [stop(p, f"stops[{i}]") for i, p in enumerate(args["stops"])]
@@ -40,17 +39,17 @@ def _tour(args: dict, lang: str) -> dict:
         raise APIProblem(422, "Invalid Request", "a tour with an end does not return to its start; "
                          "set return_to_start to false", "end")
     end = stop(args["end"], "end") if args["end"] is not None else None
-    tour = plan_tour(state.engine, start, stops, args["profile"], end, args["return_to_start"], lang,
+    tour = plan_tour(state.engine, start, stops, args["profile"], end, loop=args["return_to_start"],
                      time_limit_s=settings.TOUR_REQUEST_LIMIT_S, workers=state.cfg.workers)
     extra = {k: v for k, v in tour.summary().items() if k in ("optimal", "gap", "stops", "deadline_hit")}
     extra["return_to_start"] = tour.loop
     if args["daily_km"] is not None:
-        lodging = [Stop(p["lon"], p["lat"], p["id"], display_name(p, lang))
+        lodging = [Stop(p["lon"], p["lat"], p["id"], p["name"])
                    for p in state.catalogue.by_theme("lodging")]
         with request_fields(daily_distance_m="daily_km"):
             stages = split_stages(state.engine, tour.route, lodging, args["daily_km"] * 1000)
         extra["stages"] = [s.as_dict() for s in stages]
-    return collection([planned_feature(tour.route, lang)], kind="tour", **extra)
+    return collection([planned_feature(tour.route)], kind="tour", **extra)
 
 
 @bp.post("/tours")

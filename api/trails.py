@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint
 from marshmallow import Schema, fields, validate
 
+from presentation import LANGUAGES
 from routing import settings
-from routing.instructions import LANGUAGES
 from routing.planners.trail import plan_trail
 
 from .common import service
@@ -27,15 +27,15 @@ class TrailSchema(Schema):
     lang = fields.String(validate=validate.OneOf(LANGUAGES))
 
 
-def _trail(args: dict, lang: str) -> dict:
+def _trail(args: dict) -> dict:
     state = service()
     finish = stop(args["finish"], "finish") if args["finish"] else None
     with request_fields(distance_m="distance_km"):
         course = plan_trail(state.engine, stop(args["start"], "start"), args["distance_km"] * 1000,
                             args["terrils"], args["profile"], finish,
-                            [stop(p, f"via[{i}]") for i, p in enumerate(args["via"])], lang,
+                            [stop(p, f"via[{i}]") for i, p in enumerate(args["via"])],
                             time_limit_s=settings.TRAIL_REQUEST_LIMIT_S, workers=state.cfg.workers)
-    return collection([planned_feature(course.route, lang, summits=course.summits, target_m=course.target_m)],
+    return collection([planned_feature(course.route, summits=course.summits, target_m=course.target_m)],
                        kind="trail", terrils=len(course.summits), optimal=course.optimal,
                       deadline_hit=course.deadline_hit)
 

@@ -39,7 +39,7 @@ def _p50(fn, repeat: int = REPEAT) -> tuple[float, object]:
 
 def _tpn_course(circuits, catalogue) -> gx.Course:
     c = circuits["trail-pyramides-noires-inspire"]
-    route = attach_pois(dataclasses.replace(c.route), catalogue, 150.0, "en")
+    route = attach_pois(dataclasses.replace(c.route), catalogue, 150.0)
     return gx.course(route, "circuit", c.summary()["name"], c.summary()["description"], loop=True,
                      summits=c.summits)
 

@@ -20,16 +20,18 @@ from pathlib import Path
 
 import shapely
 
+import presentation
 from poi_data import versions
 from poi_data.build import catalogue_version
 from poi_data.catalogue import Catalogue
 from poi_data.geojson import poi_feature
+from presentation import SHEET_LANGUAGE, poi_descriptions, words
 from routing import bundle_graph
 from routing import settings as routing_settings
 from routing.build import BuildRequest, load_or_build
 from routing.compiled import CompiledGraph
 from routing.errors import BBoxError
-from routing.io import atomic_write
+from routing.io import atomic_write, code_version
 from routing.progress import Reporter
 from routing.settings import Settings
 from routing.sources import mbm
@@ -42,7 +44,8 @@ from .writer import to_gpx
 
 REGIONS_FILE = Path(__file__).with_name("regions.toml")
 #: Bump when what a bundle holds changes for the same inputs (it is part of the bundle version).
-BUNDLE_FORMAT_VERSION = 1
+BUNDLE_FORMAT_VERSION = 2
+PRESENTATION_DIR = Path(presentation.__file__).parent
 GZIP_LEVEL = 6
 MEDIA_TYPES = {"graph": "application/vnd.galibot.graph", "pois": "application/geo+json",
                "circuits": "application/geo+json", "circuit-gpx": "application/gpx+xml"}
@@ -105,9 +108,10 @@ def read_manifest(cfg: Settings, region: str) -> dict | None:
 
 
 def bundle_version(graph: CompiledGraph, poi_version: str, circuits_version: str, bbox) -> str:
-    """What a bundle is made of, hashed: unchanged inputs give the same version and no rebuild."""
+    """What a bundle is made of, hashed: unchanged inputs give the same version and no rebuild. The code that
+    writes its files and words its texts (this package, the presentation layer) is an input too."""
     blob = json.dumps([BUNDLE_FORMAT_VERSION, bundle_graph.FORMAT_VERSION, graph.data_version, poi_version,
-                       circuits_version, list(bbox)])
+                       circuits_version, list(bbox), code_version(Path(__file__).parent, PRESENTATION_DIR)])
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -154,13 +158,21 @@ def circuits_geojson(circuits: dict) -> str:
 
 
 def _circuit_gpx(c) -> str:
-    s = c.summary("fr")
+    """A circuit's GPX as a tourist office hands it out: in French, the basin's language."""
+    s, fr = c.summary("fr"), words(SHEET_LANGUAGE)
     return to_gpx(course(c.route, "circuit", s["name"], s["description"], loop=is_loop(c.route), stops=c.stops,
-                         summits=c.summits))
+                         summits=c.summits, wording=fr), wording=fr)
+
+
+def bundle_poi_feature(poi: dict) -> dict:
+    """A POI as the bundles carry it: texts in every language, the descriptions made from the fields included."""
+    feature = poi_feature(poi, None, outline=True)
+    feature["properties"]["description"] = poi_descriptions(poi)
+    return feature
 
 
 def _pois_geojson(pois: list[dict]) -> str:
-    features = [poi_feature(p, None, outline=True) for p in pois]
+    features = [bundle_poi_feature(p) for p in pois]
     return json.dumps({"type": "FeatureCollection", "attribution": ATTRIBUTION, "features": features},
                       ensure_ascii=False, separators=(",", ":"))
 

@@ -2,7 +2,8 @@
 
 Every route-like result (a route, tour, stage plan, round trip, trail course or named circuit) is a
 ``Route`` plus planner facts; ``course`` turns that into one ``Course``, and the GPX and GeoJSON
-writers serialise only this type.
+writers serialise only this type. Its labels ("Départ", "Sommet du terril 74 – 188 m") are worded by
+the presentation layer's ``Words`` given to ``course``; English unless told.
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from presentation import Words, words
 from routing.planners.stages import Stage
 from routing.planners.tour import Stop
 from routing.route import Route, cumulative_distance
 
 from . import settings
+
+#: The wording of a course when none is given.
+ENGLISH = words("en")
 
 
 @dataclass(frozen=True)
@@ -141,25 +146,27 @@ def track_km(metres: float) -> float:
     return float(np.floor(metres / 10.0 + 1e-9)) / 100.0
 
 
-def _ends(coords: np.ndarray, loop: bool, *, part: int = 0, label: str = "") -> list[Waypoint]:
+def _ends(coords: np.ndarray, loop: bool, w: Words, *, part: int = 0, label: str = "") -> list[Waypoint]:
     """The start and finish of a stretch (one waypoint for a loop), at its first and last points."""
     first, last = coords[0], coords[-1]
     km0 = float(cumulative_distance(coords)[-1])
     if loop:
-        return [Waypoint(first[0], first[1], f"Start / Finish{label}", "start", km=0.0, ele=float(first[2]),
+        return [Waypoint(first[0], first[1], w.say("start_finish") + label, "start", km=0.0, ele=float(first[2]),
                          part=part)]
-    return [Waypoint(first[0], first[1], f"Start{label}", "start", km=0.0, ele=float(first[2]), part=part),
-            Waypoint(last[0], last[1], f"Finish{label}", "finish", km=track_km(km0), ele=float(last[2]), part=part)]
+    return [Waypoint(first[0], first[1], w.say("start") + label, "start", km=0.0, ele=float(first[2]), part=part),
+            Waypoint(last[0], last[1], w.say("finish") + label, "finish", km=track_km(km0), ele=float(last[2]),
+                     part=part)]
 
 
-def poi_waypoints(route: Route, scale: float = 1.0) -> list[Waypoint]:
+def poi_waypoints(route: Route, scale: float = 1.0, wording: Words = ENGLISH) -> list[Waypoint]:
     """The key places and useful POIs ``attach_pois`` found along the route, as waypoints at their km.
 
     Devices cap the waypoints of a course, so a cité or a pit shaft passed is left to the map; a
-    terril passed is a POI, not a summit climbed. ``scale`` turns the route's metres into the track's.
+    terril passed is a POI, not a summit climbed. ``scale`` turns the route's metres into the track's. The
+    comment lists the POI's themes by their labels in the wording's language.
     """
     return [Waypoint(p["lon"], p["lat"], p["name"], "poi", p.get("description") or "",
-                     km=round(p["along_m"] * scale / 1000, 2), comment=", ".join(p["themes"]),
+                     km=round(p["along_m"] * scale / 1000, 2), comment=", ".join(wording.theme(t) for t in p["themes"]),
                      symbol=settings.theme_symbol(p["themes"]), ref=p["id"])
             for p in route.pois if p.get("key") or set(p["themes"]) & settings.WAYPOINT_THEMES]
 
@@ -171,29 +178,38 @@ def km_along(coords: np.ndarray, lon: float, lat: float) -> float:
 
 
 def stop_waypoints(stops: Sequence[Stop], km: Sequence[float | None], coords: np.ndarray,
-                   scale: float = 1.0) -> list[Waypoint]:
+                   scale: float = 1.0, wording: Words = ENGLISH) -> list[Waypoint]:
     """The stops of a tour or circuit, where the course reaches them (located on the line when not given).
 
     Given marks are in the route's metres; ``scale`` turns them into the track's.
     """
     km = list(km) + [None] * (len(stops) - len(km))
-    return [Waypoint(s.lon, s.lat, s.name or f"Stop {i + 1}", "stop",
+    return [Waypoint(s.lon, s.lat, s.name or wording.say("stop", number=i + 1), "stop",
                      km=round(k * scale, 2) if k is not None else km_along(coords, s.lon, s.lat), ref=s.id)
             for i, (s, k) in enumerate(zip(stops, km))]
 
 
-def summit_waypoints(summits: Sequence[dict], scale: float = 1.0) -> list[Waypoint]:
-    """The terril summits a trail course or circuit climbs, in course order."""
-    out = []
+def terril_number(number: str) -> str:
+    """A terril's number as people say it: MBM's ``T074A`` is terril ``74A``."""
+    return number.lstrip("Tt").lstrip("0") or number
+
+
+def summit_waypoints(summits: Sequence[dict], scale: float = 1.0, wording: Words = ENGLISH) -> list[Waypoint]:
+    """The terril summits a trail course or circuit climbs, in course order: "Sommet du terril 74 – 188 m"."""
+    w, out = wording, []
     for s in summits:
-        label = f"Terril {s['number']}" + (f" – {s['name']}" if s.get("name") else "")
-        desc = f"Summit {s['height_m']:.0f} m, {s['relief_m']} m above its foot (MBM terril {s['number']})"
-        out.append(Waypoint(s["lon"], s["lat"], label, "summit", desc, km=round(s["km"] * scale, 2),
-                            ele=s["height_m"], ref=f"terril-{s['number'].lower()}"))
+        number = terril_number(s["number"])
+        label = w.say("summit", number=number, height=w.metres(s["height_m"]))
+        desc = w.say("summit_description", height=w.metres(s["height_m"]), relief=w.metres(s["relief_m"]),
+                     number=number)
+        desc = f"{s['name']} – {desc}" if s.get("name") else desc
+        out.append(Waypoint(s["lon"], s["lat"], label, "summit", desc,
+                            km=round(s["km"] * scale, 2), ele=s["height_m"], ref=f"terril-{s['number'].lower()}"))
     return out
 
 
-def stage_parts(route: Route, stages: Sequence[Stage], name: str) -> tuple[list[Part], list[Waypoint]]:
+def stage_parts(route: Route, stages: Sequence[Stage], name: str,
+                wording: Words = ENGLISH) -> tuple[list[Part], list[Waypoint]]:
     """One part per stage, cut at the stages' marks, with its own start and finish, and the night's lodging.
 
     Stage marks are metres along the route's coordinates (as ``split_stages`` measures them), the track's own
@@ -205,14 +221,15 @@ def stage_parts(route: Route, stages: Sequence[Stage], name: str) -> tuple[list[
     offset = 0.0
     for k, st in enumerate(stages):
         stretch = cut(coords, cum, st.from_m, min(st.to_m, float(cum[-1])))
-        parts.append(Part(f"{name} – day {st.day}", stretch))
-        day_ends = _ends(stretch, False, part=k, label=f" – day {st.day}")
+        day = wording.say("day", day=st.day)
+        parts.append(Part(f"{name} – {day}", stretch))
+        day_ends = _ends(stretch, False, wording, part=k, label=f" – {day}")
         ends += [replace(w, km=round(offset + w.km, 2)) for w in day_ends]
         offset += float(cumulative_distance(stretch)[-1]) / 1000
         if st.lodging:
             lg = st.lodging
             lodging.append(Waypoint(lg["lon"], lg["lat"], lg["name"], "lodging",
-                                    f"Night {st.day}: {lg['detour_m']:.0f} m off the route",
+                                    wording.say("night", day=st.day, detour=wording.metres(lg["detour_m"])),
                                     km=ends[-1].km, part=k, ref=lg.get("id")))
     return parts, ends + lodging
 
@@ -241,41 +258,44 @@ def _with_poi_text(stop: Waypoint, pois: Sequence[Waypoint]) -> Waypoint:
                    ref=stop.ref or poi.ref)
 
 
-def _course_ends(ends: list[Waypoint], day_ends: list[Waypoint], n_parts: int) -> list[Waypoint]:
+def _course_ends(ends: list[Waypoint], day_ends: list[Waypoint], n_parts: int, w: Words) -> list[Waypoint]:
     """A staged course's ends: each day's start and finish, the first start and last finish named as the course's."""
     first, last = ends[0], ends[-1]
     out = []
-    for w in day_ends:
-        if w.kind == "start" and w.part == 0:
-            w = replace(w, name=first.name)
-        elif w.kind == "finish" and w.part == n_parts - 1 and first is not last:
-            w = replace(w, name=last.name)
-        out.append(w)
+    for e in day_ends:
+        if e.kind == "start" and e.part == 0:
+            e = replace(e, name=first.name)
+        elif e.kind == "finish" and e.part == n_parts - 1 and first is not last:
+            e = replace(e, name=last.name)
+        out.append(e)
     if first is last:  # a staged loop: the last day's finish is the start
-        out = [replace(w, name="Start / Finish") if w.kind == "finish" and w.part == n_parts - 1 else w for w in out]
+        out = [replace(e, name=w.say("start_finish")) if e.kind == "finish" and e.part == n_parts - 1 else e
+               for e in out]
     return out
 
 
 def course(route: Route, kind: str, name: str, description: str = "", *, loop: bool = False,
            stops: Sequence[Stop] = (), stop_km: Sequence[float] = (), summits: Sequence[dict] = (),
-           stages: Sequence[Stage] | None = None, keywords: Sequence[str] = ()) -> Course:
-    """The course of any planned result: its route, with its ends, stops, summits, POIs and stages."""
+           stages: Sequence[Stage] | None = None, keywords: Sequence[str] = (), wording: Words = ENGLISH) -> Course:
+    """The course of any planned result: its route, with its ends, stops, summits, POIs and stages, labelled in
+    ``wording``'s language (the route's own texts, POI names and descriptions, are the caller's)."""
     if kind not in settings.COURSE_KINDS:
         raise ValueError(f"unknown course kind {kind!r}")
     coords = route.coordinates
     track_m = float(cumulative_distance(coords)[-1])
     scale = track_m / route.distance_m if route.distance_m else 1.0  # the route's metres → the track's
     parts = [Part(name, coords, route.instructions)]
-    ends = _ends(coords, loop)
-    stop_wps = stop_waypoints(stops, stop_km, coords, scale)
-    summit_wps = summit_waypoints(summits, scale)
-    pois = poi_waypoints(route, scale)
+    w = wording
+    ends = _ends(coords, loop, w)
+    stop_wps = stop_waypoints(stops, stop_km, coords, scale, w)
+    summit_wps = summit_waypoints(summits, scale, w)
+    pois = poi_waypoints(route, scale, w)
     stop_wps = [_with_poi_text(w, pois) for w in stop_wps]
     pois = [w for w in pois if not _same_place(w, [*summit_wps, *stop_wps])]
     others = [*stop_wps, *summit_wps, *pois]
     if stages:
-        parts, day_ends = stage_parts(route, stages, name)
-        ends = _course_ends(ends, day_ends, len(parts))
+        parts, day_ends = stage_parts(route, stages, name, w)
+        ends = _course_ends(ends, day_ends, len(parts), w)
         offsets = part_offsets_km(parts)
         others = [replace(w, part=part_at(offsets, w.km)) for w in others]
     return Course(kind=kind, name=name, description=description, parts=parts,

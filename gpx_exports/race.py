@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from presentation import Words
 from routing.route import cumulative_distance, smoothed_climbs
 
 from . import settings
-from .course import Course, Waypoint, point_at
+from .course import ENGLISH, Course, Waypoint, point_at
 from .errors import ExportError
 
 
@@ -79,48 +80,55 @@ def _marks(explicit: tuple[float, ...] | None, every: float | None, length_km: f
     return [float(k) for k in np.arange(every, length_km - every / 4, every)]
 
 
-def _station(effort: EffortProfile, spec: RaceSpec, km: float, kind: str, number: int, part: int) -> Waypoint:
+def _station(effort: EffortProfile, spec: RaceSpec, km: float, kind: str, number: int, part: int,
+             w: Words) -> Waypoint:
+    """A checkpoint or aid station: "Ravitaillement 2 – km 48,5", its km-effort and cut-off.
+
+    The comment keeps the cut-off as ISO 8601 (what a timing system reads), after the word for it.
+    """
     x, y, z = point_at(effort.coords, effort.cum, km * 1000)
     cutoff = spec.start_time + timedelta(seconds=round(effort.km_effort(km) * spec.cutoff_s_per_km_effort))
-    label = "CP" if kind == "checkpoint" else "Aid"
-    when = cutoff.strftime("%H:%M")
-    return Waypoint(float(x), float(y), f"{label}{number} km {km:.1f}", kind,
-                    f"{'Checkpoint' if kind == 'checkpoint' else 'Aid station'} {number} at km {km:.1f} "
-                    f"({effort.km_effort(km):.1f} km-effort); cut-off {when} ({cutoff.isoformat()})",
-                    km=round(km, 2), ele=float(z), comment=f"cut-off {cutoff.isoformat()}", part=part)
+    label = w.say(kind, number=number, km=w.mark(km))
+    text = w.say("station_description", label=label, km=w.mark(km), effort=w.number(effort.km_effort(km), 1),
+                 time=w.time(cutoff), moment=w.moment(cutoff))
+    return Waypoint(float(x), float(y), label, kind, text, km=round(km, 2), ele=float(z),
+                    comment=w.say("cutoff", cutoff=cutoff.isoformat()), part=part)
 
 
-def race_course(course: Course, spec: RaceSpec) -> Course:
-    """The course with numbered checkpoints and aid stations, their cut-offs, and the race version."""
+def race_course(course: Course, spec: RaceSpec, wording: Words = ENGLISH) -> Course:
+    """The course with numbered checkpoints and aid stations, their cut-offs, and the race version, worded in
+    ``wording``'s language."""
+    w = wording
     effort = EffortProfile(course)
     spec.check(effort.length_km)
-    stations = [_station(effort, spec, k, "checkpoint", i, course.part_at(k))
+    stations = [_station(effort, spec, k, "checkpoint", i, course.part_at(k), w)
                 for i, k in enumerate(_marks(spec.checkpoints_km, spec.checkpoint_every_km, effort.length_km), 1)]
-    stations += [_station(effort, spec, k, "aid-station", i, course.part_at(k))
+    stations += [_station(effort, spec, k, "aid-station", i, course.part_at(k), w)
                  for i, k in enumerate(_marks(spec.aid_stations_km, spec.aid_every_km, effort.length_km), 1)]
     finish_cutoff = spec.start_time + timedelta(
         seconds=round(effort.km_effort(effort.length_km) * spec.cutoff_s_per_km_effort))
-    text = (f"{course.description}\nStart {spec.start_time.isoformat()}; finish cut-off {finish_cutoff.isoformat()}. "
-            f"Cut-offs at {spec.cutoff_s_per_km_effort / 60:.0f} min per km-effort "
-            f"(km + ascent/{settings.KM_EFFORT_ASCENT_M:.0f} m).").strip()
+    rules = w.say("race_description", start=w.moment(spec.start_time), finish=w.moment(finish_cutoff),
+                  minutes=w.say("minutes", minutes=w.number(spec.cutoff_s_per_km_effort / 60)))
+    text = f"{course.description}\n{rules}".strip()
     first_start = next((w for w in course.waypoints if w.kind == "start"), None)
     last_finish = next((w for w in reversed(course.waypoints) if w.kind == "finish"), None)
-    ends = [_end(w, spec, finish_cutoff, closes=last_finish is None) for w in (first_start, last_finish)
-            if w is not None]
-    kept = [w for w in course.waypoints if w is not first_start and w is not last_finish]
+    ends = [_end(e, spec, finish_cutoff, w, closes=last_finish is None) for e in (first_start, last_finish)
+            if e is not None]
+    kept = [e for e in course.waypoints if e is not first_start and e is not last_finish]
     return replace(course, waypoints=kept).with_waypoints([*stations, *ends], kind="race", version=spec.version,
                                                           description=text)
 
 
-def _end(w: Waypoint, spec: RaceSpec, finish_cutoff: datetime, *, closes: bool = False) -> Waypoint:
+def _end(e: Waypoint, spec: RaceSpec, finish_cutoff: datetime, w: Words, *, closes: bool = False) -> Waypoint:
     """The start with the start time, the finish with the finish cut-off; a loop's one "Start / Finish" (``closes``)
-    with both, so the finish cut-off is on a waypoint and not only in the metadata."""
-    if w.kind == "start" and closes:
-        return replace(w, description=f"Start {spec.start_time.isoformat()}; finish cut-off "
-                       f"{finish_cutoff.isoformat()}",
-                       comment=f"start {spec.start_time.isoformat()}; cut-off {finish_cutoff.isoformat()}")
-    if w.kind == "start":
-        return replace(w, description=f"Start {spec.start_time.isoformat()}",
-                       comment=f"start {spec.start_time.isoformat()}")
-    return replace(w, description=f"Finish; cut-off {finish_cutoff.isoformat()}",
-                   comment=f"cut-off {finish_cutoff.isoformat()}")
+    with both, so the finish cut-off is on a waypoint and not only in the metadata. Comments keep ISO 8601."""
+    start, cutoff = spec.start_time.isoformat(), finish_cutoff.isoformat()
+    if e.kind == "start" and closes:
+        return replace(e, description=w.say("start_cutoff", start=w.moment(spec.start_time),
+                                            cutoff=w.moment(finish_cutoff)),
+                       comment=w.say("start_cutoff", start=start, cutoff=cutoff))
+    if e.kind == "start":
+        return replace(e, description=w.say("start_at", start=w.moment(spec.start_time)),
+                       comment=w.say("start_at", start=start))
+    return replace(e, description=w.say("finish_cutoff", cutoff=w.moment(finish_cutoff)),
+                   comment=w.say("cutoff", cutoff=cutoff))

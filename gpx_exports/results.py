@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from presentation import Words
 from routing.planners.stages import Stage
 from routing.planners.tour import Stop
 from routing.route import Route, cumulative_distance
 
 from . import settings
-from .course import Course, course
+from .course import ENGLISH, Course, course
 from .errors import ExportError
 from .geojson import route_of_feature
 
@@ -34,12 +35,14 @@ def _stages(props: dict) -> list[Stage] | None:
             for s in props["stages"]]
 
 
-def _name(kind: str, props: dict, route: Route) -> str:
-    return props.get("name") or f"galibot {kind}, {route.distance_m / 1000:.1f} km"
+def _name(kind: str, props: dict, route: Route, w: Words) -> str:
+    """The result's own name (a circuit's), else "galibot, itinéraire de 36,1 km"."""
+    return props.get("name") or w.say("course_name", kind=w.pick("kinds", kind, kind), distance=w.km(route.distance_m))
 
 
-def course_of_result(result: dict) -> Course:
-    """The course of an API result; alternatives and several loops become one part each."""
+def course_of_result(result: dict, wording: Words = ENGLISH) -> Course:
+    """The course of an API result as the presentation layer rendered it (its names, descriptions and instruction
+    texts in one language), labelled in ``wording``'s; alternatives and several loops become one part each."""
     if result.get("type") == "Feature":
         features, props, kind = [result], {}, "route"
     else:
@@ -52,11 +55,12 @@ def course_of_result(result: dict) -> Course:
     routes = [route_of_feature(f) for f in features]
     first, fprops = routes[0], features[0]["properties"]
     stops = [Stop(s["lon"], s["lat"], s.get("id"), s.get("name")) for s in props.get("stops", [])]
-    main = course(first, kind, _name(kind, props, first), props.get("description", ""), loop=is_loop(first),
-                  stops=stops, stop_km=[s.get("km") for s in props.get("stops", [])],
-                  summits=fprops.get("summits") or props.get("summits") or (), stages=_stages(props))
+    main = course(first, kind, _name(kind, props, first, wording), props.get("description", ""),
+                  loop=is_loop(first), stops=stops, stop_km=[s.get("km") for s in props.get("stops", [])],
+                  summits=fprops.get("summits") or props.get("summits") or (), stages=_stages(props),
+                  wording=wording)
     for k, route in enumerate(routes[1:], 2):  # alternatives and other loops: parts with their own waypoints
-        other = course(route, kind, f"{main.name} ({k})", loop=is_loop(route))
+        other = course(route, kind, f"{main.name} ({k})", loop=is_loop(route), wording=wording)
         main.parts.extend(other.parts)
         main.waypoints.extend(replace(w, part=k - 1) for w in other.waypoints)
     return main

@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 import gpxpy.gpx as G
 import numpy as np
 
+from presentation import Words, instruction_text
 from routing.route import cumulative_distance
 
 from . import settings
-from .course import Course, Part, Waypoint, part_at, point_at
+from .course import ENGLISH, Course, Part, Waypoint, part_at, point_at
 from .errors import ExportError
 
 
@@ -59,10 +60,10 @@ def _ext(tag: str, text: str | None = None, **attrs: str) -> ET.Element:
     return el
 
 
-def _metadata(gpx: G.GPX, course: Course, created: datetime) -> None:
+def _metadata(gpx: G.GPX, course: Course, created: datetime, w: Words) -> None:
     gpx.creator = settings.CREATOR
     gpx.name = course.name
-    gpx.description = _description(course)
+    gpx.description = _description(course, w)
     gpx.author_name = settings.CREATOR
     gpx.author_link, gpx.author_link_text = settings.HOME, "galibot"
     gpx.copyright_author = settings.COPYRIGHT_AUTHOR
@@ -80,13 +81,14 @@ def _metadata(gpx: G.GPX, course: Course, created: datetime) -> None:
     gpx.metadata_extensions.extend(ext)
 
 
-def _description(course: Course) -> str:
+def _description(course: Course, w: Words) -> str:
+    """The course's own text, its figures, its version and the data licences, in ``w``'s language."""
     lines = [course.description] if course.description else []
-    lines.append(f"{course.distance_m / 1000:.1f} km, +{course.ascent_m:.0f} m / -{course.descent_m:.0f} m "
-                 f"({course.profile}).")
+    lines.append(w.say("figures", distance=w.km(course.distance_m), ascent=w.metres(course.ascent_m),
+                       descent=w.metres(course.descent_m), profile=w.pick("profiles", course.profile, course.profile)))
     if course.version:
-        lines.append(f"Course version {course.version}.")
-    lines.append("Data: " + "; ".join(text for text, _ in settings.LICENCES) + ".")
+        lines.append(w.say("course_version", version=course.version))
+    lines.append(w.say("data", licences="; ".join(text for text, _ in settings.LICENCES)))
     return "\n".join(lines)
 
 
@@ -139,15 +141,15 @@ def _tracks(part: Part, course: Course, opts: GPXOptions, start: datetime) -> li
     return tracks
 
 
-def _route(part: Part, course: Course) -> G.GPXRoute:
-    """The turn points of a part as a <rte> (the instructions' locations)."""
+def _route(part: Part, course: Course, w: Words) -> G.GPXRoute:
+    """The turn points of a part as a <rte> (the instructions' locations), named in ``w``'s language."""
     rte = G.GPXRoute(name=part.name)
     rte.type = course.kind
     first, last = part.coordinates[0], part.coordinates[-1]
-    stops = [(first[0], first[1], "Start")]
-    stops += [(i["location"][0], i["location"][1], i["text"]) for i in part.instructions
+    stops = [(first[0], first[1], w.say("start"))]
+    stops += [(i["location"][0], i["location"][1], instruction_text(i, w)) for i in part.instructions
               if i["type"] not in ("depart", "arrive")]
-    stops.append((last[0], last[1], "Finish"))
+    stops.append((last[0], last[1], w.say("finish")))
     for lon, lat, text in stops:
         pt = _point(G.GPXRoutePoint, lon, lat, None)
         pt.name = text[:60]
@@ -173,10 +175,10 @@ def km_markers(course: Course, every_km: float) -> list[Waypoint]:
     return out
 
 
-def _document(course: Course, indices: list[int], opts: GPXOptions, created: datetime) -> G.GPX:
+def _document(course: Course, indices: list[int], opts: GPXOptions, created: datetime, w: Words) -> G.GPX:
     """A GPX of the parts ``indices`` of a course, with the waypoints that lie on them."""
     gpx = G.GPX()
-    _metadata(gpx, course, created)
+    _metadata(gpx, course, created, w)
     start = opts.start_time or created
     extra = km_markers(course, opts.km_markers) if opts.km_markers else []
     wanted = set(indices)
@@ -184,7 +186,7 @@ def _document(course: Course, indices: list[int], opts: GPXOptions, created: dat
     for i in indices:
         part = course.parts[i]
         if opts.route:
-            gpx.routes.append(_route(part, course))
+            gpx.routes.append(_route(part, course, w))
         gpx.tracks.extend(_tracks(part, course, opts, start))
     gpx.bounds = _bounds(gpx)
     return gpx
@@ -198,23 +200,25 @@ def _bounds(gpx: G.GPX) -> G.GPXBounds:
     return G.GPXBounds(min(lats), max(lats), min(lons), max(lons))
 
 
-def to_gpx(course: Course, opts: GPXOptions = GPXOptions(), created: datetime | None = None) -> str:
-    """The course as one GPX 1.1 document."""
+def to_gpx(course: Course, opts: GPXOptions = GPXOptions(), created: datetime | None = None, *,
+           wording: Words = ENGLISH) -> str:
+    """The course as one GPX 1.1 document; the texts it writes itself (figures, licences, turn points) are in
+    ``wording``'s language."""
     opts.check()
     created = created or datetime.now(UTC).replace(microsecond=0)
-    return _document(course, opts.parts(course), opts, created).to_xml(version="1.1")
+    return _document(course, opts.parts(course), opts, created, wording).to_xml(version="1.1")
 
 
-def to_gpx_files(course: Course, opts: GPXOptions = GPXOptions(),
-                 created: datetime | None = None) -> list[tuple[str, str]]:
+def to_gpx_files(course: Course, opts: GPXOptions = GPXOptions(), created: datetime | None = None, *,
+                 wording: Words = ENGLISH) -> list[tuple[str, str]]:
     """(file name, GPX) pairs: one per part when ``per_part`` is set, else the one document."""
     opts.check()
     created = created or datetime.now(UTC).replace(microsecond=0)
     if not opts.per_part or len(course.parts) == 1:
-        return [(f"{_slug(course.name)}.gpx", to_gpx(course, opts, created))]
+        return [(f"{_slug(course.name)}.gpx", to_gpx(course, opts, created, wording=wording))]
     files = []
     for k in range(len(course.parts)):
-        xml = _document(course, [k], opts, created).to_xml(version="1.1")
+        xml = _document(course, [k], opts, created, wording).to_xml(version="1.1")
         files.append((f"{_slug(course.name)}-{k + 1:02d}.gpx", xml))
     return files
 

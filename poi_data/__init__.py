@@ -9,7 +9,6 @@ from routing.settings import Settings
 from .build import load_or_build_records
 from .catalogue import Catalogue, Hit, normalise
 from .errors import BadBBox, POIQueryError, RadiusTooLarge, UnknownPOI, UnknownTheme
-from .labels import display_name
 from .schemas import THEMES
 
 __all__ = ["Catalogue", "Hit", "attach_pois", "load_catalogue", "normalise", "THEMES", "BadBBox", "POIQueryError",
@@ -22,13 +21,15 @@ def load_catalogue(cfg: Settings, graph: CompiledGraph) -> Catalogue:
     return Catalogue(records, report)
 
 
-def attach_pois(route: Route, catalogue: Catalogue, corridor_m: float = 150.0, lang: str = "en") -> Route:
-    """Fill ``route.pois`` with the places within ``corridor_m`` of it, in the order they come."""
+def attach_pois(route: Route, catalogue: Catalogue, corridor_m: float = 150.0) -> Route:
+    """Fill ``route.pois`` with the places within ``corridor_m`` of it, in the order they come.
+
+    The records are language-neutral (the catalogue's name, no description): the presentation layer words
+    them for the reader, from the catalogue, by id.
+    """
     route.pois = [
-        {"id": h.poi["id"], "name": display_name(h.poi, lang), "themes": h.poi["themes"], "lon": h.poi["lon"],
-         "lat": h.poi["lat"],
-         "distance_m": h.distance_m, "along_m": h.along_m, "key": h.poi["key"],
-         "description": (h.poi["description"] or {}).get(lang if lang in ("fr", "en") else "en")}
+        {"id": h.poi["id"], "name": h.poi["name"], "themes": h.poi["themes"], "lon": h.poi["lon"],
+         "lat": h.poi["lat"], "distance_m": h.distance_m, "along_m": h.along_m, "key": h.poi["key"]}
         for h in catalogue.along(route.coordinates, corridor_m)
     ]
     return route

@@ -121,6 +121,11 @@ class Catalogue:
         """POIs per theme."""
         return {t: len(ix) for t, ix in self._by_theme.items()}
 
+    def find(self, poi_id: str) -> dict | None:
+        """The POI of an id (a current or a former one), or None: for the presentation layer's lookups."""
+        i = self._by_id.get(poi_id)
+        return None if i is None else self.pois[i]
+
     def get(self, poi_id: str) -> dict:
         try:
             return self.pois[self._by_id[poi_id]]

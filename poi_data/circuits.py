@@ -51,10 +51,22 @@ class Circuit:
     def __getstate__(self) -> dict:
         return {**self.__dict__, "build_s": 0.0}
 
-    def summary(self, lang: str = "en") -> dict:
+    def texts(self, key: str) -> dict[str, str]:
+        """A text of the circuit (``name``, ``description``) in every language circuits.toml gives it in."""
+        prefix = f"{key}_"
+        return {k[len(prefix):]: v for k, v in self.spec.items() if k.startswith(prefix)}
+
+    def summary(self, lang: str | None = "en") -> dict:
+        """The circuit's facts and texts: in ``lang`` (English where it has no text), or with None, the texts in
+        every language as ``names`` and ``descriptions`` beside the French ``name`` and ``description``."""
         s = self.spec
-        return {"id": self.id, "name": s[f"name_{lang}"] if f"name_{lang}" in s else s["name_en"],
-                "description": s.get(f"description_{lang}", s["description_en"]), "theme": s["theme"],
+        if lang is None:
+            texts = {"name": s["name_fr"], "description": s["description_fr"], "names": self.texts("name"),
+                     "descriptions": self.texts("description")}
+        else:
+            texts = {"name": s.get(f"name_{lang}", s["name_en"]),
+                     "description": s.get(f"description_{lang}", s["description_en"])}
+        return {"id": self.id, **texts, "theme": s["theme"],
                 "kind": s["kind"], "profile": s["profile"], "inspired_by": bool(s.get("inspired_by")),
                 "sources": s["sources"], "km": round(self.route.distance_m / 1000, 2),
                 "ascent_m": round(self.route.ascent_m, 1), "cavalier_share": round(self.route.cavalier_share, 4),

@@ -179,7 +179,7 @@ class Engine:
     # -- routes ----------------------------------------------------------------------------------
 
     def route(self, points: list[tuple[float, float]], profile: str = DEFAULT_PROFILE, alternatives: int = 0,
-              avoid: shapely.Geometry | None = None, lang: str = "en", *,
+              avoid: shapely.Geometry | None = None, *,
               names: Sequence[str | None] = ()) -> list[Route]:
         """The best route through ``points`` (start, vias, end), then up to ``alternatives`` others.
 
@@ -197,18 +197,18 @@ class Engine:
             cost = self._avoid_costs(avoid, points, cost)
             query = rk.CCHQuery(self.custom_metric(cost))
         legs = self.legs(snaps, profile, query, cost, avoid is not None)
-        best = build_route(self.graph, weights, legs, points, profile, lang, names=names)
+        best = build_route(self.graph, weights, legs, points, profile, names=names)
         routes = [best]
         if alternatives and len(points) == 2:
-            routes += self._alternatives(snaps, profile, cost, legs[0], best, alternatives, weights, points, lang,
+            routes += self._alternatives(snaps, profile, cost, legs[0], best, alternatives, weights, points,
                                          names)
         return routes
 
-    def route_through(self, snaps: list[Snap], points: list, profile: str, lang: str = "en", *,
+    def route_through(self, snaps: list[Snap], points: list, profile: str, *,
                       names: Sequence[str | None] = ()) -> Route:
         """The best route through already snapped points, with no limit on their number (for planners)."""
         legs = self.legs(snaps, profile, self.query(profile), self.weights(profile).cost_ms, False)
-        return build_route(self.graph, self.weights(profile), legs, points, profile, lang, names=names)
+        return build_route(self.graph, self.weights(profile), legs, points, profile, names=names)
 
     def legs(self, snaps: list[Snap], profile: str, query, cost: np.ndarray, avoiding: bool = False) -> list[Leg]:
         """The least-cost leg between each pair of consecutive snapped points; NoRoute names the gap."""
@@ -237,7 +237,7 @@ class Engine:
         return out
 
     def _alternatives(self, snaps, profile, cost, best: Leg, best_route: Route, wanted: int, weights, points,
-                      lang, names) -> list[Route]:
+                      names) -> list[Route]:
         """Other good routes by the penalty method: penalise the arcs found so far and search again."""
         penalised = cost.copy()
         metric = self.custom_metric(penalised)
@@ -256,7 +256,7 @@ class Engine:
             true_leg = leg.priced(cost)
             if true_leg.cost_ms > settings.ALT_MAX_DETOUR * best.cost_ms:
                 break
-            route = build_route(self.graph, weights, [true_leg], points, profile, lang, names=names)
+            route = build_route(self.graph, weights, [true_leg], points, profile, names=names)
             shared = [route.overlap_with(r) for r in [best_route, *out]]
             if max(shared) <= settings.ALT_MAX_OVERLAP:
                 route.overlap = round(shared[0], 3)

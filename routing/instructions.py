@@ -1,42 +1,21 @@
-"""Turn-by-turn instructions from a route's arc pieces, worded from the translation files in i18n/."""
+"""Turn-by-turn maneuvers from a route's arc pieces: types, modifiers, ways and distances, no words.
+
+The words are the presentation layer's (``presentation.instructions``): a route is computed once and
+read in any language.
+"""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 
 from .compiled import CompiledGraph
 
-I18N_DIR = Path(__file__).with_name("i18n")
-LANGUAGES = tuple(sorted(p.stem for p in I18N_DIR.glob("*.json")))
-FALLBACK = ("en", "fr")
 #: A stretch shorter than this (a street crossed on the way) is folded into the one before it.
 MIN_STRETCH_M = 15.0
 BEARING_SPAN_M = 15.0
-
-
-@cache
-def texts(lang: str) -> dict:
-    """The translation table of a language, falling back to English then French for missing keys."""
-    merged: dict = {}
-    for code in (*reversed(FALLBACK), lang):
-        path = I18N_DIR / f"{code}.json"
-        if path.is_file():
-            merged.update(json.loads(path.read_text(encoding="utf-8")))
-    return merged
-
-
-def format_distance(metres: float, lang: str) -> str:
-    """``350 m`` or ``2,3 km`` in the language's style."""
-    t = texts(lang)
-    if metres < 950:
-        return f"{int(round(metres / 10.0) * 10)} {t['units']['m']}"
-    return f"{metres / 1000:.1f}".replace(".", t["decimal"]) + f" {t['units']['km']}"
 
 
 def _bearing(pts: np.ndarray, from_end: bool) -> float:
@@ -92,35 +71,17 @@ def _stretches(graph: CompiledGraph, pieces: list, lengths: np.ndarray, leg_size
     return merged
 
 
-def _way_label(key: tuple, t: dict) -> str:
-    name, cls, sub = key
-    return name or t["unnamed"].get(sub) or t["unnamed"].get(cls) or cls
-
-
-def _turn_text(t: dict, mod: str | None, push: bool, **words: str) -> str:
-    """The text of a turn or continue: a U-turn has its own phrase, and pushing the bike is said."""
-    if mod == "uturn":
-        return t["uturn"].format(**words)
-    if push:
-        return t["push" if mod is None else "turn_push"].format(modifier=t["modifiers"].get(mod or "", ""), **words)
-    return t["continue" if mod is None else "turn"].format(modifier=t["modifiers"].get(mod or "", ""), **words)
-
-
-def _reached(t: dict, key: str, place: str | None, **words) -> str:
-    """"You have reached stop 2" or, when the point is a named place, "… stop 2: Base 11/19"."""
-    return t[f"{key}_named"].format(place=place, **words) if place else t[key].format(**words)
-
-
 def instructions_for(graph: CompiledGraph, pieces: list, piece_points: list[np.ndarray], lengths: np.ndarray,
-                     leg_sizes: list[int], lang: str = "en", *, push: frozenset[str] = frozenset(),
+                     leg_sizes: list[int], *, push: frozenset[str] = frozenset(),
                      names: Sequence[str | None] = ()) -> list[dict]:
-    """Depart, turn/continue, waypoint and arrive instructions with their text in ``lang``.
+    """Depart, turn/continue, waypoint and arrive maneuvers, language-neutral.
 
-    ``push`` holds the subclasses where the rider gets off and pushes (a bike on steps): those stretches say so
-    and carry ``push: true``. ``names`` are the names of the route's points (start, vias, end; None where a point
-    is bare coordinates), so arriving at a via or at the end names the place.
+    Each has ``type``, ``modifier`` (slight/sharp left/right, uturn, or None for straight on), the way's ``name``,
+    ``way_class`` and ``subclass``, ``distance_m`` to the next maneuver, ``location`` and ``push``. The depart
+    has the ``bearing`` it heads on; a waypoint its ``number`` and ``place``; the arrive its ``place``.
+    ``push`` holds the subclasses where the rider gets off and pushes (a bike on steps). ``names`` are the names
+    of the route's points (start, vias, end; None where a point is bare coordinates).
     """
-    t = texts(lang)
     names = list(names) + [None] * (len(leg_sizes) + 1 - len(names))
     out: list[dict] = []
     stop = 0
@@ -128,29 +89,21 @@ def instructions_for(graph: CompiledGraph, pieces: list, piece_points: list[np.n
     for k, st in enumerate(_stretches(graph, pieces, lengths, leg_sizes)):
         first, last = piece_points[st["pieces"][0]], piece_points[st["pieces"][-1]]
         start_bearing = _bearing(first, from_end=False) if len(first) > 1 else 0.0
-        way, dist = _way_label(st["key"], t), format_distance(st["length"], lang)
-        pushed = st["key"][2] in push
-        base = {"name": st["key"][0], "way_class": st["key"][1], "distance_m": round(st["length"], 1),
-                "location": [round(float(first[0, 0]), 7), round(float(first[0, 1]), 7)], "push": pushed}
+        name, cls, sub = st["key"]
+        base = {"name": name, "way_class": cls, "subclass": sub, "distance_m": round(st["length"], 1),
+                "location": [round(float(first[0, 0]), 7), round(float(first[0, 1]), 7)], "push": sub in push}
         if st["leg_start"]:
             stop += 1
             out.append({"type": "waypoint", "modifier": None, **base, "distance_m": 0.0, "push": False,
-                        "text": _reached(t, "waypoint", names[stop], number=stop)})
+                        "number": stop, "place": names[stop]})
         if k == 0:
-            direction = t["directions"][int(((start_bearing + 22.5) % 360) // 45)]
-            text = t["depart"].format(direction=direction, way=way, distance=dist)
-            if pushed:
-                text = _turn_text(t, None, True, way=way, distance=dist)
-            out.append({"type": "depart", "modifier": None, **base, "text": text})
+            out.append({"type": "depart", "modifier": None, **base, "bearing": round(start_bearing, 1)})
         else:
-            turn = (start_bearing - prev_end_bearing + 540) % 360 - 180
-            mod = _modifier(turn)
-            kind = "continue" if mod is None else "turn"
-            out.append({"type": kind, "modifier": mod, **base,
-                        "text": _turn_text(t, mod, pushed, way=way, distance=dist)})
+            mod = _modifier((start_bearing - prev_end_bearing + 540) % 360 - 180)
+            out.append({"type": "continue" if mod is None else "turn", "modifier": mod, **base})
         prev_end_bearing = _bearing(last, from_end=True) if len(last) > 1 else start_bearing
     end = piece_points[-1][-1]
-    out.append({"type": "arrive", "modifier": None, "name": None, "way_class": None, "distance_m": 0.0,
-                "location": [round(float(end[0]), 7), round(float(end[1]), 7)], "push": False,
-                "text": _reached(t, "arrive", names[-1])})
+    out.append({"type": "arrive", "modifier": None, "name": None, "way_class": None, "subclass": None,
+                "distance_m": 0.0, "location": [round(float(end[0]), 7), round(float(end[1]), 7)], "push": False,
+                "place": names[-1]})
     return out

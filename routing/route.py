@@ -201,8 +201,8 @@ def _pushed_subclasses(profile: str) -> frozenset[str]:
     return frozenset(p.dismount_s) & frozenset(p.push_subclasses) if p.rides else frozenset()
 
 
-def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], points: list, profile: str,
-                lang: str = "en", *, names: Sequence[str | None] = ()) -> Route:
+def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], points: list, profile: str, *,
+                names: Sequence[str | None] = ()) -> Route:
     """Assemble the full result of a path made of legs; ``names`` name its points (start, vias, end) if known."""
     pieces = [p for leg in legs for p in leg.pieces]
     arcs = np.array([p.arc for p in pieces], dtype=np.int64)
@@ -232,7 +232,7 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
         way_types=_way_types(graph, arcs, lengths),
         cavalier_share=on(graph.edge_cavalier),
         ev5_share=on(graph.edge_ev5),
-        instructions=instructions_for(graph, pieces, chunks, lengths, [len(leg.pieces) for leg in legs], lang,
+        instructions=instructions_for(graph, pieces, chunks, lengths, [len(leg.pieces) for leg in legs],
                                       push=_pushed_subclasses(profile), names=names),
         legs=leg_info,
         arcs=arcs.tolist(),

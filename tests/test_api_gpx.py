@@ -10,6 +10,7 @@ import pytest
 from lxml import etree
 
 from gpx_exports import settings as gpx_settings
+from gpx_exports.course import terril_number
 from tests.conftest import LEWARDE, LOUVRE
 
 XSD = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "data" / "gpx-1.1.xsd")))
@@ -65,7 +66,7 @@ def test_tpn_circuit_as_a_race_file(client):
     summits = [w for w in gpx.waypoints if w.type == "summit"]
     assert len(summits) >= 20
     aid = [w for w in gpx.waypoints if w.type == "aid-station"]
-    assert [w.name for w in aid] == ["Aid1 km 15.0", "Aid2 km 45.0", "Aid3 km 75.0"]
+    assert [w.name for w in aid] == ["Aid station 1 – km 15.0", "Aid station 2 – km 45.0", "Aid station 3 – km 75.0"]
     assert len([w for w in gpx.waypoints if w.type == "checkpoint"]) >= 10
     assert "Course version 3." in gpx.description
     no_start = client.get("/v1/circuits/trail-pyramides-noires-inspire?format=gpx&race=true")
@@ -141,7 +142,7 @@ def test_round_trips_and_trail_courses_as_gpx(client):
     trail = valid_gpx(client.get(body["links"]["gpx"]))
     summits = [w for w in trail.waypoints if w.type == "summit"]
     planned = body["features"][0]["properties"]["summits"]
-    assert [w.name.split(" ")[1] for w in summits] == [s["number"] for s in planned]
+    assert [w.name.split(" – ")[0].split()[-1] for w in summits] == [terril_number(s["number"]) for s in planned]
 
 
 def test_an_unknown_form_field_is_named(client):

@@ -17,10 +17,10 @@ from gpx_exports.bundles import circuits_geojson
 from poi_data import versions
 from poi_data.catalogue import Catalogue
 from poi_data.labels import display_name
+from presentation import instruction_text, worded, words
 from routing import landmarks, settings
 from routing.engine import Leg
 from routing.errors import ImpossibleTarget
-from routing.instructions import _turn_text, texts
 from routing.planners import order as order_module
 from routing.planners import trail as trail_module
 from routing.planners.tour import Stop
@@ -246,16 +246,17 @@ def test_a_bike_on_steps_is_told_to_push(lens_engine, lens_graph):
     e = int(steps[np.argmax(lens_graph.edge_length[steps])])
     leg = Leg([Piece(2 * e, 0.0, 1.0)], 0)
     for profile, told in (("bike", True), ("walk", False)):
-        route = build_route(lens_graph, lens_engine.weights(profile), [leg], [], profile, "fr")
-        on_steps = [i for i in route.instructions if i["type"] in ("depart", "turn", "continue")]
+        route = build_route(lens_graph, lens_engine.weights(profile), [leg], [], profile)
+        on_steps = [i for i in worded(route.instructions, words("fr")) if i["type"] in ("depart", "turn", "continue")]
         assert on_steps and all(i["push"] is told for i in on_steps)
         assert all(("poussez votre vélo" in i["text"]) is told for i in on_steps)
 
 
-@pytest.mark.parametrize("lang, words", [("fr", "Faites demi-tour"), ("en", "Make a U-turn")])
-def test_a_u_turn_is_said_the_languages_way(lang, words):
-    text = _turn_text(texts(lang), "uturn", False, way="la rue", distance="20 m")
-    assert text.startswith(words) and "Tournez demi-tour" not in text
+@pytest.mark.parametrize("lang, said", [("fr", "Faites demi-tour"), ("en", "Make a U-turn")])
+def test_a_u_turn_is_said_the_languages_way(lang, said):
+    maneuver = {"type": "turn", "modifier": "uturn", "name": "Rue de Lille", "way_class": "minor", "distance_m": 20}
+    text = instruction_text(maneuver, words(lang))
+    assert text.startswith(said) and "Tournez demi-tour" not in text and "Rue de Lille, 20\u00a0m" in text
 
 
 def test_arriving_at_a_via_names_the_place(client):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
+from presentation import worded, words
 from routing import errors
 from routing.profiles import PROFILES, get_profile
 from routing.route import smoothed_climbs
@@ -121,10 +122,15 @@ def test_smoothing_removes_phantom_climbs():
     assert up == pytest.approx(60, abs=3), "a real climb survives smoothing"
 
 
-def test_instructions_in_french_and_english(lens_engine, lens_places):
+def test_maneuvers_are_neutral_and_worded_in_french_and_english(lens_engine, lens_places):
+    """The engine says what to do (types, modifiers, ways, distances); the presentation layer says it in words."""
     a, b = lens_places["louvre_lens"], lens_places["base_11_19"]
-    fr = lens_engine.route([a, b], "bike", lang="fr")[0].instructions
-    en = lens_engine.route([a, b], "bike", lang="en")[0].instructions
+    maneuvers = lens_engine.route([a, b], "bike")[0].instructions
+    assert all("text" not in m for m in maneuvers)
+    assert {m["type"] for m in maneuvers} <= {"depart", "turn", "continue", "waypoint", "arrive"}
+    assert all(m["modifier"] for m in maneuvers if m["type"] == "turn")
+    assert 0 <= maneuvers[0]["bearing"] < 360
+    fr, en = worded(maneuvers, words("fr")), worded(maneuvers, words("en"))
     assert fr[0]["type"] == "depart" and fr[-1]["type"] == "arrive" and len(fr) == len(en)
     assert fr[0]["text"].startswith("Partez vers le ") and en[0]["text"].startswith("Head ")
     turns = [i for i in fr if i["type"] == "turn"]

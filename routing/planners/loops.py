@@ -153,7 +153,7 @@ def _fit_loop(engine, pen, profile, start: Snap, lonlat, target, heading, deadli
 
 
 def plan_loops(engine: Engine, start: tuple[float, float], distance_m: float, profile: str = "bike", count: int = 1,
-               seed: int = 0, green: bool = False, lang: str = "en",
+               seed: int = 0, green: bool = False, *,
                deadline_s: float = settings.PLANNER_DEADLINE_S) -> list[Loop]:
     """Up to ``count`` loops of about ``distance_m`` from ``start``, headed in different directions."""
     get_profile(profile)
@@ -180,7 +180,7 @@ def plan_loops(engine: Engine, start: tuple[float, float], distance_m: float, pr
         if found is None:
             continue
         err, pieces, tries = found
-        route = _to_route(engine, profile, pieces, start, lang)
+        route = _to_route(engine, profile, pieces, start)
         if any(route.overlap_with(other.route) > settings.LOOP_MAX_OVERLAP for other in loops):
             continue
         loop = Loop(route, distance_m, math.degrees(heading) % 360, reused_share(engine.graph, pieces),
@@ -201,6 +201,6 @@ def plan_loops(engine: Engine, start: tuple[float, float], distance_m: float, pr
     return loops
 
 
-def _to_route(engine: Engine, profile: str, pieces: list, start, lang: str) -> Route:
+def _to_route(engine: Engine, profile: str, pieces: list, start) -> Route:
     weights = engine.weights(profile)
-    return build_route(engine.graph, weights, [Leg(pieces, 0).priced(weights.cost_ms)], [start, start], profile, lang)
+    return build_route(engine.graph, weights, [Leg(pieces, 0).priced(weights.cost_ms)], [start, start], profile)

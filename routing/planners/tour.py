@@ -63,7 +63,7 @@ def check_stops(stops: list[Stop]) -> None:
 
 
 def plan_tour(engine: Engine, start: Stop, stops: list[Stop], profile: str = "bike", end: Stop | None = None,
-              loop: bool = True, lang: str = "en", time_limit_s: float = settings.TOUR_TIME_LIMIT_S,
+              loop: bool = True, *, time_limit_s: float = settings.TOUR_TIME_LIMIT_S,
               workers: int = 2) -> Tour:
     """Visit every stop once from ``start``, in the least-cost order; back to start, to ``end``, or ending anywhere.
 
@@ -79,7 +79,7 @@ def plan_tour(engine: Engine, start: Stop, stops: list[Stop], profile: str = "bi
     order = solve_order(matrix, loop=loop and end is None, end=len(places) - 1 if end is not None else None,
                         time_limit_s=limit, workers=workers, hint=len(stops) > settings.EXACT_STOPS)
     seq = order.sequence + ([0] if loop and end is None else [])
-    route = engine.route_through([snaps[i] for i in seq], [points[i] for i in seq], profile, lang,
+    route = engine.route_through([snaps[i] for i in seq], [points[i] for i in seq], profile,
                                  names=[places[i].name for i in seq])
     visited = [places[i] for i in order.sequence[1:] if end is None or i != len(places) - 1]
     return Tour(route, start, visited, end, loop and end is None, order)

@@ -164,7 +164,7 @@ def _solve(dist: np.ndarray, cost: np.ndarray, fixed: int, prizes: list[int], n_
 
 
 def plan_trail(engine: Engine, start: Stop, distance_m: float, n_terrils: int, profile: str = "trail",
-               finish: Stop | None = None, via: list[Stop] | None = None, lang: str = "en",
+               finish: Stop | None = None, via: list[Stop] | None = None, *,
                time_limit_s: float = settings.TRAIL_TIME_LIMIT_S, workers: int = 2) -> TrailCourse:
     """A course from ``start`` (to ``finish``, else back) through ``via``, of about ``distance_m``, over N terrils."""
     get_profile(profile)
@@ -198,7 +198,7 @@ def plan_trail(engine: Engine, start: Stop, distance_m: float, n_terrils: int, p
         raise ImpossibleTarget(f"no course of {distance_m / 1000:g} km (±{settings.TRAIL_TOLERANCE:.0%}) climbing "
                                f"{n_terrils} terrils was found from here", field="distance_m")
     seq, optimal, fired = found
-    route = engine.route_through([snaps[i] for i in seq], [_point(fixed_stops, cands, i) for i in seq], profile, lang,
+    route = engine.route_through([snaps[i] for i in seq], [_point(fixed_stops, cands, i) for i in seq], profile,
                                  names=[_name(fixed_stops, cands, i) for i in seq])
     return TrailCourse(route, _summits(route, seq, len(fixed_snaps), cands), distance_m, time.monotonic() - t0,
                        optimal, fired)
