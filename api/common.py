@@ -35,14 +35,14 @@ def bearer_token() -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def language(explicit: str | None) -> str:
-    """``lang`` if given, else the best of Accept-Language, else English; 422 naming ``lang`` for another language
-    (a text in a language the client did not ask for is not an answer)."""
+def language(explicit: str | None, default: str = "en") -> str:
+    """``lang`` if given, else the best of Accept-Language, else ``default`` (English; French for printed sheets);
+    422 naming ``lang`` for another language (a text in a language the client did not ask for is not an answer)."""
     if explicit is not None:  # ?lang= (empty) is a language asked for too, and not one of ours
         if explicit not in LANGUAGES:
             raise APIProblem(422, "Invalid Request", f"lang must be one of {', '.join(LANGUAGES)}", "lang")
         return explicit
-    return request.accept_languages.best_match(LANGUAGES) or "en"
+    return request.accept_languages.best_match(LANGUAGES) or default
 
 
 #: A JSON request body is at most this big (the largest valid one, a trip of 1,000 points, is under 64 KiB):

@@ -8,7 +8,7 @@ from marshmallow import Schema
 from routing.planners.isochrone import isochrone
 from routing.settings import ISO_MAX_MINUTES
 
-from .common import LonLatText, MinutesList, language, load, service
+from .common import LonLatText, MinutesList, load, service
 from .places import profile_field
 from .results import serve_result
 
@@ -36,4 +36,4 @@ def get_isochrones():
     """The area reachable within each number of minutes, as GeoJSON polygons."""
     args = load(IsochroneQuerySchema(), request.args.to_dict())
     service()
-    return serve_result("isochrones", args, lambda: _isochrone(args), language(request.args.get("lang")))
+    return serve_result("isochrones", args, lambda: _isochrone(args), request.args.get("lang"))

@@ -23,9 +23,10 @@ from .devices import signed_token
 from .errors import APIProblem
 
 #: The endpoints that run a planner; each client may call each this often (``GALIBOT_PLANNER_LIMIT``).
-EXPENSIVE = ("tours.post_tour", "roundtrips.post_roundtrips", "trails.post_trail")
+EXPENSIVE = ("tours.post_tour", "roundtrips.post_roundtrips", "trails.post_trail", "circuits.post_themed_circuit")
 DEFAULT_PLANNER_LIMIT = "30 per minute"
-#: Isochrones, GPX analyses and GPX re-renders of a stored result with new options (``GALIBOT_HEAVY_LIMIT``).
+#: Isochrones, GPX analyses, GPX re-renders of a stored result with new options, and its sheets and pictures
+#: (``GALIBOT_HEAVY_LIMIT``).
 HEAVY = ("isochrones.get_isochrones", "results.analyze_gpx")
 RENDER = "results.get_result"
 DEFAULT_HEAVY_LIMIT = "60 per minute"
@@ -64,9 +65,15 @@ def _render_options() -> frozenset[str]:
     return frozenset(FileOptionsSchema().fields) - {"format"}
 
 
+#: Formats that draw (a sheet, a picture): counted as re-renders even without options.
+DRAWN = ("pdf", "png", "svg")
+
+
 def renders_nothing() -> bool:
-    """A GET of a stored result without file options (``format`` aside) serves stored bytes: not limited."""
-    return not _render_options().intersection(request.args)
+    """A GET of a stored result without file options (``format`` aside) serves stored bytes: not limited. A sheet
+    or a picture is drawn from the result, so it counts, as a re-render does."""
+    drawn = request.path.rsplit(".", 1)[-1] in DRAWN or request.args.get("format") in DRAWN
+    return not drawn and not _render_options().intersection(request.args)
 
 
 def init_limits(app: Flask) -> Limiter:

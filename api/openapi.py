@@ -20,6 +20,7 @@ from routing import __version__
 from routing.profiles import PROFILES
 
 from . import bundles, common, devices, health, isochrones, pois, results, roundtrips, routes, tours, trails, trips
+from .circuits import ThemedCircuitSchema
 from .responses import (
     AnalysisSchema,
     CircuitListSchema,
@@ -80,6 +81,9 @@ def _responses(ok: str | type[Schema], codes: tuple[int, ...], gpx: bool = False
         content = {media: {"schema": ok}}
         if gpx:
             content[GPX] = {"schema": {"type": "string"}}
+            content.update({media_type: {"schema": {"type": "string", "format": "binary"}}
+                            for media_type in ("application/pdf", "image/png")})
+            content["image/svg+xml"] = {"schema": {"type": "string"}}
         out["200"] = {"description": "the result", "content": content}
     if gpx:
         out["304"] = {"description": "not modified (If-None-Match)"}
@@ -164,6 +168,7 @@ OPERATION_IDS = {
     ("/v1/routes", "post"): "planRoute", ("/v1/tours", "post"): "planTour",
     ("/v1/roundtrips", "post"): "planRoundTrips", ("/v1/trails", "post"): "planTrail",
     ("/v1/isochrones", "get"): "isochrones", ("/v1/circuits", "get"): "listCircuits",
+    ("/v1/circuits", "post"): "planThemedCircuit",
     ("/v1/circuits/{circuit_id}", "get"): "getCircuit", ("/v1/results/{name}", "get"): "getResult",
     ("/v1/gpx/analyze", "post"): "analyzeGpx", ("/v1/bundles", "get"): "listBundles",
     ("/v1/bundles/{region}/manifest.json", "get"): "getManifest",
@@ -283,7 +288,9 @@ def core_operations() -> dict[str, dict]:
                                    "responses": _responses(IsochroneCollectionSchema, (400, 422, 429, 503))}},
         "/v1/circuits": {"get": {"summary": "The named circuits, without geometry",
                                  "parameters": [LANG_PARAMETER],
-                                 "responses": _responses(CircuitListSchema, (422, 503), media="application/json")}},
+                                 "responses": _responses(CircuitListSchema, (422, 503), media="application/json")},
+                         **_post("A themed circuit: the most valuable POIs of some themes within a budget",
+                                 ThemedCircuitSchema)},
         "/v1/circuits/{circuit_id}": {"get": {
             "summary": "One named circuit (format=gpx, race=true for a race file)",
             "parameters": [_path("circuit_id", "see /v1/circuits"), LANG_PARAMETER, *files],

@@ -50,6 +50,8 @@ class RoutePOISchema(Schema):
     along_m = Num(required=True)
     key = fields.Boolean(required=True)
     description = _opt(Str())
+    cited = fields.Boolean(metadata={"description": "the description is cited from a seed document (else it is "
+                                                    "made from the dataset's fields)"})
 
 
 class LegSchema(Schema):
@@ -105,6 +107,7 @@ class StopSchema(Schema):
     lon = Num(required=True)
     lat = Num(required=True)
     km = Num()
+    value = fields.Integer(metadata={"description": "themed circuits: what visiting it is worth"})
 
 
 class StageSchema(Schema):
@@ -147,6 +150,13 @@ class PlanPropertiesSchema(Schema):
     cavalier_share = Num()
     ev5_share = Num()
     summits = fields.List(fields.Nested(SummitSchema))
+    themes = fields.List(Str(), metadata={"description": "themed circuits: the themes asked for"})
+    budget_m = Num(metadata={"description": "themed circuits: the length budget"})
+    value = fields.Integer(metadata={"description": "themed circuits: the summed value of the stops"})
+    greedy_value = fields.Integer(metadata={"description": "themed circuits: the greedy baseline's value"})
+    greedy_km = Num(metadata={"description": "themed circuits: the greedy baseline's length"})
+    poi_values = fields.Dict(keys=Str(), values=fields.Integer(), metadata={"description": "the value of a key place, "
+                                                                                        "a described POI, another"})
 
 
 class RouteCollectionSchema(Schema):

@@ -24,18 +24,25 @@ import poi_data
 import presentation
 import routing
 from gpx_exports import settings as gpx_settings
+from gpx_exports.sheet import PAGE_SIZES, SheetOptions, circuit_sheet, map_picture, profile_picture
 from gpx_exports.writer import km_markers
-from presentation import Words, render_result, words
+from presentation import SHEET_LANGUAGE, Words, render_result, words
 from routing.io import code_version
 from routing.profiles import DEFAULT_PROFILE, PROFILES
 
 from . import cache
 from .common import PatternText, json_body, language, load, service
 from .errors import APIProblem
+from .places import commune_of
 from .responses import AnalysisSchema, CourseCollectionSchema, dump_result
 
 bp = Blueprint("results", __name__, url_prefix="/v1")
 GPX_MIMETYPE = "application/gpx+xml"
+#: Every format a result is delivered in, with its media type.
+FORMATS = {"json": "application/geo+json", "geojson": "application/geo+json", "gpx": GPX_MIMETYPE,
+           "pdf": "application/pdf", "png": "image/png", "svg": "image/svg+xml"}
+#: Formats that are files made from the result (the rest is the result itself).
+FILE_FORMATS = ("gpx", "geojson", "pdf", "png", "svg")
 KEY_PATTERN = "[0-9a-f]{32}"
 
 
@@ -67,9 +74,20 @@ def _plausible_start(when) -> None:
 class FileOptionsSchema(Schema):
     """How a result is delivered: the format, and the GPX options devices and race organisers need."""
 
-    format = fields.String(validate=validate.OneOf(["json", "geojson", "gpx"]),
+    format = fields.String(validate=validate.OneOf(list(FORMATS)),
                            metadata={"description": "json: the result; gpx: the course file; geojson: the course "
-                                                    "(track and waypoints) for a map. Else the Accept header decides"})
+                                                    "(track and waypoints) for a map; pdf: the printable sheet "
+                                                    "(French unless lang or Accept-Language says otherwise); png: "
+                                                    "the map (or picture=profile, the elevation chart); svg: the "
+                                                    "elevation chart. Else the Accept header decides"})
+    page = fields.String(load_default="A4", validate=validate.OneOf(list(PAGE_SIZES)),
+                         metadata={"description": "pdf: the page size (A5 is the folded booklet)"})
+    picture = fields.String(load_default="map", validate=validate.OneOf(list(gpx_settings.PICTURES)),
+                            metadata={"description": "png: the map or the elevation profile"})
+    width = fields.Integer(load_default=None, validate=_within(gpx_settings.PICTURE_SIDE_RANGE),
+                           metadata={"description": "png, svg: pixels wide"})
+    height = fields.Integer(load_default=None, validate=_within(gpx_settings.PICTURE_SIDE_RANGE),
+                            metadata={"description": "png, svg: pixels high"})
     rte = fields.Boolean(load_default=False, metadata={"description": "also write a <rte> of the turn points"})
     km_markers = fields.Float(load_default=None, validate=_within(gpx_settings.KM_MARKERS_RANGE),
                               metadata={"description": "a waypoint every N km"})
@@ -93,9 +111,29 @@ class FileOptionsSchema(Schema):
                                           validate=_within(gpx_settings.CUTOFF_S_PER_KM_EFFORT_RANGE))
 
     @validates_schema
+    def _picture_fits(self, data: dict, **_) -> None:
+        width, height = picture_size(data)
+        if width * height > gpx_settings.PICTURE_MAX_PIXELS:
+            raise ValidationError(f"a picture is at most {gpx_settings.PICTURE_MAX_PIXELS:,} pixels; "
+                                  f"{width} × {height} is {width * height:,}", "width")
+
+    @validates_schema
     def _race_needs_a_start(self, data: dict, **_) -> None:
         if data.get("race") and data.get("start_time") is None:
             raise ValidationError("a race file needs the start time (ISO 8601 with a time zone)", "start_time")
+
+
+def picture_size(opts: dict) -> tuple[int, int]:
+    """The asked picture size, the default filling what is not given (keeping the default's 4:3)."""
+    dw, dh = gpx_settings.PICTURE_DEFAULT_PX
+    width, height = opts.get("width"), opts.get("height")
+    if width is None and height is None:
+        return dw, dh
+    if width is None:
+        return max(gpx_settings.PICTURE_SIDE_RANGE[0], round(height * dw / dh)), height
+    if height is None:
+        return width, max(gpx_settings.PICTURE_SIDE_RANGE[0], round(width * dh / dw))
+    return width, height
 
 
 #: What every file option is when not given (a stored file's name only hashes the options that differ).
@@ -106,8 +144,10 @@ def file_options() -> dict:
     """The validated delivery options; ``format`` falls back to the Accept header."""
     opts = load(FileOptionsSchema(unknown=EXCLUDE), request.args.to_dict())  # the endpoint's own args share the query
     if opts.get("format") is None:
-        best = request.accept_mimetypes.best_match(["application/json", "application/geo+json", GPX_MIMETYPE])
-        opts["format"] = "gpx" if best == GPX_MIMETYPE and request.accept_mimetypes[GPX_MIMETYPE] else "json"
+        offered = ["application/json", *(FORMATS[f] for f in FILE_FORMATS if f != "geojson")]
+        best = request.accept_mimetypes.best_match(offered)
+        chosen = next((f for f in FILE_FORMATS if f != "geojson" and FORMATS[f] == best), "json")
+        opts["format"] = chosen if request.accept_mimetypes[best or "application/json"] else "json"
     return opts
 
 
@@ -169,19 +209,27 @@ def result_body(endpoint: str, params: dict, compute: Callable[[], dict], lang: 
 def cached_post(endpoint: str, schema: Schema, compute: Callable[[dict], dict]) -> Response:
     """The shape of every computing POST: validate the body, serve from a cache or compute, word it for the reader.
 
-    ``lang`` is not passed to ``compute`` nor part of the key: one computation serves every language.
+    ``lang`` (in the body, else the query) is not passed to ``compute`` nor part of the key: one computation serves
+    every language.
     """
     args = load(schema, json_body())
-    lang = language(args.pop("lang", None) or request.args.get("lang"))
+    explicit = args.pop("lang", None)
     service()
-    return serve_result(endpoint, args, lambda: compute(args), lang)
+    return serve_result(endpoint, args, lambda: compute(args), explicit if explicit is not None
+                        else request.args.get("lang"))
 
 
-def serve_result(endpoint: str, params: dict, compute: Callable[[], dict], lang: str) -> Response:
-    """A computed result in the format asked for (JSON, GeoJSON or GPX), in the reader's language."""
+def reader_language(explicit: str | None, opts: dict) -> str:
+    """The reader's language: ``lang``, else Accept-Language, else French for a printed sheet, English otherwise."""
+    return language(explicit, SHEET_LANGUAGE if opts["format"] == "pdf" else "en")
+
+
+def serve_result(endpoint: str, params: dict, compute: Callable[[], dict], explicit_lang: str | None) -> Response:
+    """A computed result in the format asked for (JSON, GeoJSON, GPX, PDF, PNG or SVG), in the reader's language."""
     opts = file_options()
+    lang = reader_language(explicit_lang, opts)
     key, body, cached = result_body(endpoint, params, compute, lang)
-    if opts["format"] in ("gpx", "geojson"):
+    if opts["format"] in FILE_FORMATS:
         return _file(key, body, opts, cached, lang)
     return _in_language(cache.respond(body, "application/geo+json", cached))
 
@@ -213,33 +261,60 @@ def _course(body: bytes, opts: dict, w: Words) -> gx.Course:
 
 
 def _file(key: str, body: bytes, opts: dict, cached: bool, lang: str) -> Response:
-    """The result (worded in ``lang``) as a course file: GPX with the GPX options, or GeoJSON for the app's map."""
+    """The result (worded in ``lang``) as a file: GPX with the GPX options, GeoJSON for the app's map, the PDF
+    sheet, or a picture. Each is made once and kept in the export store."""
     ext = opts["format"]
     suffix = f"-{lang}{_suffix(opts, ext)}"
     content = _store().get(key, suffix)
     if content is None:
         cached = False
-        course = _course(body, opts, words(lang))
+        w = words(lang)
+        course = _course(body, opts, w)
         course.link = f"{public_url()}/v1/results/{key}"  # never the request's Host: the file is shared
-        content = _gpx(course, opts, words(lang)) if ext == "gpx" else _geojson(course, opts)
+        content = MAKERS[ext](key, json.loads(body), course, opts, w)
         _store().put(key, suffix, content)
-    resp = cache.respond(content, GPX_MIMETYPE if ext == "gpx" else "application/geo+json", cached)
-    if ext == "gpx":
+    resp = cache.respond(content, FORMATS[ext], cached)
+    if ext in ("gpx", "pdf"):
         resp.headers["Content-Disposition"] = f'attachment; filename="galibot-{key[:12]}{suffix}"'
     return _in_language(resp)
 
 
-def _geojson(course: gx.Course, opts: dict) -> bytes:
+def _pdf(key: str, result: dict, course: gx.Course, opts: dict, w: Words) -> bytes:
+    ends = course.coordinates()[[0, -1]]
+    start, end = commune_of(float(ends[0, 0]), float(ends[0, 1])), commune_of(float(ends[1, 0]), float(ends[1, 1]))
+    sheet_opts = SheetOptions(service().cfg.tiles_dir, f"{public_url()}/v1/results/{key}.gpx", page=opts["page"],
+                              start_commune=start, end_commune=end)
+    return circuit_sheet(result, course, w, sheet_opts).pdf
+
+
+def _png(key: str, result: dict, course: gx.Course, opts: dict, w: Words) -> bytes:
+    width, height = picture_size(opts)
+    if opts["picture"] == "profile":
+        return profile_picture(result, course, w, width_px=width, height_px=height)
+    return map_picture(result, course, w, service().cfg.tiles_dir, width_px=width, height_px=height)
+
+
+def _svg(key: str, result: dict, course: gx.Course, opts: dict, w: Words) -> bytes:
+    width, height = picture_size(opts)
+    return profile_picture(result, course, w, width_px=width, height_px=height, fmt="svg")
+
+
+def _geojson(key: str, result: dict, course: gx.Course, opts: dict, w: Words) -> bytes:
     if opts["km_markers"]:
         course = course.with_waypoints(km_markers(course, opts["km_markers"]))
     return json.dumps(CourseCollectionSchema().dump(gx.course_geojson(course)), ensure_ascii=False).encode()
 
 
-def _gpx(course: gx.Course, opts: dict, w: Words) -> bytes:
+def _gpx(key: str, result: dict, course: gx.Course, opts: dict, w: Words) -> bytes:
     gpx_opts = gx.GPXOptions(route=opts["rte"], km_markers=opts["km_markers"], timestamps=opts["timestamps"],
                              pace_s_per_km=opts["pace_s_per_km"], start_time=opts["start_time"],
                              max_points=opts["max_points"], part=opts["part"] - 1 if opts["part"] else None)
     return gx.to_gpx(course, gpx_opts, wording=w).encode()
+
+
+#: How each file format is made from a stored result: (key, rendered result, its course, options, wording).
+MAKERS: dict[str, Callable[[str, dict, gx.Course, dict, Words], bytes]] = {
+    "gpx": _gpx, "geojson": _geojson, "pdf": _pdf, "png": _png, "svg": _svg}
 
 
 @bp.get("/results/<name>")
@@ -247,17 +322,17 @@ def get_result(name: str):
     """A result computed earlier, by its share link: ``<key>`` (or ``.json``) as computed, ``<key>.gpx`` as GPX
     and ``<key>.geojson`` as the course for the app's map (track and waypoints), both with the file options."""
     key, _, ext = name.partition(".")
-    if not re.fullmatch(KEY_PATTERN, key) or ext not in ("", "json", "geojson", "gpx"):
-        raise APIProblem(404, "Not Found", f"no result {name!r}: a result is <key>[.json|.geojson|.gpx]", "key")
+    if not re.fullmatch(KEY_PATTERN, key) or ext not in ("", *FORMATS):
+        raise APIProblem(404, "Not Found", f"no result {name!r}: a result is <key>[.{'|.'.join(FORMATS)}]", "key")
     body = _store().get(key, ".json")
     if body is None:
         raise APIProblem(404, "Not Found", f"no result {key}; results are kept per data version", "key")
     opts = file_options()
-    lang = language(request.args.get("lang"))
-    if ext in ("gpx", "geojson"):
+    if ext in FILE_FORMATS:
         opts["format"] = ext
+    lang = reader_language(request.args.get("lang"), opts)
     body = rendered(body, lang)
-    if opts["format"] in ("gpx", "geojson"):
+    if opts["format"] in FILE_FORMATS:
         return _file(key, body, opts, True, lang)
     return _in_language(cache.respond(body, "application/geo+json", True))
 

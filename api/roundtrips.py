@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
 from flask import Blueprint
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate, validates_schema
 
 from presentation import LANGUAGES
 from routing import settings
 from routing.planners.loops import MAX_LOOP_M, MIN_LOOP_M, plan_loops
-from routing.profiles import get_profile
 
 from .common import service
-from .errors import APIProblem
-from .places import Place, collection, planned_feature, profile_field, request_fields, stop
+from .places import Place, collection, length_m, one_length, planned_feature, profile_field, request_fields, stop
 from .results import cached_post
 
 MIN_KM, MAX_KM = MIN_LOOP_M / 1000, MAX_LOOP_M / 1000
@@ -38,22 +35,12 @@ class RoundTripSchema(Schema):
 
     @validates_schema
     def _one_target(self, data: dict, **_) -> None:
-        if (data.get("distance_km") is None) == (data.get("duration_min") is None):
-            raise ValidationError("give exactly one of distance_km and duration_min", "distance_km")
+        one_length(data)
 
 
 def _target_m(args: dict) -> float:
-    """The loop length asked for: ``distance_km``, or ``duration_min`` at the profile's speed on the flat
-    (a 422 naming ``duration_min`` when that length is out of the planner's range)."""
-    if args["distance_km"] is not None:
-        return args["distance_km"] * 1000
-    flat_kmh = float(get_profile(args["profile"]).speed_kmh(np.zeros(1))[0])
-    target = args["duration_min"] / 60 * flat_kmh * 1000
-    if not MIN_LOOP_M <= target <= MAX_LOOP_M:
-        raise APIProblem(422, "Invalid Request", f"duration_min: {args['duration_min']:g} min of {args['profile']} "
-                         f"is {target / 1000:.1f} km; a round trip is {MIN_KM:g} to {MAX_KM:g} km long",
-                         "duration_min")
-    return target
+    """The loop length asked for (a 422 naming ``duration_min`` when a duration makes a length out of range)."""
+    return length_m(args, lo_m=MIN_LOOP_M, hi_m=MAX_LOOP_M, what="a round trip")
 
 
 def _roundtrips(args: dict) -> dict:

@@ -27,6 +27,7 @@ from bench import hardening as hardening_bench
 from bench import load as load_bench
 from bench import planners as planners_bench
 from bench import pois as pois_bench
+from bench import sheets as sheets_bench
 from routing import checks, landmarks
 from routing.build import BuildRequest, load_or_build
 from routing.compiled import CompiledGraph
@@ -150,6 +151,8 @@ def main() -> int:
         sections.append(planners_bench.run(cfg))
     if not only or "gpx" in only:
         sections.append(gpx_bench.run(cfg))
+    if not only or "sheets" in only:
+        sections.append(sheets_bench.run(cfg))
     if not only or "load" in only:
         sections.append(load_bench.run(cfg))
     if not only or "bundles" in only:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 import numpy as np
 
@@ -39,6 +40,7 @@ class Waypoint:
     symbol: str | None = None
     ref: str | None = None  # the catalogue id of the place, when it is one
     part: int = 0  # the part (0-based) the waypoint belongs to: a stage's lodging is on the day that ends there
+    cutoff: datetime | None = None  # a race point's cut-off (start: the start time)
 
     @property
     def sym(self) -> str:

@@ -92,7 +92,7 @@ def _station(effort: EffortProfile, spec: RaceSpec, km: float, kind: str, number
     text = w.say("station_description", label=label, km=w.mark(km), effort=w.number(effort.km_effort(km), 1),
                  time=w.time(cutoff), moment=w.moment(cutoff))
     return Waypoint(float(x), float(y), label, kind, text, km=round(km, 2), ele=float(z),
-                    comment=w.say("cutoff", cutoff=cutoff.isoformat()), part=part)
+                    comment=w.say("cutoff", cutoff=cutoff.isoformat()), part=part, cutoff=cutoff)
 
 
 def race_course(course: Course, spec: RaceSpec, wording: Words = ENGLISH) -> Course:
@@ -126,9 +126,9 @@ def _end(e: Waypoint, spec: RaceSpec, finish_cutoff: datetime, w: Words, *, clos
     if e.kind == "start" and closes:
         return replace(e, description=w.say("start_cutoff", start=w.moment(spec.start_time),
                                             cutoff=w.moment(finish_cutoff)),
-                       comment=w.say("start_cutoff", start=start, cutoff=cutoff))
+                       comment=w.say("start_cutoff", start=start, cutoff=cutoff), cutoff=spec.start_time)
     if e.kind == "start":
         return replace(e, description=w.say("start_at", start=w.moment(spec.start_time)),
-                       comment=w.say("start_at", start=start))
+                       comment=w.say("start_at", start=start), cutoff=spec.start_time)
     return replace(e, description=w.say("finish_cutoff", cutoff=w.moment(finish_cutoff)),
-                   comment=w.say("cutoff", cutoff=cutoff))
+                   comment=w.say("cutoff", cutoff=cutoff), cutoff=finish_cutoff)

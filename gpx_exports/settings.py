@@ -88,3 +88,11 @@ MIN_STATION_SPACING_KM = 0.5
 MAX_STATIONS = 200
 #: ITRA's km-effort: one km of distance plus one per this many metres of ascent.
 KM_EFFORT_ASCENT_M = 100.0
+
+#: Pictures (``format=png``): width and height in pixels, each in this range, and at most PICTURE_MAX_PIXELS in all
+#: (a 2,000 × 1,500 map takes about 1 s and 60 MB to draw; the cap bounds a request's CPU and memory).
+PICTURE_SIDE_RANGE = (200, 3000)
+PICTURE_MAX_PIXELS = 4_000_000
+PICTURE_DEFAULT_PX = (1200, 900)
+#: What a picture shows: the map, or the elevation profile.
+PICTURES = ("map", "profile")

@@ -57,7 +57,8 @@ def poi_descriptions(record: dict) -> dict[str, str] | None:
 def _route_poi(p: dict, w: Words, lookup: POILookup) -> dict:
     record = lookup(p["id"])
     return {**p, "name": display_name(record, w.lang) if record else p["name"],
-            "description": poi_description(record, w) if record else p.get("description")}
+            "description": poi_description(record, w) if record else p.get("description"),
+            "cited": bool(record and record.get("description"))}
 
 
 def _named(place: dict | None, w: Words, lookup: POILookup) -> dict | None:
@@ -71,8 +72,11 @@ def _route_properties(props: dict, w: Words, lookup: POILookup) -> dict:
             "pois": [_route_poi(p, w, lookup) for p in props.get("pois") or []]}
 
 
-def _plan_properties(props: dict, w: Words, lookup: POILookup) -> dict:
+def _plan_properties(props: dict, w: Words, lookup: POILookup, distance_m: float) -> dict:
     out = dict(props)
+    if out.get("circuit_kind") == "themed" and not out.get("name"):  # "Circuit « Mémoire », 24,9 km"
+        out["name"] = w.say("themed_name", themes=", ".join(w.theme(t) for t in out.get("themes") or ()),
+                            distance=w.km(distance_m))
     if "stops" in out:
         out["stops"] = [_named(s, w, lookup) for s in out["stops"]]
     if "stages" in out:
@@ -96,5 +100,6 @@ def render_result(result: dict, w: Words, lookup: POILookup = _no_pois) -> dict:
         return _feature(result, w, lookup)
     out = {**result, "features": [_feature(f, w, lookup) for f in result.get("features") or []]}
     if "properties" in result:
-        out["properties"] = _plan_properties(result["properties"] or {}, w, lookup)
+        first = (result.get("features") or [{}])[0].get("properties") or {}
+        out["properties"] = _plan_properties(result["properties"] or {}, w, lookup, first.get("distance_m") or 0.0)
     return out

@@ -123,11 +123,13 @@ def greedy_course(cost: np.ndarray, fixed: int, prizes: list[int], n_terrils: in
     return seq
 
 
-def _solve(dist: np.ndarray, cost: np.ndarray, fixed: int, prizes: list[int], n_terrils: int, lo: int, hi: int,
-           loop: bool, time_limit_s: float, workers: int,
-           hint: list[int] | None = None) -> tuple[list[int], bool, bool] | None:
+def solve_prize_circuit(dist: np.ndarray, cost: np.ndarray, fixed: int, prizes: list[int], n_terrils: int | None,
+                        lo: int, hi: int, loop: bool, time_limit_s: float, workers: int,
+                        hint: list[int] | None = None, *, prize_weight: int = RELIEF_WEIGHT,
+                        length_weight: int = LENGTH_WEIGHT) -> tuple[list[int], bool, bool] | None:
     """(node sequence from 0 through all ``fixed`` nodes (1..fixed-1) and ``n_terrils`` optional ones, optimal,
-    safety net fired), or None."""
+    safety net fired), or None. With ``n_terrils`` None, any number of optional nodes is visited (a themed
+    circuit collects what its budget allows); ``length_weight`` 0 drops the pull towards the band's middle."""
     n = len(dist)
     finish = None if loop else fixed - 1
     lengths = circuit_arcs(dist, finish, loop)  # the closing arc finish → 0 is free
@@ -135,7 +137,8 @@ def _solve(dist: np.ndarray, cost: np.ndarray, fixed: int, prizes: list[int], n_
     lits = {k: model.new_bool_var("") for k in lengths}
     visit = [model.new_bool_var("") for _ in range(n)]
     model.add(sum(visit[:fixed]) == fixed)
-    model.add(sum(visit[fixed:]) == n_terrils)
+    if n_terrils is not None:
+        model.add(sum(visit[fixed:]) == n_terrils)
     model.add_circuit([(i, i, visit[i].Not()) for i in range(n)] + [(i, j, lit) for (i, j), lit in lits.items()])
     length = sum(m * lits[k] for k, m in lengths.items())
     model.add(length <= hi)
@@ -147,8 +150,8 @@ def _solve(dist: np.ndarray, cost: np.ndarray, fixed: int, prizes: list[int], n_
     over = model.new_int_var(0, max(hi - target, 0), "over")  # else the relief prize drives every course to hi
     model.add(over >= length - target)
     secs = sum(int(cost[k] // 1000) * lit for k, lit in lits.items() if lengths[k])
-    model.maximize(RELIEF_WEIGHT * sum(p * visit[fixed + i] for i, p in enumerate(prizes)) - secs
-                   - LENGTH_WEIGHT * (short + over))
+    model.maximize(prize_weight * sum(p * visit[fixed + i] for i, p in enumerate(prizes)) - secs
+                   - length_weight * (short + over))
     if hint:
         used = set(zip(hint[:-1], hint[1:])) | {(finish, 0)}
         for k, lit in lits.items():
@@ -192,8 +195,8 @@ def plan_trail(engine: Engine, start: Stop, distance_m: float, n_terrils: int, p
     lo = int(distance_m * (1 - settings.TRAIL_TOLERANCE))
     hi = int(distance_m * (1 + settings.TRAIL_TOLERANCE))
     # the budget is deterministic work, whatever the time already spent: the same request gives the same course
-    found = _solve(dist, cost, len(fixed_snaps), prizes, n_terrils, lo, hi, finish is None, time_limit_s, workers,
-                   hint)
+    found = solve_prize_circuit(dist, cost, len(fixed_snaps), prizes, n_terrils, lo, hi, finish is None, time_limit_s,
+                                workers, hint)
     if found is None or sum(dist[a, b] for a, b in zip(found[0][:-1], found[0][1:])) < lo:
         raise ImpossibleTarget(f"no course of {distance_m / 1000:g} km (±{settings.TRAIL_TOLERANCE:.0%}) climbing "
                                f"{n_terrils} terrils was found from here", field="distance_m")

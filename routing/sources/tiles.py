@@ -263,3 +263,41 @@ def read_points(
     for points in _map_tiles(_PointReader(layers, bbox), paths, workers, progress):
         out.extend(points)
     return out
+
+
+@dataclass(frozen=True)
+class MapShape:
+    """A feature of a tile drawn on a map: its layer and class, its rings or lines in global pixels, its name."""
+
+    layer: str
+    cls: str | None
+    polygon: bool
+    parts: tuple[np.ndarray, ...]  # (n, 2) float global pixels, y grows southwards
+    name: str | None = None
+
+
+def read_map_shapes(path: Path, layers: tuple[str, ...]) -> list[MapShape]:
+    """The polygons (outer rings) and lines of the given layers of one tile, for drawing a map.
+
+    Tile buffers are kept: a map draws the overlap twice, which no reader sees, and no geometry is cut.
+    """
+    decoded = _decode_layers(path, set(layers))
+    origin = np.array(_tile_origin(path), dtype=float)
+    out = []
+    for name in layers:
+        for feat in decoded.get(name, {}).get("features", []):
+            geom, props = feat["geometry"], feat["properties"]
+            kind = geom["type"]
+            if kind in ("Polygon", "MultiPolygon"):
+                polys = [geom["coordinates"]] if kind == "Polygon" else geom["coordinates"]
+                parts = tuple(np.asarray(p[0], dtype=float) + origin for p in polys if p and len(p[0]) >= 3)
+                polygon = True
+            elif kind in ("LineString", "MultiLineString"):
+                parts = tuple(np.asarray(p, dtype=float) + origin for p in _line_parts(geom) if len(p) >= 2)
+                polygon = False
+            else:
+                continue
+            if parts:
+                label = props.get("name:latin") or props.get("name")
+                out.append(MapShape(name, props.get("class"), polygon, parts, label))
+    return out
