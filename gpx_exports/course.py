@@ -79,6 +79,7 @@ class Course:
     profile: str
     link: str | None = None
     version: str | None = None
+    finish_cutoff: datetime | None = None  # a race's
     keywords: tuple[str, ...] = ()
 
     def coordinates(self) -> np.ndarray:

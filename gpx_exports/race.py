@@ -116,7 +116,7 @@ def race_course(course: Course, spec: RaceSpec, wording: Words = ENGLISH) -> Cou
             if e is not None]
     kept = [e for e in course.waypoints if e is not first_start and e is not last_finish]
     return replace(course, waypoints=kept).with_waypoints([*stations, *ends], kind="race", version=spec.version,
-                                                          description=text)
+                                                          description=text, finish_cutoff=finish_cutoff)
 
 
 def _end(e: Waypoint, spec: RaceSpec, finish_cutoff: datetime, w: Words, *, closes: bool = False) -> Waypoint:

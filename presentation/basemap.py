@@ -265,9 +265,14 @@ def _draw_route(ax, lines: Sequence[np.ndarray], scale: float) -> None:
                                      capstyle="round", joinstyle="round"))
 
 
+#: Picture formats a map is written in: PNG for the web; JPEG for sheets (a PDF embeds JPEG as it is, where a PNG is
+#: decoded and compressed again: 0.8 s a map).
+MAP_FORMATS = ("png", "jpeg")
+
+
 def render_map(spec: MapSpec, tiles_dir: Path, w: Words, *, width_px: int, height_px: int,
-               dpi: int = 200) -> tuple[bytes, MapFrame]:
-    """The map as PNG bytes, and the frame it shows (to place things on it again)."""
+               dpi: int = 200, fmt: str = "png") -> tuple[bytes, MapFrame]:
+    """The map as PNG (or JPEG) bytes, and the frame it shows (to place things on it again)."""
     frame = frame_for(spec, width_px, height_px)
     scale = dpi / 100
     fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
@@ -286,5 +291,8 @@ def render_map(spec: MapSpec, tiles_dir: Path, w: Words, *, width_px: int, heigh
     _draw_points(ax, spec.points, scale)
     _draw_furniture(ax, frame, spec, w, scale)
     out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=dpi, facecolor=fig.get_facecolor())
+    if fmt not in MAP_FORMATS:
+        raise ValueError(f"a map is one of {', '.join(MAP_FORMATS)}")
+    options = {"pil_kwargs": {"quality": 90, "optimize": False}} if fmt == "jpeg" else {}
+    fig.savefig(out, format=fmt, dpi=dpi, facecolor=fig.get_facecolor(), **options)
     return out.getvalue(), frame

@@ -149,3 +149,18 @@ def test_a_themed_circuit_collects_the_most_value_within_its_budget(client):
 def test_a_themed_circuit_refuses_bad_input_naming_the_field(client, change, status, field):
     problem = assert_problem(client.post("/v1/circuits", json={**THEMED, **change}), status)
     assert problem["field"].startswith(field), problem
+
+
+def test_race_and_multi_day_variants(client):
+    """A race sheet has its checkpoint table, to the finish cut-off; a tour in days a stage table and a page a day."""
+    race = client.get("/v1/circuits/trail-pyramides-noires-inspire?format=pdf&lang=fr&race=true"
+                      "&start_time=2027-03-06T06:00:00%2B01:00&aid_stations_km=20,60")
+    pages, text = pdf_text(race.data)
+    assert "Points de contrôle" in text and "Ravitaillement 2 – km 60,0" in text and "pointage, eau" in text
+    assert "6 mars 2027 à 06:00" in text and re.search(r"Arrivée 1\d\d,\d [\d ]+ m 7 mars 2027 à \d\d:\d\d", text)
+    body = {"start": "louvre-lens", "stops": ["great-site-base-11-19", "great-site-chm-lewarde"], "daily_km": 30}
+    tour = client.post("/v1/tours?lang=en", json=body).get_json()
+    days = len(tour["properties"]["stages"])
+    pages, text = pdf_text(client.get(f"{tour['links']['self']}.pdf?lang=en").data)
+    assert days >= 2 and pages >= days + 1 and "The stages" in text
+    assert all(f"Stage {d}" in text for d in range(1, days + 1))
