@@ -283,7 +283,7 @@ def _pdf(key: str, result: dict, course: gx.Course, opts: dict, w: Words) -> byt
     ends = course.coordinates()[[0, -1]]
     start, end = commune_of(float(ends[0, 0]), float(ends[0, 1])), commune_of(float(ends[1, 0]), float(ends[1, 1]))
     sheet_opts = SheetOptions(service().cfg.tiles_dir, f"{public_url()}/v1/results/{key}.gpx", page=opts["page"],
-                              start_commune=start, end_commune=end)
+                              start_commune=start, end_commune=end, graph=service().graph)
     return circuit_sheet(result, course, w, sheet_opts).pdf
 
 
@@ -291,7 +291,8 @@ def _png(key: str, result: dict, course: gx.Course, opts: dict, w: Words) -> byt
     width, height = picture_size(opts)
     if opts["picture"] == "profile":
         return profile_picture(result, course, w, width_px=width, height_px=height)
-    return map_picture(result, course, w, service().cfg.tiles_dir, width_px=width, height_px=height)
+    return map_picture(result, course, w, service().cfg.tiles_dir, width_px=width, height_px=height,
+                       graph=service().graph)
 
 
 def _svg(key: str, result: dict, course: gx.Course, opts: dict, w: Words) -> bytes:

@@ -99,7 +99,9 @@ CASES: dict[str, Callable[[Picks], tuple[str, str, dict]]] = {
     "trip list, a page of 500 trips of 13 KB": lambda p: ("GET", "/v1/trips?limit=500", {"trips": 500}),
     "trip change feed, a page of 500": lambda p: ("GET", "/v1/trips/changes?limit=500", {"trips": 500}),
     "bundle file, the basin's largest": lambda p: ("GET", "/v1/bundles/basin/{largest}", {}),
-    "PDF sheet of the 27-point route (938 km)": lambda p: ("GET", "/v1/results/{route}.pdf", {}),
+    "PDF sheet of the 27-point route (938 km), refused": lambda p: ("GET", "/v1/results/{route}.pdf", {}),
+    "PDF sheet of the 5-sites tour (161 km, 9 pages)": lambda p: ("GET", "/v1/circuits/cinq-grands-sites?format=pdf",
+                                                                  {}),
     "PNG map of the 27-point route, 2,000 × 2,000": lambda p: (
         "GET", "/v1/results/{route}.png?width=2000&height=2000", {}),
     "themed circuit, 150 km over every theme": lambda p: (
@@ -128,7 +130,8 @@ BOUNDS = {
     "trip list, a page of 500 trips of 13 KB": "500 a page, 8 MiB a token",
     "trip change feed, a page of 500": "500 a page; 5,000 entries or 30 days kept",
     "bundle file, the basin's largest": "the manifest's files only, sent from disk, Range to resume",
-    "PDF sheet of the 27-point route (938 km)": "60 steps, 60 POIs, 8 detail maps; the heavy limit",
+    "PDF sheet of the 27-point route (938 km), refused": "sheets for courses up to 250 km",
+    "PDF sheet of the 5-sites tour (161 km, 9 pages)": "250 km, 60 steps, 60 POIs, 8 detail maps; the heavy limit",
     "PNG map of the 27-point route, 2,000 × 2,000": "4,000,000 pixels, sides 200 to 3,000; the heavy limit",
     "themed circuit, 150 km over every theme":
         "150 km, 40 candidates; 2 units of solver work (`TRAIL_REQUEST_LIMIT_S`)",

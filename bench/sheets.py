@@ -131,7 +131,7 @@ def run(cfg: Settings) -> str:
     engine = Engine(graph, cfg.cache_dir)
     catalogue = load_catalogue(cfg, graph)
     circuits = load_or_build_circuits(cfg, engine, catalogue)
-    opts = SheetOptions(cfg.tiles_dir, LINK)
+    opts = SheetOptions(cfg.tiles_dir, LINK, graph=graph)
     themed, themed_rows = _themed(engine, catalogue)
     rows = []
     for cid, result in [*((cid, _circuit_result(c, catalogue)) for cid, c in circuits.items()),
@@ -159,7 +159,7 @@ def run(cfg: Settings) -> str:
     shown, course = _rendered(cases["5-sites tour sheet"], catalogue, "fr")
     gpx_p50, _, _ = _timed(lambda: gx.to_gpx(course, wording=words("fr")))
     p50, worst, png = _timed(lambda: map_picture(shown, course, words("fr"), cfg.tiles_dir, width_px=1200,
-                                                 height_px=900))
+                                                 height_px=900, graph=graph))
     timing.append(f"| PNG map 1200 × 900 (5 sites) | – | {len(png) / 1e6:.2f} MB | {p50:.2f} s | {worst:.2f} s | "
                   f"{gpx_p50 * 1000:.0f} ms | {p50 / gpx_p50:.0f}× |")
     return "\n".join([

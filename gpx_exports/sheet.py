@@ -46,10 +46,12 @@ from presentation import Words
 from presentation.basemap import MapFrame, MapPoint, MapSpec, render_map
 from presentation.charts import ProfileMark, render_profile
 from presentation.steps import Step, steps_of
+from routing.compiled import CompiledGraph
 from routing.route import cumulative_distance
 
 from . import settings
 from .course import Course, terril_number
+from .errors import ExportError
 from .race import EffortProfile
 
 #: The page sizes offered (portrait); A5 is the folded booklet offices print most.
@@ -59,6 +61,9 @@ PAGE_SIZES = {"A4": A4, "A5": A5}
 DETAIL_FROM_KM = 30.0
 DETAIL_KM = 25.0
 MAX_DETAIL_MAPS = 8
+#: A sheet is printed for courses up to this long (km): longer ones are not walked or ridden from a sheet, and their
+#: maps would read the whole basin's tiles several times over (refused with a 422 naming ``format``).
+MAX_SHEET_KM = 250.0
 #: Difficulty classes by km-effort (km + D+/100 m) per profile: up to the first bound is easy, and so on.
 DIFFICULTY_KM_EFFORT = {"walk": (8, 15, 25), "trail": (15, 35, 70), "bike": (25, 50, 90), "road_bike": (40, 80, 130),
                         "mtb": (20, 40, 70)}
@@ -70,6 +75,10 @@ SHEET_THEMES = frozenset({"great_mining_sites", "terrils", "pit_shafts", "cites_
 #: At most this many POIs are printed (nearest the route first among the rest, key and described ones always).
 MAX_SHEET_POIS = 60
 DPI = 170
+#: A picture numbers every printed POI up to this many; beyond, only the key places (no list beside it to read).
+MAX_PICTURE_POIS = 15
+#: Km markers go every so many km, the first that puts at most 12 on the map.
+KM_MARK_STEPS = (1, 2, 5, 10, 20, 50, 100)
 #: Images go into the PDF as binary streams, not ASCII85 text: reportlab's encoder is pure Python without its C
 #: accelerator, and spent 1.5 s on the six maps of a 110 km sheet (the file is also 25 % smaller).
 rl_config.useA85 = 0
@@ -93,6 +102,7 @@ class SheetOptions:
     page: str = "A4"
     start_commune: str | None = None
     end_commune: str | None = None
+    graph: CompiledGraph | None = None  # wide maps draw its roads (made from the same tiles), far cheaper to read
 
 
 @dataclass(frozen=True)
@@ -322,7 +332,7 @@ class _Builder:
     def _km_marks(self, coords: np.ndarray, offset_km: float) -> list[MapPoint]:
         cum = cumulative_distance(coords) / 1000
         length = float(cum[-1])
-        every = next(e for e in (1, 2, 5, 10, 20, 50) if length / e <= 12)
+        every = next((e for e in KM_MARK_STEPS if length / e <= 12), KM_MARK_STEPS[-1])
         out = []
         for k in np.arange(every, length, every):
             i = int(np.searchsorted(cum, k))
@@ -334,7 +344,8 @@ class _Builder:
                        attribution="© OpenStreetMap contributors · Mission Bassin Minier")
         px_w = int(self.width / 72 * DPI)
         px_h = int(height / 72 * DPI)
-        png, frame = render_map(spec, self.opts.tiles_dir, self.w, width_px=px_w, height_px=px_h, dpi=DPI, fmt="jpeg")
+        png, frame = render_map(spec, self.opts.tiles_dir, self.w, width_px=px_w, height_px=px_h, dpi=DPI, fmt="jpeg",
+                                graph=self.opts.graph)
         self.story.append(_Map(png, frame, self.width, height, self.placed))
 
     def profile_marks(self) -> list[ProfileMark]:
@@ -476,13 +487,14 @@ class _Builder:
         return Sheet(out.getvalue(), doc.page, self.placed)
 
 
-def map_picture(result: dict, course: Course, w: Words, tiles_dir: Path, *, width_px: int, height_px: int) -> bytes:
+def map_picture(result: dict, course: Course, w: Words, tiles_dir: Path, *, width_px: int, height_px: int,
+                graph: CompiledGraph | None = None) -> bytes:
     """The map of a result as a PNG for a website: the route, its ends, km markers, summits and numbered POIs."""
     b = _Builder(result, course, w, SheetOptions(tiles_dir, ""))
-    spec = MapSpec([p.coordinates for p in course.parts], [*b._km_marks(course.coordinates(), 0.0),
-                                                          *b._points(steps=False)],
+    points = b._points(steps=False, key_only=len(b.pois) > MAX_PICTURE_POIS)
+    spec = MapSpec([p.coordinates for p in course.parts], [*b._km_marks(course.coordinates(), 0.0), *points],
                    attribution="© OpenStreetMap contributors · Mission Bassin Minier")
-    png, _ = render_map(spec, tiles_dir, w, width_px=width_px, height_px=height_px, dpi=DPI)
+    png, _ = render_map(spec, tiles_dir, w, width_px=width_px, height_px=height_px, dpi=DPI, graph=graph)
     return png
 
 
@@ -497,6 +509,10 @@ def profile_picture(result: dict, course: Course, w: Words, *, width_px: int, he
 def circuit_sheet(result: dict, course: Course, w: Words, opts: SheetOptions) -> Sheet:
     """The printable sheet of a route-like result (as rendered in ``w``'s language) and its course."""
     if opts.page not in PAGE_SIZES:
-        raise ValueError(f"page must be one of {', '.join(PAGE_SIZES)}")
+        raise ExportError(f"page must be one of {', '.join(PAGE_SIZES)}", field="page")
+    if course.distance_m > MAX_SHEET_KM * 1000:
+        raise ExportError(f"a printable sheet is for courses up to {MAX_SHEET_KM:g} km; this one is "
+                          f"{course.distance_m / 1000:.0f} km (its GPX and pictures are not limited so)",
+                          field="format")
     return _Builder(result, course, w, opts).build()
 

@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from routing.compiled import CompiledGraph  # noqa: E402
 from routing.sources.tiles import MapShape, lonlat_to_pixels, read_map_shapes, tiles_for_bbox  # noqa: E402
 
 from .words import Words  # noqa: E402
@@ -36,7 +37,10 @@ BUILDING_SPAN_M = 4_000.0
 #: At most this many way names are written on a map, the longest ways first.
 MAX_LABELS = 24
 EARTH_M = 40_075_016.686
-TILE_CACHE = 1024
+#: Tiles kept read per process, every layer (about 0.2 MB each: at most about 50 MB; maps narrower than
+#: GRAPH_WAYS_FROM_M read them), and area layers only (about 0.04 MB: the basin's 1,686 tiles in about 60 MB).
+TILE_CACHE = 256
+AREA_CACHE = 2048
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,9 @@ class Look:
 
 #: (layer, class) → look; a class of None matches every class of the layer not listed.
 STYLE: dict[tuple[str, str | None], Look] = {
-    ("landcover", "wood"): Look("#d6e8c8", z=1), ("landcover", "grass"): Look("#e6f0d8", z=1),
-    ("landcover", "farmland"): Look("#f4f1e4", z=0.9), ("landcover", None): Look("#eaf0de", z=0.9),
+    ("landcover", "wood"): Look("#d6e8c8", z=1), ("landcover", "grass"): Look("#e6f0d8", z=1, up_to_m=30_000),
+    ("landcover", "farmland"): Look("#f4f1e4", z=0.9, up_to_m=30_000),
+    ("landcover", None): Look("#eaf0de", z=0.9, up_to_m=30_000),
     ("landuse", "residential"): Look("#ece7e2", z=1.1), ("landuse", "industrial"): Look("#e6dfe6", z=1.1),
     ("landuse", None): Look("#eae6df", z=1.05), ("park", None): Look("#d9ecc9", z=1.2),
     ("water", None): Look("#a9cbe8", z=2), ("waterway", None): Look("#7fb0dc", 0.6, z=2.1),
@@ -146,11 +151,72 @@ def _tile_shapes(path: Path, layers: tuple[str, ...]) -> tuple[MapShape, ...]:
     return tuple(read_map_shapes(path, layers))
 
 
-def map_shapes(tiles_dir: Path, frame: MapFrame) -> list[MapShape]:
-    """The tiles' features a frame shows, read once per tile and process (a sheet's maps share tiles)."""
+@lru_cache(maxsize=AREA_CACHE)
+def _area_shapes(path: Path) -> tuple[MapShape, ...]:
+    return tuple(read_map_shapes(path, AREA_LAYERS))
+
+
+#: On maps wider than this (m), the ways come from the compiled graph (made from the same tiles) and only the area
+#: layers are read from the tiles: decoding a tile's two road layers is 80 % of its 9 ms, and a map of the whole
+#: basin covers 1,200 tiles. The graph has no motorways, trunks or railways, so those maps lack them; lower zoom
+#: levels made from the z14 tiles (the offline-map issue's PMTiles) will give every layer cheaply.
+GRAPH_WAYS_FROM_M = BUILDING_SPAN_M
+AREA_LAYERS = ("landcover", "landuse", "park", "water", "waterway")
+
+
+@dataclass(frozen=True)
+class _Ways:
+    """The graph's ways in tile pixels, with each edge's box, class and name, for picking a frame's quickly."""
+
+    xy: np.ndarray
+    offsets: np.ndarray
+    cls: np.ndarray
+    names: np.ndarray
+    box: np.ndarray  # (E, 4) min x, min y, max x, max y
+
+
+_GRAPH_WAYS: dict[str, _Ways] = {}
+
+
+def _graph_ways(graph: CompiledGraph) -> _Ways:
+    """The graph's ways, made once per data version (one graph per process)."""
+    if graph.data_version not in _GRAPH_WAYS:
+        x, y = lonlat_to_pixels(graph.geom_lon, graph.geom_lat)
+        off = graph.geom_offsets
+        box = np.full((len(off) - 1, 4), np.nan)
+        for k, (fn, col) in enumerate(((np.minimum, x), (np.minimum, y), (np.maximum, x), (np.maximum, y))):
+            box[:, k] = fn.reduceat(col, off[:-1]) if len(col) else box[:, k]
+        _GRAPH_WAYS.clear()
+        _GRAPH_WAYS[graph.data_version] = _Ways(np.column_stack([x, y]), off, graph.edge_column("class"),
+                                                graph.edge_column("name"), box)
+    return _GRAPH_WAYS[graph.data_version]
+
+
+def graph_ways(graph: CompiledGraph, frame: MapFrame) -> list[MapShape]:
+    """The graph's ways in a frame, of the classes STYLE draws that wide, as map shapes with their names."""
+    ways, width = _graph_ways(graph), span_m(frame)
+    x0, y0, x1, y1 = frame.extent
+    drawn = [c for (layer, c), look in STYLE.items() if layer == "transportation" and width <= look.up_to_m]
+    pick = np.flatnonzero((ways.box[:, 2] >= x0) & (ways.box[:, 0] <= x1) & (ways.box[:, 3] >= y0)
+                          & (ways.box[:, 1] <= y1) & np.isin(ways.cls, drawn))
+    out = []
+    for e in pick.tolist():
+        part = (ways.xy[ways.offsets[e]:ways.offsets[e + 1]],)
+        out.append(MapShape("transportation", str(ways.cls[e]), False, part))
+        if ways.names[e]:
+            out.append(MapShape("transportation_name", str(ways.cls[e]), False, part, str(ways.names[e])))
+    return out
+
+
+def map_shapes(tiles_dir: Path, frame: MapFrame, graph: CompiledGraph | None = None) -> list[MapShape]:
+    """The tiles' features a frame shows, read once per tile and process (a sheet's maps share tiles); on a map
+    wider than GRAPH_WAYS_FROM_M, given the graph, its ways instead of the tiles' roads and paths."""
     paths = tiles_for_bbox(tiles_dir, frame_bbox(frame))
+    width = span_m(frame)
+    if graph is not None and width > GRAPH_WAYS_FROM_M:
+        return [s for p in paths for s in _area_shapes(p)] + graph_ways(graph, frame)
     out = [s for p in paths for s in _tile_shapes(p, MAP_LAYERS)]
-    if span_m(frame) <= BUILDING_SPAN_M:
+    if width <= BUILDING_SPAN_M:
         out += [s for p in paths for s in _tile_shapes(p, ("building",))]
     return out
 
@@ -271,7 +337,7 @@ MAP_FORMATS = ("png", "jpeg")
 
 
 def render_map(spec: MapSpec, tiles_dir: Path, w: Words, *, width_px: int, height_px: int,
-               dpi: int = 200, fmt: str = "png") -> tuple[bytes, MapFrame]:
+               dpi: int = 200, fmt: str = "png", graph: CompiledGraph | None = None) -> tuple[bytes, MapFrame]:
     """The map as PNG (or JPEG) bytes, and the frame it shows (to place things on it again)."""
     frame = frame_for(spec, width_px, height_px)
     scale = dpi / 100
@@ -284,7 +350,7 @@ def render_map(spec: MapSpec, tiles_dir: Path, w: Words, *, width_px: int, heigh
     ax.set_xlim(x0, x1)
     ax.set_ylim(y1, y0)  # y grows southwards
     detail = span_m(frame) <= DETAIL_SPAN_M
-    shapes = map_shapes(tiles_dir, frame)
+    shapes = map_shapes(tiles_dir, frame, graph)
     _draw_basemap(ax, shapes, span_m(frame), scale)
     _draw_names(ax, shapes, frame, detail, scale)
     _draw_route(ax, spec.lines, scale)

@@ -164,3 +164,13 @@ def test_race_and_multi_day_variants(client):
     pages, text = pdf_text(client.get(f"{tour['links']['self']}.pdf?lang=en").data)
     assert days >= 2 and pages >= days + 1 and "The stages" in text
     assert all(f"Stage {d}" in text for d in range(1, days + 1))
+
+
+def test_a_sheet_for_a_course_too_long_to_print_is_refused(client):
+    far = client.post("/v1/routes", json={"points": ["louvre-lens", [3.55, 50.35], [2.45, 50.55], [3.55, 50.5],
+                                                     [2.5, 50.35]]}).get_json()
+    assert far["properties"]["distance_m"] > 250_000
+    problem = assert_problem(client.get(f"{far['links']['self']}.pdf"), 422, "format")
+    assert "250 km" in problem["detail"]
+    picture = client.get(f"{far['links']['self']}.png?width=400")  # its picture is drawn: 100 km marks apart
+    assert picture.status_code == 200 and Image.open(io.BytesIO(picture.data)).size == (400, 300)
