@@ -61,6 +61,8 @@ PAGE_SIZES = {"A4": A4, "A5": A5}
 DETAIL_FROM_KM = 30.0
 DETAIL_KM = 25.0
 MAX_DETAIL_MAPS = 8
+#: An overview with more numbered POIs and steps than this would hide its route under them: they go on detail maps.
+MAX_OVERVIEW_MARKS = 45
 #: A sheet is printed for courses up to this long (km): longer ones are not walked or ridden from a sheet, and their
 #: maps would read the whole basin's tiles several times over (refused with a 422 naming ``format``).
 MAX_SHEET_KM = 250.0
@@ -429,7 +431,7 @@ class _Builder:
         coords = self.course.coordinates()
         cum = cumulative_distance(coords) / 1000
         length = float(cum[-1])
-        n = min(MAX_DETAIL_MAPS, int(np.ceil(length / DETAIL_KM)))
+        n = max(2, min(MAX_DETAIL_MAPS, int(np.ceil(length / DETAIL_KM))))
         edges = np.linspace(0, length, n + 1)
         for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]), 1):
             part = coords[(cum >= lo) & (cum <= hi)]
@@ -461,7 +463,8 @@ class _Builder:
 
     def build(self) -> Sheet:
         staged = bool(self.plan.get("stages")) and len(self.course.parts) > 1
-        long = self.course.distance_m / 1000 > DETAIL_FROM_KM and not staged
+        crowded = len(self.pois) + len(self.steps) > MAX_OVERVIEW_MARKS
+        long = (self.course.distance_m / 1000 > DETAIL_FROM_KM or crowded) and not staged
         self.header()
         self.practical()
         self.story += [Paragraph(_escape(self.t["map"]), self.s.h2)]
