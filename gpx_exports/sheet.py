@@ -76,7 +76,7 @@ SHEET_THEMES = frozenset({"great_mining_sites", "terrils", "pit_shafts", "cites_
                           "museums", "belfries", "memory", "viewpoints"})
 #: At most this many POIs are printed (nearest the route first among the rest, key and described ones always).
 MAX_SHEET_POIS = 60
-DPI = 170
+DPI = 150
 #: A picture numbers every printed POI up to this many; beyond, only the key places (no list beside it to read).
 MAX_PICTURE_POIS = 15
 #: Km markers go every so many km, the first that puts at most 12 on the map.

@@ -193,18 +193,20 @@ def _graph_ways(graph: CompiledGraph) -> _Ways:
 
 
 def graph_ways(graph: CompiledGraph, frame: MapFrame) -> list[MapShape]:
-    """The graph's ways in a frame, of the classes STYLE draws that wide, as map shapes with their names."""
+    """The graph's ways in a frame, of the classes STYLE draws that wide: one shape per class, and one per named
+    way of the classes whose names the map writes."""
     ways, width = _graph_ways(graph), span_m(frame)
     x0, y0, x1, y1 = frame.extent
     drawn = [c for (layer, c), look in STYLE.items() if layer == "transportation" and width <= look.up_to_m]
     pick = np.flatnonzero((ways.box[:, 2] >= x0) & (ways.box[:, 0] <= x1) & (ways.box[:, 3] >= y0)
                           & (ways.box[:, 1] <= y1) & np.isin(ways.cls, drawn))
-    out = []
-    for e in pick.tolist():
-        part = (ways.xy[ways.offsets[e]:ways.offsets[e + 1]],)
-        out.append(MapShape("transportation", str(ways.cls[e]), False, part))
-        if ways.names[e]:
-            out.append(MapShape("transportation_name", str(ways.cls[e]), False, part, str(ways.names[e])))
+    off, xy, cls = ways.offsets, ways.xy, ways.cls[pick]
+    out = [MapShape("transportation", c, False, tuple(xy[off[e]:off[e + 1]] for e in pick[cls == c].tolist()))
+           for c in drawn if (cls == c).any()]
+    named_classes = NAMED_CLASSES["detail" if width <= DETAIL_SPAN_M else "overview"]
+    named = pick[np.isin(cls, named_classes) & ways.names[pick].astype(bool)]
+    out += [MapShape("transportation_name", str(ways.cls[e]), False, (xy[off[e]:off[e + 1]],), str(ways.names[e]))
+            for e in named.tolist()]
     return out
 
 
