@@ -98,7 +98,7 @@ class RouteFeatureSchema(Schema):
     type = Str(required=True, metadata={"enum": ["Feature"]})
     geometry = fields.Nested(LineStringSchema, required=True)
     properties = fields.Nested(RoutePropertiesSchema, required=True)
-    links = fields.Dict(keys=Str(), values=Str(), metadata={"description": "self, geojson, gpx"})
+    links = fields.Dict(keys=Str(), values=Str(), metadata={"description": "self, geojson, gpx, pdf, png"})
 
 
 class StopSchema(Schema):

@@ -162,9 +162,10 @@ def _store() -> gx.ExportStore:
 
 
 def links(key: str) -> dict:
-    """Where a result can be fetched again: as JSON, GeoJSON and GPX."""
+    """Where a result can be fetched again: as JSON, GeoJSON, GPX, the printable sheet and the map picture."""
     base = f"/v1/results/{key}"
-    return {"self": base, "geojson": f"{base}.geojson", "gpx": f"{base}.gpx"}
+    return {"self": base, "geojson": f"{base}.geojson", "gpx": f"{base}.gpx", "pdf": f"{base}.pdf",
+            "png": f"{base}.png"}
 
 
 def results_code() -> str:

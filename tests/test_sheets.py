@@ -131,7 +131,7 @@ def test_a_themed_circuit_collects_the_most_value_within_its_budget(client):
     gpx = client.get(body["links"]["gpx"] + "?lang=fr").get_data(as_text=True)
     assert all(f"<name>{s['name']}</name>" in gpx for s in props["stops"] if "&" not in s["name"])
     assert props["name"] == f"Circuit « Mémoire », {words('fr').km(route['distance_m'])}"
-    pages, text = pdf_text(client.get(f"{body['links']['self']}.pdf").data)
+    pages, text = pdf_text(client.get(body["links"]["pdf"]).data)
     assert pages >= 1 and _flat(props["name"]) in text
     again = client.post("/v1/circuits", json={**THEMED, "lang": "en"})
     assert again.headers["X-Cache"] == "hit" and again.get_json()["properties"]["stops"] == props["stops"]
