@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 from marshmallow import Schema, fields, validate, validates_schema
 
+from gpx_exports import runner_figures
 from poi_data import THEMES
 from poi_data.themed import POI_VALUES, poi_value, themed_prizes
 from presentation import LANGUAGES
@@ -59,6 +60,8 @@ def _circuit(c) -> dict:
     """A circuit's result, language-neutral: its texts in every language they are written in."""
     summary = c.summary(None)
     summary["circuit_kind"] = summary.pop("kind")
+    if summary["circuit_kind"] == "trail":
+        summary["runner"] = runner_figures(c.route.distance_m, c.route.ascent_m).as_dict()
     return collection([planned_feature(c.route)], kind="circuit", **summary)
 
 

@@ -120,6 +120,17 @@ class StageSchema(Schema):
     lodging = _opt(fields.Dict(metadata={"description": "id, name, lon, lat, detour_m; null where none is near"}))
 
 
+class RunnerSchema(Schema):
+    """The figures runners compare races by (trail courses and trail circuits)."""
+
+    km_effort = Num(required=True, metadata={"description": "ITRA: km + D+/100 m"})
+    category = Str(required=True, metadata={"enum": ["XXS", "XS", "S", "M", "L", "XL", "XXL"]})
+    ascent_per_km = Num(required=True, metadata={"description": "metres of ascent per km"})
+    estimates_s = fields.Dict(keys=Str(), values=fields.Integer(), required=True,
+                              metadata={"description": "seconds by pace group (fast 6, median 9, steady 12 min "
+                                                       "per km-effort: galibot's defaults)"})
+
+
 class PlanPropertiesSchema(Schema):
     """A planner's own facts about its result (which ones depends on ``kind``)."""
 
@@ -155,6 +166,7 @@ class PlanPropertiesSchema(Schema):
     value = fields.Integer(metadata={"description": "themed circuits: the summed value of the stops"})
     greedy_value = fields.Integer(metadata={"description": "themed circuits: the greedy baseline's value"})
     greedy_km = Num(metadata={"description": "themed circuits: the greedy baseline's length"})
+    runner = fields.Nested(RunnerSchema, metadata={"description": "trails: km-effort, ITRA category, estimates"})
     poi_values = fields.Dict(keys=Str(), values=fields.Integer(), metadata={"description": "the value of a key place, "
                                                                                         "a described POI, another"})
 

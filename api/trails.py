@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 from marshmallow import Schema, fields, validate
 
+from gpx_exports import runner_figures
 from presentation import LANGUAGES
 from routing import settings
 from routing.planners.trail import plan_trail
@@ -35,9 +36,10 @@ def _trail(args: dict) -> dict:
                             args["terrils"], args["profile"], finish,
                             [stop(p, f"via[{i}]") for i, p in enumerate(args["via"])],
                             time_limit_s=settings.TRAIL_REQUEST_LIMIT_S, workers=state.cfg.workers)
+    runner = runner_figures(course.route.distance_m, course.route.ascent_m).as_dict()
     return collection([planned_feature(course.route, summits=course.summits, target_m=course.target_m)],
-                       kind="trail", terrils=len(course.summits), optimal=course.optimal,
-                      deadline_hit=course.deadline_hit)
+                      kind="trail", terrils=len(course.summits), optimal=course.optimal,
+                      deadline_hit=course.deadline_hit, runner=runner)
 
 
 @bp.post("/trails")

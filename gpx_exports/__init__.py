@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .analysis import TrackAnalysis, analyse
 from .course import Course, Part, Waypoint, course
+from .effort import RunnerFigures, runner_figures
 from .errors import (
     EmptyGPX,
     ExportError,
@@ -28,6 +29,7 @@ from .store import ExportStore, export_key
 from .writer import GPXOptions, to_gpx, to_gpx_files
 
 __all__ = [
+    "RunnerFigures", "runner_figures",
     "Course", "Part", "Waypoint", "course", "course_geojson", "route_feature", "GPXOptions", "to_gpx",
     "to_gpx_files", "RaceSpec", "race_course", "Track", "read_gpx", "TrackAnalysis", "analyse", "ExportStore",
     "export_key", "course_of_result", "GPXError", "GPXTooLarge", "GPXUnsafe", "GPXSyntaxError", "NotGPX",

@@ -17,6 +17,7 @@ from routing.route import cumulative_distance, smoothed_climbs
 
 from . import settings
 from .course import ENGLISH, Course, Waypoint, point_at
+from .effort import runner_figures
 from .errors import ExportError
 
 
@@ -109,7 +110,10 @@ def race_course(course: Course, spec: RaceSpec, wording: Words = ENGLISH) -> Cou
         seconds=round(effort.km_effort(effort.length_km) * spec.cutoff_s_per_km_effort))
     rules = w.say("race_description", start=w.moment(spec.start_time), finish=w.moment(finish_cutoff),
                   minutes=w.say("minutes", minutes=w.number(spec.cutoff_s_per_km_effort / 60)))
-    text = f"{course.description}\n{rules}".strip()
+    runner = runner_figures(course.distance_m, course.ascent_m)
+    figures = w.say("race_figures", effort=w.number(runner.km_effort, 1), category=runner.category,
+                    per_km=w.metres(runner.ascent_per_km))
+    text = f"{course.description}\n{rules}\n{figures}".strip()
     first_start = next((w for w in course.waypoints if w.kind == "start"), None)
     last_finish = next((w for w in reversed(course.waypoints) if w.kind == "finish"), None)
     ends = [_end(e, spec, finish_cutoff, w, closes=last_finish is None) for e in (first_start, last_finish)

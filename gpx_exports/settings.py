@@ -88,6 +88,11 @@ MIN_STATION_SPACING_KM = 0.5
 MAX_STATIONS = 200
 #: ITRA's km-effort: one km of distance plus one per this many metres of ascent.
 KM_EFFORT_ASCENT_M = 100.0
+#: ITRA's race categories by km-effort: (name, first km-effort of the next category); XXL has no upper bound.
+ITRA_CATEGORIES = (("XXS", 25), ("XS", 45), ("S", 75), ("M", 115), ("L", 155), ("XL", 210), ("XXL", None))
+#: Time estimates by pace group, in seconds per km-effort. ITRA defines the km-effort, not these paces: they are
+#: galibot's defaults (the cut-off pace, 12 min, is the slowest group's), not figures of any race.
+PACE_GROUPS_S_PER_KM_EFFORT = {"fast": 360.0, "median": 540.0, "steady": 720.0}
 
 #: Pictures (``format=png``): width and height in pixels, each in this range, and at most PICTURE_MAX_PIXELS in all
 #: (a 2,000 × 1,500 map takes about 1 s and 60 MB to draw; the cap bounds a request's CPU and memory).

@@ -51,6 +51,7 @@ from routing.route import cumulative_distance
 
 from . import settings
 from .course import Course, terril_number
+from .effort import runner_figures
 from .errors import ExportError
 from .race import EffortProfile
 
@@ -300,6 +301,8 @@ class _Builder:
                 (t["greenways"], f"{w.number(100 * green)} %"),
                 (t["cavaliers"], f"{w.number(100 * (p.get('cavalier_share') or 0))} %"),
                 (t["ev5"], f"{w.number(100 * (p.get('ev5_share') or 0))} %")]
+        if c.profile == "trail" or c.kind == "race":
+            rows += self.runner_rows()
         half = (len(rows) + 1) // 2
         cells = [[Paragraph(f"<b>{_escape(a)}</b>", self.s.cell), Paragraph(_escape(b), self.s.cell)]
                  for a, b in rows]
@@ -312,6 +315,15 @@ class _Builder:
                                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                                    ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)]))
         self.story += [Paragraph(_escape(t["practical"]), self.s.h2), table]
+
+    def runner_rows(self) -> list[tuple[str, str]]:
+        """Km-effort with its ITRA category, D+ per km and the pace groups' times, for a trail course or a race."""
+        w, t, c = self.w, self.t, self.course
+        r = runner_figures(c.distance_m, c.ascent_m)
+        times = {group: w.duration(s) for group, s in r.estimates_s.items()}
+        return [(t["km_effort"], t["km_effort_value"].format(effort=w.number(r.km_effort, 1), category=r.category)),
+                (t["ascent_per_km"], w.metres(r.ascent_per_km)),
+                (t["estimates"], t["estimates_value"].format(**times))]
 
     def _points(self, lo_km: float = 0.0, hi_km: float = 1e9, *, steps: bool = True,
                 key_only: bool = False) -> list[MapPoint]:

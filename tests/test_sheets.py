@@ -18,7 +18,7 @@ import gpx_exports as gx
 from bench.sheets import route_pixel_shares
 from gpx_exports.sheet import SheetOptions, circuit_sheet, sheet_pois
 from presentation import words
-from tests.conftest import assert_problem
+from tests.conftest import BASE_11_19, assert_problem
 
 pytestmark = pytest.mark.slow
 
@@ -174,3 +174,25 @@ def test_a_sheet_for_a_course_too_long_to_print_is_refused(client):
     assert "250 km" in problem["detail"]
     picture = client.get(f"{far['links']['self']}.png?width=400")  # its picture is drawn: 100 km marks apart
     assert picture.status_code == 200 and Image.open(io.BytesIO(picture.data)).size == (400, 300)
+
+
+def test_trail_results_carry_the_figures_runners_compare_races_by(client):
+    """ITRA's km-effort (km + D+/100) and category on the TPN-style circuit and a trail, in its race file and sheet."""
+    from gpx_exports.effort import itra_category
+
+    assert [itra_category(k) for k in (24.9, 25, 44, 45, 114.9, 115, 125.6, 154, 155, 209, 210, 400)] == \
+        ["XXS", "XS", "XS", "S", "M", "L", "L", "L", "XL", "XL", "XXL", "XXL"]
+    tpn = client.get("/v1/circuits/trail-pyramides-noires-inspire").get_json()
+    route, runner = tpn["features"][0]["properties"], tpn["properties"]["runner"]
+    effort = route["distance_m"] / 1000 + route["ascent_m"] / 100
+    assert runner["km_effort"] == round(effort, 1) and runner["category"] == itra_category(effort) == "L"
+    assert runner["ascent_per_km"] == round(route["ascent_m"] / (route["distance_m"] / 1000), 1)
+    assert runner["estimates_s"] == {"fast": round(effort * 360), "median": round(effort * 540),
+                                     "steady": round(effort * 720)}
+    trail = client.post("/v1/trails", json={"start": BASE_11_19, "distance_km": 21, "terrils": 4}).get_json()
+    assert trail["properties"]["runner"]["category"] == "XS"
+    race = client.get("/v1/circuits/trail-pyramides-noires-inspire?format=gpx&race=true&lang=fr"
+                      "&start_time=2027-03-06T06:00:00%2B01:00").get_data(as_text=True)
+    assert f"{words('fr').number(runner['km_effort'], 1)} km-effort, catégorie ITRA L" in race
+    text = pdf_text(client.get("/v1/circuits/trail-pyramides-noires-inspire?format=pdf&lang=fr").data)[1]
+    assert f"Km-effort (ITRA) {_flat(words('fr').number(runner['km_effort'], 1))} · catégorie L" in text
