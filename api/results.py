@@ -109,6 +109,9 @@ class FileOptionsSchema(Schema):
                                 validate=validate.Range(min=gpx_settings.MIN_STATION_SPACING_KM, max=500))
     cutoff_s_per_km_effort = fields.Float(load_default=gpx_settings.CUTOFF_S_PER_KM_EFFORT,
                                           validate=_within(gpx_settings.CUTOFF_S_PER_KM_EFFORT_RANGE))
+    race_pois = fields.Boolean(load_default=False, metadata={
+        "description": "race files: keep the course's POIs, stops and nights (else start, checkpoints, aid "
+                       "stations, summits and finish only)"})
 
     @validates_schema
     def _picture_fits(self, data: dict, **_) -> None:
@@ -257,7 +260,7 @@ def _course(body: bytes, opts: dict, w: Words) -> gx.Course:
     spec = gx.RaceSpec(start_time=opts["start_time"], version=opts["race_version"],
                        checkpoints_km=opts["checkpoints_km"], checkpoint_every_km=opts["checkpoint_every_km"],
                        aid_stations_km=opts["aid_stations_km"], aid_every_km=opts["aid_every_km"],
-                       cutoff_s_per_km_effort=opts["cutoff_s_per_km_effort"])
+                       cutoff_s_per_km_effort=opts["cutoff_s_per_km_effort"], all_waypoints=opts["race_pois"])
     return gx.race_course(course, spec, w)
 
 

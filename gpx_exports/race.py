@@ -32,6 +32,7 @@ class RaceSpec:
     aid_stations_km: tuple[float, ...] | None = None  # explicit; else every ``aid_every_km``
     aid_every_km: float | None = settings.AID_EVERY_KM
     cutoff_s_per_km_effort: float = settings.CUTOFF_S_PER_KM_EFFORT
+    all_waypoints: bool = False  # keep the course's POIs, stops and nights too (else only what a runner needs)
 
     def check(self, length_km: float) -> None:
         """Refuse marks off the course and spacings that make no sense, naming the field."""
@@ -71,6 +72,11 @@ class EffortProfile:
     def km_effort(self, km: float) -> float:
         """Km-effort from the start to ``km``: distance plus smoothed ascent over KM_EFFORT_ASCENT_M."""
         return km + float(np.interp(km * 1000, self.grid, self.ascent)) / settings.KM_EFFORT_ASCENT_M
+
+
+#: What a race file keeps of its course unless the organiser asks for all: its ends, summits and km markers (the
+#: checkpoints and aid stations are the race's own). Tourist POIs, a tour's stops and nights are for other files.
+RACE_KINDS = frozenset({"start", "finish", "summit", "km"})
 
 
 def _marks(explicit: tuple[float, ...] | None, every: float | None, length_km: float) -> list[float]:
@@ -118,7 +124,8 @@ def race_course(course: Course, spec: RaceSpec, wording: Words = ENGLISH) -> Cou
     last_finish = next((w for w in reversed(course.waypoints) if w.kind == "finish"), None)
     ends = [_end(e, spec, finish_cutoff, w, closes=last_finish is None) for e in (first_start, last_finish)
             if e is not None]
-    kept = [e for e in course.waypoints if e is not first_start and e is not last_finish]
+    kept = [e for e in course.waypoints if e is not first_start and e is not last_finish
+            and (spec.all_waypoints or e.kind in RACE_KINDS)]
     return replace(course, waypoints=kept).with_waypoints([*stations, *ends], kind="race", version=spec.version,
                                                           description=text, finish_cutoff=finish_cutoff)
 

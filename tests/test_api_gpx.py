@@ -160,3 +160,15 @@ def test_an_unknown_form_field_is_named(client):
 def test_file_options_that_would_blow_up_are_refused(client, query, field):
     resp = client.get(f"/v1/circuits/memoire-14-18?{query}")
     assert resp.status_code == 422 and resp.get_json()["field"] == field
+
+
+def test_a_race_file_holds_only_what_a_runner_needs_unless_asked(client):
+    """The TPN-style race GPX: start, checkpoints, aid stations, summits and finish; the museum, a bike shop and the
+    course's stops come back with race_pois=true."""
+    base = "/v1/circuits/trail-pyramides-noires-inspire?format=gpx&race=true&start_time=2027-03-06T06:00:00Z"
+    race = valid_gpx(client.get(base))
+    assert {w.type for w in race.waypoints} <= {"start", "finish", "checkpoint", "aid-station", "summit"}
+    assert len([w for w in race.waypoints if w.type == "summit"]) >= 20
+    everything = valid_gpx(client.get(base + "&race_pois=true"))
+    assert {"poi", "checkpoint", "summit"} <= {w.type for w in everything.waypoints}
+    assert len(everything.waypoints) > len(race.waypoints)
