@@ -196,17 +196,30 @@ def rendered(body: bytes, lang: str) -> bytes:
     return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def _rendering_key(key: str, lang: str) -> str:
+    """Where Redis keeps a result's rendering in one language."""
+    return f"{cache.result_key(key)}:{lang}"
+
+
+def worded_body(key: str, neutral: bytes, lang: str) -> bytes:
+    """A stored result's rendering in ``lang``: from Redis, else rendered now and kept there."""
+    body = cache.get(_rendering_key(key, lang))
+    if body is None:
+        body = rendered(neutral, lang)
+        cache.put(_rendering_key(key, lang), body)
+    return body
+
+
 def result_body(endpoint: str, params: dict, compute: Callable[[], dict], lang: str) -> tuple[str, bytes, bool]:
     """(key, JSON body in ``lang``, served from a cache) of a result: from Redis, else the store, else computed."""
     key = gx.export_key(endpoint, params, f"{service().graph.data_version}+{results_code()}")
-    redis_key = f"{cache.result_key(key)}:{lang}"
-    body = cache.get(redis_key)
+    body = cache.get(_rendering_key(key, lang))
     if body is not None:
         return key, body, True
     neutral, cached, keep = neutral_body(key, compute)
     body = rendered(neutral, lang)
     if keep:
-        cache.put(redis_key, body)
+        cache.put(_rendering_key(key, lang), body)
     return key, body, cached
 
 
@@ -234,7 +247,7 @@ def serve_result(endpoint: str, params: dict, compute: Callable[[], dict], expli
     lang = reader_language(explicit_lang, opts)
     key, body, cached = result_body(endpoint, params, compute, lang)
     if opts["format"] in FILE_FORMATS:
-        return _file(key, body, opts, cached, lang)
+        return _file(key, lambda: body, opts, cached, lang)
     return _in_language(cache.respond(body, "application/geo+json", cached))
 
 
@@ -253,8 +266,8 @@ def _suffix(opts: dict, ext: str) -> str:
     return f"-{hashlib.sha256(blob).hexdigest()[:12]}.{ext}"
 
 
-def _course(body: bytes, opts: dict, w: Words) -> gx.Course:
-    course = gx.course_of_result(json.loads(body), w)
+def _course(result: dict, opts: dict, w: Words) -> gx.Course:
+    course = gx.course_of_result(result, w)
     if not opts["race"]:
         return course
     spec = gx.RaceSpec(start_time=opts["start_time"], version=opts["race_version"],
@@ -264,18 +277,18 @@ def _course(body: bytes, opts: dict, w: Words) -> gx.Course:
     return gx.race_course(course, spec, w)
 
 
-def _file(key: str, body: bytes, opts: dict, cached: bool, lang: str) -> Response:
-    """The result (worded in ``lang``) as a file: GPX with the GPX options, GeoJSON for the app's map, the PDF
-    sheet, or a picture. Each is made once and kept in the export store."""
+def _file(key: str, worded: Callable[[], bytes], opts: dict, cached: bool, lang: str) -> Response:
+    """The result as a file: GPX with the GPX options, GeoJSON for the app's map, the PDF sheet, or a picture.
+    Each is made once and kept in the export store; ``worded`` gives the result in ``lang``, asked only then."""
     ext = opts["format"]
     suffix = f"-{lang}{_suffix(opts, ext)}"
     content = _store().get(key, suffix)
     if content is None:
         cached = False
-        w = words(lang)
-        course = _course(body, opts, w)
+        w, result = words(lang), json.loads(worded())
+        course = _course(result, opts, w)
         course.link = f"{public_url()}/v1/results/{key}"  # never the request's Host: the file is shared
-        content = MAKERS[ext](key, json.loads(body), course, opts, w)
+        content = MAKERS[ext](key, result, course, opts, w)
         _store().put(key, suffix, content)
     resp = cache.respond(content, FORMATS[ext], cached)
     if ext in ("gpx", "pdf"):
@@ -329,17 +342,16 @@ def get_result(name: str):
     key, _, ext = name.partition(".")
     if not re.fullmatch(KEY_PATTERN, key) or ext not in ("", *FORMATS):
         raise APIProblem(404, "Not Found", f"no result {name!r}: a result is <key>[.{'|.'.join(FORMATS)}]", "key")
-    body = _store().get(key, ".json")
-    if body is None:
+    neutral = _store().get(key, ".json")
+    if neutral is None:
         raise APIProblem(404, "Not Found", f"no result {key}; results are kept per data version", "key")
     opts = file_options()
     if ext in FILE_FORMATS:
         opts["format"] = ext
     lang = reader_language(request.args.get("lang"), opts)
-    body = rendered(body, lang)
-    if opts["format"] in FILE_FORMATS:
-        return _file(key, body, opts, True, lang)
-    return _in_language(cache.respond(body, "application/geo+json", True))
+    if opts["format"] in FILE_FORMATS:  # a stored file is served without wording the result again
+        return _file(key, lambda: worded_body(key, neutral, lang), opts, True, lang)
+    return _in_language(cache.respond(worded_body(key, neutral, lang), "application/geo+json", True))
 
 
 class AnalyzeSchema(Schema):

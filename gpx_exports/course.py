@@ -14,7 +14,7 @@ from datetime import datetime
 
 import numpy as np
 
-from presentation import Words, words
+from presentation import Words, terril_number, words
 from routing.planners.stages import Stage
 from routing.planners.tour import Stop
 from routing.route import Route, cumulative_distance
@@ -190,11 +190,6 @@ def stop_waypoints(stops: Sequence[Stop], km: Sequence[float | None], coords: np
     return [Waypoint(s.lon, s.lat, s.name or wording.say("stop", number=i + 1), "stop",
                      km=round(k * scale, 2) if k is not None else km_along(coords, s.lon, s.lat), ref=s.id)
             for i, (s, k) in enumerate(zip(stops, km))]
-
-
-def terril_number(number: str) -> str:
-    """A terril's number as people say it: MBM's ``T074A`` is terril ``74A``."""
-    return number.lstrip("Tt").lstrip("0") or number
 
 
 def summit_waypoints(summits: Sequence[dict], scale: float = 1.0, wording: Words = ENGLISH) -> list[Waypoint]:

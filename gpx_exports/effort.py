@@ -32,10 +32,14 @@ def itra_category(km_effort: float) -> str:
     return next(name for name, below in settings.ITRA_CATEGORIES if below is None or whole < below)
 
 
+def km_effort(distance_m: float, ascent_m: float) -> float:
+    """ITRA's km-effort: km plus one per KM_EFFORT_ASCENT_M metres of ascent."""
+    return distance_m / 1000 + ascent_m / settings.KM_EFFORT_ASCENT_M
+
+
 def runner_figures(distance_m: float, ascent_m: float,
                    paces: dict[str, float] = settings.PACE_GROUPS_S_PER_KM_EFFORT) -> RunnerFigures:
     """The runner's figures of a course of ``distance_m`` and ``ascent_m``."""
-    km = distance_m / 1000
-    effort = km + ascent_m / settings.KM_EFFORT_ASCENT_M
+    km, effort = distance_m / 1000, km_effort(distance_m, ascent_m)
     return RunnerFigures(effort, itra_category(effort), ascent_m / km if km else 0.0,
                          {group: effort * pace for group, pace in paces.items()})

@@ -42,7 +42,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.tables import LongTable
 
-from presentation import Words
+from presentation import Words, terril_number
 from presentation.basemap import MapFrame, MapPoint, MapSpec, render_map
 from presentation.charts import ProfileMark, render_profile
 from presentation.steps import Step, steps_of
@@ -50,8 +50,8 @@ from routing.compiled import CompiledGraph
 from routing.route import cumulative_distance
 
 from . import settings
-from .course import Course, terril_number
-from .effort import runner_figures
+from .course import Course, Waypoint, cut
+from .effort import km_effort, runner_figures
 from .errors import ExportError
 from .race import EffortProfile
 
@@ -213,8 +213,7 @@ def pictogram(profile: str, size: float) -> Drawing:
 def difficulty(profile: str, distance_m: float, ascent_m: float) -> int:
     """0 (easy) to 3 (very hard), from the km-effort of the course and the profile's bounds."""
     bounds = DIFFICULTY_KM_EFFORT.get(profile, DIFFICULTY_KM_EFFORT["walk"])
-    effort = distance_m / 1000 + ascent_m / settings.KM_EFFORT_ASCENT_M
-    return int(np.searchsorted(bounds, effort, side="left"))
+    return int(np.searchsorted(bounds, km_effort(distance_m, ascent_m), side="left"))
 
 
 def poi_rank(p: dict) -> tuple[int, float]:
@@ -238,6 +237,11 @@ def sheet_pois(pois: Sequence[dict], most: int = MAX_SHEET_POIS) -> list[dict]:
     return out
 
 
+def _summit_label(wp: Waypoint) -> str:
+    """A summit's terril number, from its catalogue id (``terril-t074a`` → ``74a``), as its waypoint name says it."""
+    return terril_number(wp.ref.removeprefix("terril-")) if wp.ref else ""
+
+
 def _poi_line(p: dict) -> str:
     """A POI's name and text; a sentence that starts with the name is not preceded by it again."""
     desc = p.get("description")
@@ -250,7 +254,7 @@ class _Builder:
     """One sheet being laid out: the styles, the story, the maps placed."""
 
     def __init__(self, result: dict, course: Course, w: Words, opts: SheetOptions) -> None:
-        self.result, self.course, self.w, self.opts = result, course, w, opts
+        self.course, self.w, self.opts = course, w, opts
         self.t = w.table["sheet"]
         self.pagesize = PAGE_SIZES[opts.page]
         self.scale = 1.0 if opts.page == "A4" else 0.8
@@ -334,8 +338,7 @@ class _Builder:
             if wp.kind in ("start", "finish") and lo_km - 0.01 <= (wp.km or 0) <= hi_km + 0.01:
                 pts.append(MapPoint(wp.lon, wp.lat, wp.kind))
             elif wp.kind == "summit" and lo_km <= (wp.km or 0) <= hi_km:
-                pts.append(MapPoint(wp.lon, wp.lat, "summit", terril_number(wp.ref.split("-", 1)[1].upper())
-                                    if wp.ref else ""))
+                pts.append(MapPoint(wp.lon, wp.lat, "summit", _summit_label(wp)))
         for i, poi in enumerate(self.pois, 1):
             if lo_km <= poi["along_m"] / 1000 <= hi_km and (poi.get("key") or not key_only):
                 pts.append(MapPoint(poi["lon"], poi["lat"], "poi", str(i)))
@@ -364,8 +367,8 @@ class _Builder:
 
     def profile_marks(self) -> list[ProfileMark]:
         """The summits (at their heights) and the stops, checkpoints and nights the profile names."""
-        marks = [ProfileMark(wp.km or 0, terril_number(wp.ref.split("-", 1)[1].upper()) if wp.ref else "", "summit",
-                             wp.ele) for wp in self.course.waypoints if wp.kind == "summit"]
+        marks = [ProfileMark(wp.km or 0, _summit_label(wp), "summit", wp.ele)
+                 for wp in self.course.waypoints if wp.kind == "summit"]
         named: dict[float, list[str]] = {}
         for wp in self.course.waypoints:
             if wp.kind in ("stop", "checkpoint", "aid-station", "lodging"):
@@ -446,7 +449,7 @@ class _Builder:
         n = max(2, min(MAX_DETAIL_MAPS, int(np.ceil(length / DETAIL_KM))))
         edges = np.linspace(0, length, n + 1)
         for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]), 1):
-            part = coords[(cum >= lo) & (cum <= hi)]
+            part = cut(coords, cum * 1000, lo * 1000, hi * 1000)
             title = self.t["detail_map"].format(number=k, start=self.w.number(lo), end=self.w.number(hi))
             if k % 2 == 1:
                 self.story.append(PageBreak())

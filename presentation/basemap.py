@@ -23,13 +23,20 @@ import numpy as np  # noqa: E402
 from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from routing import settings as routing_settings  # noqa: E402
 from routing.compiled import CompiledGraph  # noqa: E402
-from routing.sources.tiles import MapShape, lonlat_to_pixels, read_map_shapes, tiles_for_bbox  # noqa: E402
+from routing.sources.tiles import (  # noqa: E402
+    MapShape,
+    lonlat_to_pixels,
+    pixels_to_lonlat,
+    read_map_shapes,
+    tiles_for_bbox,
+)
 
 from .words import Words  # noqa: E402
 
 ROUTE_COLOUR = "#d1006f"
-ROUTE_RGB = (0xD1, 0x00, 0x6F)
+ROUTE_RGB = tuple(int(ROUTE_COLOUR[i:i + 2], 16) for i in (1, 3, 5))
 #: Below this span (m) the map is a detail map: buildings, tracks, paths and service roads are drawn.
 DETAIL_SPAN_M = 12_000.0
 #: Buildings are drawn on maps narrower than this (m); wider, they are a grey blur and cost the most to read.
@@ -37,6 +44,8 @@ BUILDING_SPAN_M = 4_000.0
 #: At most this many way names are written on a map, the longest ways first.
 MAX_LABELS = 24
 EARTH_M = 40_075_016.686
+#: Tile pixels around the world at the tiles' zoom.
+WORLD_PX = routing_settings.TILE_EXTENT * (1 << routing_settings.TILE_ZOOM)
 #: Tiles kept read per process, every layer (about 0.2 MB each: at most about 50 MB; maps narrower than
 #: GRAPH_WAYS_FROM_M read them), and area layers only (about 0.04 MB: the basin's 1,686 tiles in about 60 MB).
 TILE_CACHE = 256
@@ -76,7 +85,9 @@ STYLE: dict[tuple[str, str | None], Look] = {
 #: Ways that a map writes the name of, by the span it is drawn at.
 NAMED_CLASSES = {"overview": ("motorway", "trunk", "primary", "secondary"),
                  "detail": ("primary", "secondary", "tertiary", "minor", "path", "track")}
-MAP_LAYERS = ("landcover", "landuse", "park", "water", "waterway", "transportation", "transportation_name")
+#: The layers of the area colours, and with the ways' two layers, every layer a map draws.
+AREA_LAYERS = ("landcover", "landuse", "park", "water", "waterway")
+MAP_LAYERS = (*AREA_LAYERS, "transportation", "transportation_name")
 
 
 @dataclass(frozen=True)
@@ -115,7 +126,7 @@ class MapSpec:
 
 
 def _metres_per_pixel(lat: float) -> float:
-    return EARTH_M * math.cos(math.radians(lat)) / (4096 * 2 ** 14)
+    return EARTH_M * math.cos(math.radians(lat)) / WORLD_PX
 
 
 def frame_for(spec: MapSpec, width_px: int, height_px: int) -> MapFrame:
@@ -133,8 +144,6 @@ def frame_for(spec: MapSpec, width_px: int, height_px: int) -> MapFrame:
 
 def frame_bbox(frame: MapFrame) -> tuple[float, float, float, float]:
     """The lon/lat box of a frame."""
-    from routing.sources.tiles import pixels_to_lonlat
-
     x0, y0, x1, y1 = frame.extent
     lon, lat = pixels_to_lonlat(np.array([x0, x1]), np.array([y1, y0]))
     return float(lon[0]), float(lat[0]), float(lon[1]), float(lat[1])
@@ -161,7 +170,6 @@ def _area_shapes(path: Path) -> tuple[MapShape, ...]:
 #: basin covers 1,200 tiles. The graph has no motorways, trunks or railways, so those maps lack them; lower zoom
 #: levels made from the z14 tiles (the offline-map issue's PMTiles) will give every layer cheaply.
 GRAPH_WAYS_FROM_M = BUILDING_SPAN_M
-AREA_LAYERS = ("landcover", "landuse", "park", "water", "waterway")
 
 
 @dataclass(frozen=True)

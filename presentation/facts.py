@@ -43,9 +43,14 @@ def _cite(p: dict, name: str, w: Words) -> str | None:
     return f"{name} – {_joined(w, [kind, company, interest])}."
 
 
+def terril_number(number: str) -> str:
+    """A terril's number as people say it: MBM's ``T074a`` is terril ``74a``."""
+    return number.lstrip("Tt").lstrip("0") or number
+
+
 def _terril(p: dict, name: str, w: Words) -> str | None:
     f = w.table["facts"]
-    number = (p.get("number") or "").lstrip("T").lstrip("0")
+    number = terril_number(p.get("number") or "")
     shape = f["shape"].format(shape=_value(w, "shapes", p.get("forme"))) if p.get("forme") else None
     summit = f["summit"].format(height=w.metres(p["summit_m"])) if p.get("summit_m") else None
     if not number:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from .instructions import instruction_text
 from .words import Words
@@ -43,7 +44,7 @@ def steps_wanted(distance_m: float) -> int:
 def _kept(maneuvers: Sequence[dict], wanted: int) -> list[int]:
     """The indices of the maneuvers that start a step: the ends, the via points, then the longest turns."""
     must = [i for i, m in enumerate(maneuvers) if m["type"] in ("depart", "waypoint", "arrive")]
-    turns = [i for i, m in enumerate(maneuvers) if m["type"] in ("turn", "continue") and i not in must]
+    turns = [i for i, m in enumerate(maneuvers) if m["type"] in ("turn", "continue")]
     room = max(0, wanted - len(must))
     longest = sorted(turns, key=lambda i: (-maneuvers[i]["distance_m"], i))[:room]
     return sorted({*must, *longest})
@@ -63,20 +64,15 @@ def steps_of(maneuvers: Sequence[dict], w: Words, *, wanted: int | None = None) 
     """The numbered steps of a route's maneuvers, worded in ``w``'s language."""
     if not maneuvers:
         return []
-    total = sum(m["distance_m"] for m in maneuvers)
-    keep = _kept(maneuvers, wanted or steps_wanted(total))
-    starts, at = [], 0.0
-    for m in maneuvers:
-        starts.append(at)
-        at += m["distance_m"]
+    starts = [0.0, *accumulate(m["distance_m"] for m in maneuvers)]  # the last is the route's length
+    keep = _kept(maneuvers, wanted or steps_wanted(starts[-1]))
     out = []
     for n, (i, j) in enumerate(zip(keep, [*keep[1:], len(maneuvers)]), 1):
         m = maneuvers[i]
-        reach = (starts[j] if j < len(maneuvers) else total) - starts[i]
-        text = instruction_text({**m, "distance_m": reach}, w) if m["type"] not in ("waypoint", "arrive") else \
-            instruction_text(m, w)
-        via = _via(maneuvers, i, j, w) if m["type"] not in ("arrive",) else ""
-        if m["type"] == "waypoint" and j < len(maneuvers) and j > i + 1:
+        reach = starts[j] - starts[i]
+        text = instruction_text({**m, "distance_m": reach}, w)  # a via or the arrival says no distance
+        via = _via(maneuvers, i, j, w)  # none after the arrival, the last maneuver
+        if m["type"] == "waypoint" and j > i + 1:
             nxt = maneuvers[i + 1]
             text = f"{text}. {instruction_text({**nxt, 'distance_m': reach}, w)}"
         out.append(Step(n, round(starts[i] / 1000, 2), m["location"][0], m["location"][1],

@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from gpx_exports import settings as gpx_settings
-from gpx_exports.course import terril_number
+from presentation import terril_number
 from tests.conftest import LEWARDE, LOUVRE
 
 XSD = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "data" / "gpx-1.1.xsd")))

@@ -26,8 +26,6 @@ from .trail import leg_lengths, solve_prize_circuit, sparse_arcs
 VALUE_WEIGHT = 100_000
 #: The model keeps at most this many candidates, the most valuable first, then the nearest to the start.
 MAX_CANDIDATES = 40
-#: Candidates lie within this share of the budget from the start (and finish), crow-fly, there and back.
-REACH_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -57,15 +55,15 @@ class PrizeCircuit:
 
 
 def reachable(prizes: list[Prize], start: Stop, finish: Stop, budget_m: float) -> list[Prize]:
-    """The prizes a circuit of ``budget_m`` can reach (crow-fly there and back), best first, at most
-    MAX_CANDIDATES."""
+    """The prizes a circuit of ``budget_m`` can reach (start → prize → finish, crow-fly, within the budget), best
+    first, at most MAX_CANDIDATES."""
     if not prizes:
         return []
     x, y = geo.to_metric(np.array([p.stop.lon for p in prizes]), np.array([p.stop.lat for p in prizes]))
     sx, sy = geo.to_metric(start.lon, start.lat)
     fx, fy = geo.to_metric(finish.lon, finish.lat)
     reach = np.hypot(x - sx, y - sy) + np.hypot(x - fx, y - fy)
-    inside = [i for i in np.argsort(reach, kind="stable") if reach[i] <= budget_m * REACH_SHARE * 2]
+    inside = [i for i in np.argsort(reach, kind="stable") if reach[i] <= budget_m]
     best = sorted(inside, key=lambda i: (-prizes[i].value, reach[i]))[:MAX_CANDIDATES]
     return [prizes[i] for i in sorted(best)]
 
