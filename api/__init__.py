@@ -17,6 +17,7 @@ from .devices import load_secret
 from .errors import register_error_handlers
 from .graph_state import GraphState
 from .limits import init_limits
+from .race_store import RaceStore
 from .trip_store import TripStore
 
 #: The rate limits a deployment may set (api/limits.py has the defaults).
@@ -63,6 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["galibot.graph"] = state
     app.extensions["galibot.redis"] = _redis_client(app.config["REDIS_URL"])
     app.extensions["galibot.trips"] = TripStore(app.extensions["galibot.redis"])
+    app.extensions["galibot.races"] = RaceStore(app.extensions["galibot.redis"])
     app.extensions["galibot.secret"] = load_secret(cfg.cache_dir / "secret", app.config["GALIBOT_SECRET"])
     register_error_handlers(app)
 
@@ -76,6 +78,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         isochrones,
         openapi,
         pois,
+        races,
         results,
         roundtrips,
         routes,
@@ -88,7 +91,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # plus the multipart envelope, unless the caller set one; JSON bodies get a smaller cap (common.json_body)
     app.config["MAX_CONTENT_LENGTH"] = (config or {}).get("MAX_CONTENT_LENGTH") or MAX_GPX_BYTES + 1024 * 1024
     for blueprint in (health.bp, pois.bp, routes.bp, tours.bp, roundtrips.bp, trails.bp, isochrones.bp, circuits.bp,
-                      results.bp, bundles.bp, devices.bp, trips.bp, openapi.bp):
+                      results.bp, races.bp, bundles.bp, devices.bp, trips.bp, openapi.bp):
         app.register_blueprint(blueprint)
     app.extensions["galibot.limiter"] = init_limits(app)
     state.start_loading()

@@ -6,7 +6,16 @@ from flask import Flask, Response, json
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from gpx_exports.errors import EmptyGPX, ExportError, GPXError, GPXTooLarge, InvalidGPX, OutsideBasin, TrackTooLong
+from gpx_exports.errors import (
+    EmptyGPX,
+    ExportError,
+    GPXError,
+    GPXTooLarge,
+    InvalidGPX,
+    NotACourse,
+    OutsideBasin,
+    TrackTooLong,
+)
 from poi_data.errors import POIQueryError, UnknownPOI
 from poi_data.versions import UnknownVersion, VersionAhead
 from routing.errors import (
@@ -30,6 +39,7 @@ STATUS_OF: dict[type, int] = {
     UnknownVersion: 404, VersionAhead: 409,
     RoutingError: 422, PlannerTimeout: 503, CircuitError: 503,
     GPXError: 400, GPXTooLarge: 413, EmptyGPX: 422, InvalidGPX: 422, OutsideBasin: 422, TrackTooLong: 422,
+    NotACourse: 422,
     ExportError: 422,
 }
 

@@ -27,8 +27,10 @@ EXPENSIVE = ("tours.post_tour", "roundtrips.post_roundtrips", "trails.post_trail
 DEFAULT_PLANNER_LIMIT = "30 per minute"
 #: Isochrones, GPX analyses, GPX re-renders of a stored result with new options, and its sheets and pictures
 #: (``GALIBOT_HEAVY_LIMIT``).
-HEAVY = ("isochrones.get_isochrones", "results.analyze_gpx")
+HEAVY = ("isochrones.get_isochrones", "results.analyze_gpx", "races.post_race", "races.put_race")
 RENDER = "results.get_result"
+#: A race's files are drawn or written from the stored race like a result's (its JSON and stored files are not).
+RACE_RENDER = "races.get_race"
 DEFAULT_HEAVY_LIMIT = "60 per minute"
 #: Route legs (a route of n points costs n − 1) per client (``GALIBOT_ROUTE_LIMIT``): 2-point re-routing at 10 a
 #: second, or about 23 routes of 27 points a minute.
@@ -93,6 +95,7 @@ def init_limits(app: Flask) -> Limiter:
     for endpoint in HEAVY:
         views[endpoint] = limiter.limit(heavy)(views[endpoint])
     views[RENDER] = limiter.limit(heavy, exempt_when=renders_nothing)(views[RENDER])
+    views[RACE_RENDER] = limiter.limit(heavy, exempt_when=renders_nothing)(views[RACE_RENDER])
     views["routes.post_route"] = limiter.limit(app.config.get("GALIBOT_ROUTE_LIMIT") or DEFAULT_ROUTE_LIMIT,
                                                cost=route_legs)(views["routes.post_route"])
     views["devices.new_device"] = limiter.limit(app.config.get("GALIBOT_DEVICE_LIMIT") or DEFAULT_DEVICE_LIMIT,

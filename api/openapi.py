@@ -19,7 +19,21 @@ from presentation import LANGUAGES
 from routing import __version__
 from routing.profiles import PROFILES
 
-from . import bundles, common, devices, health, isochrones, pois, results, roundtrips, routes, tours, trails, trips
+from . import (
+    bundles,
+    common,
+    devices,
+    health,
+    isochrones,
+    pois,
+    races,
+    results,
+    roundtrips,
+    routes,
+    tours,
+    trails,
+    trips,
+)
 from .circuits import ThemedCircuitSchema
 from .responses import (
     AnalysisSchema,
@@ -61,11 +75,13 @@ CUSTOM_FIELDS = ((common.LonLatText, "string", None), (common.BBoxText, "string"
                  (trips.BasinPoint, "array", None))
 
 ERRORS = {
-    400: "bad input", 401: "no device token from POST /v1/devices", 404: "unknown id",
-    409: "a version that is behind or ahead of the stored one (with `server_copy`)",
+    400: "bad input", 401: "no device token from POST /v1/devices", 403: "another device's race",
+    404: "unknown id",
+    409: "a version that is behind or ahead of the stored one (with `server_copy`), or a race version already "
+         "published",
     410: "deleted (a tombstone), or a feed cursor older than the feed keeps",
     412: "If-Match does not match the stored version (with `server_copy`)",
-    413: "the body is over the endpoint's limit, or a token's trip quota is full",
+    413: "the body is over the endpoint's limit, or a token's trip or race quota is full",
     415: "the body is not declared as application/json",
     416: "the Range lies past the end of the file", 422: "invalid input, named in `field`",
     429: "rate limited; see Retry-After",
@@ -81,6 +97,8 @@ def _responses(ok: str | type[Schema], codes: tuple[int, ...], gpx: bool = False
         content = {media: {"schema": ok}}
         if gpx:
             content[GPX] = {"schema": {"type": "string"}}
+            content["text/csv"] = {"schema": {"type": "string"}}
+            content["application/vnd.ant.fit"] = {"schema": {"type": "string", "format": "binary"}}
             content.update({media_type: {"schema": {"type": "string", "format": "binary"}}
                             for media_type in ("application/pdf", "image/png")})
             content["image/svg+xml"] = {"schema": {"type": "string"}}
@@ -157,6 +175,9 @@ LINKS = {
     ("listTrips", "200"): {"NextPage": {"operationId": "listTrips", "parameters": {"after": "$response.body#/next"}}},
     ("tripChanges", "200"): {"MoreChanges": {"operationId": "tripChanges",
                                              "parameters": {"cursor": "$response.body#/cursor"}}},
+    ("createRace", "201"): {"ReadRace": {"operationId": "getRace", "parameters": {"race_id": "$response.body#/id"}},
+                            "PublishVersion": {"operationId": "publishRace",
+                                               "parameters": {"race_id": "$response.body#/id"}}},
     ("listPois", "200"): {"OnePoi": {"operationId": "getPoi",
                                      "parameters": {"poi_id": "$response.body#/features/0/id"}}},
     ("listCircuits", "200"): {"OneCircuit": {"operationId": "getCircuit",
@@ -176,6 +197,8 @@ OPERATION_IDS = {
     ("/v1/devices", "post"): "newDevice", ("/v1/trips", "get"): "listTrips",
     ("/v1/trips/changes", "get"): "tripChanges", ("/v1/trips/{trip_id}", "get"): "getTrip",
     ("/v1/trips/{trip_id}", "put"): "putTrip", ("/v1/trips/{trip_id}", "delete"): "deleteTrip",
+    ("/v1/races", "post"): "createRace", ("/v1/races/{race_id}", "put"): "publishRace",
+    ("/v1/races/{race_id}", "get"): "getRace",
 }
 
 
@@ -202,7 +225,44 @@ def _post(summary: str, schema, codes: tuple[int, ...] = PLANNED) -> dict:
 
 def operations() -> dict[str, dict]:
     """Every path and method of the API with its parameters, body and responses."""
-    return _with_ids_and_links({**core_operations(), **offline_operations()})
+    return _with_ids_and_links({**core_operations(), **offline_operations(), **race_operations()})
+
+
+def _race_upload(required: list[str]) -> dict:
+    """The multipart body of a race: the course file and the race spec, a JSON part (``RaceSpec``)."""
+    return {"required": True, "content": {"multipart/form-data": {
+        "schema": {"type": "object", "required": required,
+                   "properties": {"file": {"type": "string", "format": "binary",
+                                           "description": "the course as GPX (a track or a route)"},
+                                  "race": {"$ref": "#/components/schemas/RaceSpec"}}},
+        "encoding": {"race": {"contentType": "application/json"}}}}}
+
+
+def race_operations() -> dict[str, dict]:
+    """An organiser's own course as a race: create, publish versions, read it and its files."""
+    auth = [{"bearer": []}]
+    files = {ext: {"schema": {"type": "string", "format": "binary"}}
+             for ext in ("application/gpx+xml", "application/vnd.ant.fit", "text/csv", "application/pdf",
+                         "image/png", "image/svg+xml")}
+    race = {"application/json": {"schema": races.RaceOutSchema}}
+    return {
+        "/v1/races": {"post": {
+            "summary": "A race from the organiser's own GPX (never re-routed): checkpoints, cut-offs, warnings",
+            "security": auth, "requestBody": _race_upload(["file", "race"]),
+            "responses": _json(races.RaceOutSchema, (400, 401, 404, 413, 422, 429, 503), "201")}},
+        "/v1/races/{race_id}": {"put": {
+            "summary": "Publish a new version of a race (its owner's token only): a new file, spec, or both",
+            "security": auth, "parameters": [_path("race_id", "the id of POST /v1/races")],
+            "requestBody": _race_upload([]),
+            "responses": _json(races.RaceOutSchema, (400, 401, 403, 404, 409, 413, 422, 429, 503))}, "get": {
+            "summary": "A race: <id> (JSON) or <id>.gpx|.fit|.geojson|.csv|.pdf|.png|.svg with the file options",
+            "parameters": [_path("race_id", "<id>, or <id>.<format> for a file"), *_query(results.FileOptionsSchema)],
+            "responses": {"200": {"description": "the race or its file",
+                                  "content": {**race, GEOJSON: {"schema": CourseCollectionSchema}, **files}},
+                          "304": {"description": "not modified (If-None-Match)"},
+                          **{str(c): {"description": ERRORS[c], "content": {PROBLEM: {"schema": "ProblemSchema"}}}
+                             for c in (400, 404, 422, 429, 503)}, "414": SERVER_LIMIT}}},
+    }
 
 
 def offline_operations() -> dict[str, dict]:
@@ -336,6 +396,7 @@ def document() -> dict:
         marshmallow.map_to_openapi_type(field_class, openapi_type, openapi_format)
     marshmallow.converter.add_attribute_function(_exclusive_bounds)
     spec.components.schema("ProblemSchema", schema=ProblemSchema)
+    spec.components.schema("RaceSpec", schema=races.RaceSpecSchema)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                "description": "one token per device or user; it scopes the trips"})
     for path, ops in operations().items():

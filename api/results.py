@@ -8,6 +8,7 @@ is not part of its key, only of its rendering (``presentation.render_result``), 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -40,9 +41,14 @@ bp = Blueprint("results", __name__, url_prefix="/v1")
 GPX_MIMETYPE = "application/gpx+xml"
 #: Every format a result is delivered in, with its media type.
 FORMATS = {"json": "application/geo+json", "geojson": "application/geo+json", "gpx": GPX_MIMETYPE,
-           "pdf": "application/pdf", "png": "image/png", "svg": "image/svg+xml"}
+           "pdf": "application/pdf", "png": "image/png", "svg": "image/svg+xml",
+           "fit": gpx_settings.FIT_MIMETYPE, "csv": "text/csv"}
 #: Formats that are files made from the result (the rest is the result itself).
-FILE_FORMATS = ("gpx", "geojson", "pdf", "png", "svg")
+FILE_FORMATS = ("gpx", "geojson", "pdf", "png", "svg", "fit", "csv")
+#: Files a client saves (the rest are shown): served with a file name.
+DOWNLOADS = ("gpx", "pdf", "fit", "csv")
+#: The response header that reports how far a thinned track strays from the course (``thin_to``).
+DEVIATION_HEADER = "Galibot-Thinning-Deviation-M"
 KEY_PATTERN = "[0-9a-f]{32}"
 
 
@@ -79,7 +85,10 @@ class FileOptionsSchema(Schema):
                                                     "(track and waypoints) for a map; pdf: the printable sheet "
                                                     "(French unless lang or Accept-Language says otherwise); png: "
                                                     "the map (or picture=profile, the elevation chart); svg: the "
-                                                    "elevation chart. Else the Accept header decides"})
+                                                    "elevation chart; fit: a FIT course (course points for the "
+                                                    "ends, checkpoints, aid stations, summits and stops); csv: the "
+                                                    "table of the course's points (race=true: with cut-offs). Else "
+                                                    "the Accept header decides"})
     page = fields.String(load_default="A4", validate=validate.OneOf(list(PAGE_SIZES)),
                          metadata={"description": "pdf: the page size (A5 is the folded booklet)"})
     picture = fields.String(load_default="map", validate=validate.OneOf(list(gpx_settings.PICTURES)),
@@ -97,6 +106,9 @@ class FileOptionsSchema(Schema):
                                       metadata={"description": "ISO 8601 with a time zone, years 2000 to 2100",
                                                 "pattern": r"^(20[0-9]{2}|2100)-"})
     max_points = fields.Integer(load_default=None, validate=_within(gpx_settings.MAX_POINTS_RANGE))
+    thin_to = fields.Integer(load_default=None, validate=_within(gpx_settings.THIN_TO_RANGE), metadata={
+        "description": "gpx, fit: thin each track to at most N points (Douglas-Peucker, every course point kept); "
+                       f"the largest deviation in metres is in the {DEVIATION_HEADER} header"})
     part = fields.Integer(load_default=None, validate=validate.Range(min=1),
                           metadata={"description": "only this part (1-based), e.g. one stage"})
     race = fields.Boolean(load_default=False, metadata={"description": "checkpoints, aid stations and cut-offs"})
@@ -277,29 +289,60 @@ def _course(result: dict, opts: dict, w: Words) -> gx.Course:
     return gx.race_course(course, spec, w)
 
 
-def _file(key: str, worded: Callable[[], bytes], opts: dict, cached: bool, lang: str) -> Response:
-    """The result as a file: GPX with the GPX options, GeoJSON for the app's map, the PDF sheet, or a picture.
-    Each is made once and kept in the export store; ``worded`` gives the result in ``lang``, asked only then."""
+#: What a file is made from, asked only when the file is not stored yet: the result as rendered for the reader and
+#: the course to write, in the reader's wording.
+FileSource = Callable[[Words], tuple[dict, gx.Course]]
+
+
+def make_file(key: str, source: FileSource, opts: dict, lang: str, *, link: str) -> tuple[bytes, str, bool]:
+    """(content, stored suffix, made now) of a file of a stored result: from the export store, else made by the
+    format's maker from ``source`` in ``lang``, and kept there. A thinned track's deviation is kept beside it
+    (``<suffix>.deviation``)."""
     ext = opts["format"]
     suffix = f"-{lang}{_suffix(opts, ext)}"
     content = _store().get(key, suffix)
-    if content is None:
-        cached = False
-        w, result = words(lang), json.loads(worded())
-        course = _course(result, opts, w)
-        course.link = f"{public_url()}/v1/results/{key}"  # never the request's Host: the file is shared
-        content = MAKERS[ext](key, result, course, opts, w)
-        _store().put(key, suffix, content)
+    if content is not None:
+        return content, suffix, False
+    w = words(lang)
+    result, course = source(w)
+    course.link = link  # never the request's Host: the file is shared
+    if opts["thin_to"] and ext in ("gpx", "fit"):
+        course, deviation = gx.thin_course(course, opts["thin_to"])
+        _store().put(key, f"{suffix}.deviation", f"{deviation:.1f}".encode())
+    content = MAKERS[ext](key, result, course, opts, w)
+    _store().put(key, suffix, content)
+    return content, suffix, True
+
+
+def _file(key: str, worded: Callable[[], bytes], opts: dict, cached: bool, lang: str) -> Response:
+    """The result as a file: GPX with the GPX options, GeoJSON for the app's map, the PDF sheet, a picture, a FIT
+    course or the CSV table. Each is made once and kept in the export store; ``worded`` gives the result in
+    ``lang``, asked only then."""
+    def source(w: Words) -> tuple[dict, gx.Course]:
+        result = json.loads(worded())
+        return result, _course(result, opts, w)
+
+    ext = opts["format"]
+    content, suffix, made = make_file(key, source, opts, lang, link=f"{public_url()}/v1/results/{key}")
+    cached = cached and not made
+    return _in_language(respond_file(content, ext, cached, f"galibot-{key[:12]}{suffix}", key, suffix))
+
+
+def respond_file(content: bytes, ext: str, cached: bool, filename: str, key: str, suffix: str) -> Response:
+    """A stored file as a response: its media type, a file name for downloads, and the thinning deviation."""
     resp = cache.respond(content, FORMATS[ext], cached)
-    if ext in ("gpx", "pdf"):
-        resp.headers["Content-Disposition"] = f'attachment; filename="galibot-{key[:12]}{suffix}"'
-    return _in_language(resp)
+    if ext in DOWNLOADS:
+        resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    deviation = _store().get(key, f"{suffix}.deviation")
+    if deviation is not None:
+        resp.headers[DEVIATION_HEADER] = deviation.decode()
+    return resp
 
 
 def _pdf(key: str, result: dict, course: gx.Course, opts: dict, w: Words) -> bytes:
     ends = course.coordinates()[[0, -1]]
     start, end = commune_of(float(ends[0, 0]), float(ends[0, 1])), commune_of(float(ends[1, 0]), float(ends[1, 1]))
-    sheet_opts = SheetOptions(service().cfg.tiles_dir, f"{public_url()}/v1/results/{key}.gpx", page=opts["page"],
+    sheet_opts = SheetOptions(service().cfg.tiles_dir, f"{course.link}.gpx", page=opts["page"],
                               start_commune=start, end_commune=end, graph=service().graph)
     return circuit_sheet(result, course, w, sheet_opts).pdf
 
@@ -330,9 +373,28 @@ def _gpx(key: str, result: dict, course: gx.Course, opts: dict, w: Words) -> byt
     return gx.to_gpx(course, gpx_opts, wording=w).encode()
 
 
+def _fit(key: str, result: dict, course: gx.Course, opts: dict, w: Words) -> bytes:
+    """The FIT course: one part (``part``) or a course whose parts follow one another (stages); several routes
+    (alternatives, loops) each need their own file."""
+    if opts["part"]:
+        gx.GPXOptions(part=opts["part"] - 1).parts(course)  # the same refusal as GPX for a part that does not exist
+        course = dataclasses.replace(course, parts=[course.parts[opts["part"] - 1]],
+                                     waypoints=[wp for wp in course.waypoints if wp.part == opts["part"] - 1])
+    elif len(course.parts) > 1 and not (result.get("properties") or {}).get("stages"):
+        raise gx.ExportError(f"this result holds {len(course.parts)} routes; a FIT course is one: ask one with "
+                             f"part=1..{len(course.parts)}", field="part")
+    revision = int((result.get("properties") or {}).get("revision") or 1)
+    return gx.to_fit(course, start_time=opts["start_time"], pace_s_per_km=opts["pace_s_per_km"], revision=revision,
+                     wording=w).data
+
+
+def _csv(key: str, result: dict, course: gx.Course, opts: dict, w: Words) -> bytes:
+    return gx.to_csv(course, w).encode()
+
+
 #: How each file format is made from a stored result: (key, rendered result, its course, options, wording).
 MAKERS: dict[str, Callable[[str, dict, gx.Course, dict, Words], bytes]] = {
-    "gpx": _gpx, "geojson": _geojson, "pdf": _pdf, "png": _png, "svg": _svg}
+    "gpx": _gpx, "geojson": _geojson, "pdf": _pdf, "png": _png, "svg": _svg, "fit": _fit, "csv": _csv}
 
 
 @bp.get("/results/<name>")

@@ -168,47 +168,61 @@ def canonical(content: dict) -> tuple[str, str]:
     return body, hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-class TripStore:
-    """The trips of every token in one Redis."""
+class DurableStore:
+    """What every store of users' data in Redis shares: one client, errors as ``StoreUnavailable`` (503), and
+    writes refused unless Redis persists with AOF and never evicts keys without a TTL. ``noun`` names what it keeps
+    in those messages."""
+
+    noun = "record"
 
     def __init__(self, client: redis.Redis | None) -> None:
         self.client = client
+        self._persistent = False
+
+    def _call(self, fn, *args):
+        """Run a Redis call; StoreUnavailable when Redis cannot be reached."""
+        if self.client is None:
+            raise StoreUnavailable(f"no Redis is configured (REDIS_URL); {self.noun}s cannot be stored")
+        try:
+            return fn(*args)
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            raise StoreUnavailable(f"the {self.noun} store (Redis) is unreachable: {exc}") from None
+        except redis.exceptions.OutOfMemoryError:  # at maxmemory, with no cache entry left to evict
+            raise StoreUnavailable(f"the {self.noun} store (Redis) is full; retry later") from None
+        except redis.ResponseError as exc:
+            if "OOM" in str(exc) or "maxmemory" in str(exc):  # the same, reported from inside a script
+                raise StoreUnavailable(f"the {self.noun} store (Redis) is full; retry later") from None
+            raise
+
+    def _check_persistence(self) -> None:
+        """Refuse writes to a Redis without AOF, where an acknowledged write could be lost on a restart, or with a
+        memory policy that could evict it."""
+        if not self._persistent:
+            info = self._call(self.client.info, "persistence")
+            if not info.get("aof_enabled"):
+                raise StoreUnavailable(f"the {self.noun} store (Redis) runs without AOF persistence; {self.noun}s "
+                                       "are not accepted")
+            policy = self._call(self.client.info, "memory").get("maxmemory_policy", "")
+            if policy.startswith("allkeys"):
+                raise StoreUnavailable(f"the {self.noun} store (Redis) evicts any key ({policy}), {self.noun}s "
+                                       "too; it must evict only keys with a TTL (volatile-lru) or none")
+            self._persistent = True
+
+
+class TripStore(DurableStore):
+    """The trips of every token in one Redis."""
+
+    noun = "trip"
+
+    def __init__(self, client: redis.Redis | None) -> None:
+        super().__init__(client)
         self._put = client.register_script(_PUT) if client is not None else None
         self._delete = client.register_script(_DELETE) if client is not None else None
-        self._persistent = False
 
     def _keys(self, ns: str, trip_id: str) -> list[str]:
         """The trip, the token's live ids, its feed, its bytes in use and where its feed starts."""
         return [f"{PREFIX}:{ns}:trip:{trip_id}", f"{PREFIX}:{ns}:ids", f"{PREFIX}:{ns}:feed", f"{PREFIX}:{ns}:bytes",
                 f"{PREFIX}:{ns}:floor"]
-
-    def _call(self, fn, *args):
-        """Run a Redis call; StoreUnavailable when Redis cannot be reached."""
-        if self.client is None:
-            raise StoreUnavailable("no Redis is configured (REDIS_URL); trips cannot be stored")
-        try:
-            return fn(*args)
-        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-            raise StoreUnavailable(f"the trip store (Redis) is unreachable: {exc}") from None
-        except redis.exceptions.OutOfMemoryError:  # at maxmemory, with no cache entry left to evict
-            raise StoreUnavailable("the trip store (Redis) is full; retry later") from None
-        except redis.ResponseError as exc:
-            if "OOM" in str(exc) or "maxmemory" in str(exc):  # the same, reported from inside a script
-                raise StoreUnavailable("the trip store (Redis) is full; retry later") from None
-            raise
-
-    def _check_persistence(self) -> None:
-        """Refuse writes to a Redis without AOF, where an acknowledged trip could be lost on a restart, or with a
-        memory policy that could evict a trip."""
-        if not self._persistent:
-            info = self._call(self.client.info, "persistence")
-            if not info.get("aof_enabled"):
-                raise StoreUnavailable("the trip store (Redis) runs without AOF persistence; trips are not accepted")
-            policy = self._call(self.client.info, "memory").get("maxmemory_policy", "")
-            if policy.startswith("allkeys"):
-                raise StoreUnavailable(f"the trip store (Redis) evicts any key ({policy}), trips too; it must "
-                                       "evict only keys with a TTL (volatile-lru) or none")
-            self._persistent = True
 
     def get(self, ns: str, trip_id: str) -> Trip | None:
         """The trip (or its tombstone), or None if this token never stored it."""

@@ -106,6 +106,10 @@ CASES: dict[str, Callable[[Picks], tuple[str, str, dict]]] = {
         "GET", "/v1/results/{route}.png?width=2000&height=2000", {}),
     "themed circuit, 150 km over every theme": lambda p: (
         "POST", "/v1/circuits", {"json": {"start": "louvre-lens", "distance_km": 150, "themes": list(THEMES)}}),
+    "race upload, 990 km, 99,000 points, 100 checkpoints": lambda p: ("POST", "/v1/races", {"race": 990}),
+    "race FIT of that upload thinned to 500 points": lambda p: ("GET", "/v1/races/{race}.fit?thin_to=500",
+                                                                {"race": 990}),
+    "race roadbook PDF of the EV5 upload (208 km)": lambda p: ("GET", "/v1/races/{race}.pdf", {"race": "ev5"}),
 }
 
 
@@ -135,7 +139,24 @@ BOUNDS = {
     "PNG map of the 27-point route, 2,000 × 2,000": "4,000,000 pixels, sides 200 to 3,000; the heavy limit",
     "themed circuit, 150 km over every theme":
         "150 km, 40 candidates; 2 units of solver work (`TRAIL_REQUEST_LIMIT_S`)",
+    "race upload, 990 km, 99,000 points, 100 checkpoints":
+        "10 MiB, 500,000 points, 1,000 km, 100 stations; 50 races a token; the heavy limit",
+    "race FIT of that upload thinned to 500 points": "thin_to 50 to 100,000; the heavy limit",
+    "race roadbook PDF of the EV5 upload (208 km)": "sheets for courses up to 250 km; the heavy limit",
 }
+
+
+def _race_form(what) -> dict:
+    """A race upload's multipart form: the zigzag of ``what`` km with a checkpoint every 9.9 km, or the EV5 file."""
+    import io
+
+    if what == "ev5":
+        data = (Settings.from_env().data_dir / "ev5-waymarkedtrails" / "ev5-relation5245117-wmt-2023-05-24.gpx")
+        spec = {"start_time": "2027-05-01T07:00:00+02:00", "profile": "bike", "checkpoints": [{"at": 50}]}
+        return {"file": (io.BytesIO(data.read_bytes()), "ev5.gpx"), "race": json.dumps(spec)}
+    spec = {"start_time": "2027-05-01T07:00:00+02:00", "profile": "bike",
+            "checkpoints": [{"at": round(9.9 * k, 1), "name": f"Point de contrôle numéro {k}"} for k in range(1, 101)]}
+    return {"file": (io.BytesIO(_zigzag_gpx(what)), "x.gpx"), "race": json.dumps(spec)}
 
 
 def _prepare(client, state, path: str, kwargs: dict) -> tuple[str, dict]:
@@ -152,6 +173,14 @@ def _prepare(client, state, path: str, kwargs: dict) -> tuple[str, dict]:
     if "{largest}" in path:
         manifest = client.get("/v1/bundles/basin/manifest.json").get_json()
         path = path.replace("{largest}", max(manifest["files"], key=lambda f: f["size"])["name"])
+    if "race" in kwargs:
+        headers = {"Authorization": f"Bearer {client.post('/v1/devices').get_json()['token']}"}
+        form = _race_form(kwargs.pop("race"))
+        if "{race}" in path:
+            made = client.post("/v1/races", headers=headers, data=form, content_type="multipart/form-data")
+            path = path.replace("{race}", made.get_json()["id"])
+        else:
+            kwargs.update(data=form, headers=headers, content_type="multipart/form-data")
     if "trips" in kwargs:
         headers = {"Authorization": f"Bearer {client.post('/v1/devices').get_json()['token']}"}
         trip = {"name": "t", "profile": "walk", "points": [LOUVRE] * 200, "notes": "n" * 8_000}  # 500 fill the quota
@@ -200,6 +229,18 @@ def worst_cases(names: list[str]) -> dict[str, dict]:
         out[name] = json.loads(lines[-1]) if lines else {"status": "failed", "detail": proc.stderr[-300:]}
         print(f"  {name}: {out[name]}", file=sys.stderr, flush=True)
     return out
+
+
+#: The columns of ``worst_rows``.
+WORST_HEADER = ["| case | status | CPU s | wall s | peak MB | bytes | bound | detail |",
+                "|---|---|---|---|---|---|---|---|"]
+
+
+def worst_rows(worst: dict[str, dict]) -> list[str]:
+    """The table of worst cases measured by ``worst_cases`` (header included), each with the bound that holds it."""
+    return [*WORST_HEADER, *(f"| {name} | {v['status']} | {v.get('cpu_s', '')} | {v.get('wall_s', '')} | "
+                             f"{v.get('peak_mb', '')} | {v.get('bytes', 0):,} | {BOUNDS[name]} | "
+                             f"{v.get('detail', '')} |" for name, v in worst.items())]
 
 
 class Served:

@@ -27,6 +27,7 @@ from bench import hardening as hardening_bench
 from bench import load as load_bench
 from bench import planners as planners_bench
 from bench import pois as pois_bench
+from bench import races as races_bench
 from bench import sheets as sheets_bench
 from routing import checks, landmarks
 from routing.build import BuildRequest, load_or_build
@@ -153,6 +154,8 @@ def main() -> int:
         sections.append(gpx_bench.run(cfg))
     if not only or "sheets" in only:
         sections.append(sheets_bench.run(cfg))
+    if not only or "races" in only:
+        sections.append(races_bench.run(cfg))
     if not only or "load" in only:
         sections.append(load_bench.run(cfg))
     if not only or "bundles" in only:

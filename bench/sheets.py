@@ -16,7 +16,7 @@ import pypdfium2 as pdfium
 from scipy.spatial import cKDTree
 
 import gpx_exports as gx
-from bench.hardening import BOUNDS, worst_cases
+from bench.hardening import worst_cases, worst_rows
 from gpx_exports.geojson import route_feature
 from gpx_exports.sheet import SheetOptions, circuit_sheet, map_picture, sheet_pois
 from poi_data import attach_pois, load_catalogue
@@ -166,19 +166,14 @@ def run(cfg: Settings) -> str:
                                                  height_px=900, graph=graph))
     timing.append(f"| PNG map 1200 × 900 (5 sites) | – | {len(png) / 1e6:.2f} MB | {p50:.2f} s | {worst:.2f} s | "
                   f"{gpx_p50 * 1000:.0f} ms | {p50 / gpx_p50:.0f}× |")
-    worst = worst_cases(WORST)
-    worst_rows = [f"| {name} | {v['status']} | {v.get('cpu_s', '')} | {v.get('wall_s', '')} | {v.get('peak_mb', '')} "
-                  f"| {v.get('bytes', 0):,} | {BOUNDS[name]} | {v.get('detail', '')} |" for name, v in worst.items()]
+    worst = worst_rows(worst_cases(WORST))
     return "\n".join([
         "## Sheets and pictures (issue 15)",
         "",
         "Worst cases of the new requests, each in a child process of its own on an empty export store "
         "(`bench.hardening.worst_cases`, as the hardening section measures the others):",
         "",
-        "| request | status | CPU s | wall s | peak MB above the app | bytes | the bound that holds it "
-        "| refused because |",
-        "|---|---|---|---|---|---|---|---|",
-        *worst_rows,
+        *worst,
         "",
         "The themed circuit (`POST /v1/circuits` with `memory`, 25 km by bike from the Louvre-Lens), against the "
         "greedy baseline (insert the POI of most value per metre added while the circuit fits) on the same "

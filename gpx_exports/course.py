@@ -41,6 +41,8 @@ class Waypoint:
     ref: str | None = None  # the catalogue id of the place, when it is one
     part: int = 0  # the part (0-based) the waypoint belongs to: a stage's lodging is on the day that ends there
     cutoff: datetime | None = None  # a race point's cut-off (start: the start time)
+    label: str | None = None  # the short name a device shows (FIT course points); None: made from the kind
+    services: tuple[str, ...] = ()  # an aid station's services, as the organiser names them
 
     @property
     def sym(self) -> str:
@@ -55,11 +57,19 @@ class Part:
     name: str
     coordinates: np.ndarray  # (n, 3) lon, lat, elevation
     instructions: list[dict] = field(default_factory=list)
+    segment_starts: tuple[int, ...] = ()  # an uploaded track's own segments: where each after the first starts
+    measure: np.ndarray | None = None  # metres along at each point, when not its own length (a thinned track's)
 
     @property
     def distance_m(self) -> float:
-        """Great-circle length of the part, as galibot measures routes."""
-        return float(cumulative_distance(self.coordinates)[-1]) if len(self.coordinates) > 1 else 0.0
+        """Great-circle length of the part, as galibot measures routes (an upload's jumps between its segments
+        aside)."""
+        return float(self.along_m()[-1]) if len(self.coordinates) > 1 else 0.0
+
+    def along_m(self) -> np.ndarray:
+        """Metres along the part at each point: a thinned part keeps the measure of the track it was thinned from,
+        so its records' distances stay those of the course points' km."""
+        return self.measure if self.measure is not None else along_m(self.coordinates, self.segment_starts)
 
 
 @dataclass
@@ -87,6 +97,23 @@ class Course:
         chunks = [p.coordinates if i == 0 else p.coordinates[1:] for i, p in enumerate(self.parts)]
         return np.vstack(chunks)
 
+    def stretches(self) -> list[tuple[int, int]]:
+        """Index ranges of ``coordinates()`` drawn as one line: the whole course, or an upload's own segments."""
+        seams, offset = [], 0
+        for i, p in enumerate(self.parts):
+            seams += [offset + s - (i > 0) for s in p.segment_starts]
+            offset += len(p.coordinates) - (i > 0)
+        return list(zip([0, *seams], [*seams, offset]))
+
+    def along_m(self) -> np.ndarray:
+        """Metres along the course at each point of ``coordinates()``: the measure of every waypoint's km."""
+        chunks, offset = [], 0.0
+        for i, p in enumerate(self.parts):
+            cum = p.along_m() + offset
+            chunks.append(cum if i == 0 else cum[1:])
+            offset = float(cum[-1])
+        return np.concatenate(chunks)
+
     def bounds(self) -> tuple[float, float, float, float]:
         """min lon, min lat, max lon, max lat of the track and the waypoints."""
         pts = self.coordinates()[:, :2]
@@ -109,6 +136,17 @@ class Course:
         Marks are rounded to 10 m, so a mark up to END_TOLERANCE_KM past a boundary still counts as on it.
         """
         return part_at(self.part_offsets_km(), km, closing=closing)
+
+
+def along_m(coords: np.ndarray, segment_starts: Sequence[int] = ()) -> np.ndarray:
+    """Great-circle metres from the first point to each point of a line; the jump into each of an uploaded file's
+    own segments (``segment_starts``) counts nothing, as the file draws no line there."""
+    cum = cumulative_distance(coords)
+    if not len(segment_starts):
+        return cum
+    steps = np.diff(cum)
+    steps[np.asarray(segment_starts, dtype=int) - 1] = 0.0
+    return np.concatenate([[0.0], np.cumsum(steps)])
 
 
 def part_offsets_km(parts: Sequence[Part]) -> np.ndarray:
@@ -202,7 +240,8 @@ def summit_waypoints(summits: Sequence[dict], scale: float = 1.0, wording: Words
                      number=number)
         desc = f"{s['name']} – {desc}" if s.get("name") else desc
         out.append(Waypoint(s["lon"], s["lat"], label, "summit", desc,
-                            km=round(s["km"] * scale, 2), ele=s["height_m"], ref=f"terril-{s['number'].lower()}"))
+                            km=round(s["km"] * scale, 2), ele=s["height_m"], ref=f"terril-{s['number'].lower()}",
+                            label=w.pick("device", "summit").format(number=number)))
     return out
 
 

@@ -39,6 +39,10 @@ class EmptyGPX(GPXError):
     """No track, route or waypoint with at least two points to analyse."""
 
 
+class NotACourse(GPXError):
+    """An upload that holds no course: waypoints only, or a line with no length."""
+
+
 class OutsideBasin(GPXError):
     """Every point of the track lies outside the area the graph covers."""
 

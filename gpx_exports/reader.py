@@ -41,6 +41,7 @@ class Track:
     waypoints: list[dict] = field(default_factory=list)  # name, lon, lat, ele, type, sym
     claimed_ascent_m: float | None = None
     claimed_descent_m: float | None = None
+    source: str = "track"  # what the lines are: the file's "track" segments, its "routes", or its "waypoints"
 
     @property
     def points(self) -> int:
@@ -154,7 +155,7 @@ def _text(data: bytes) -> str:
     return re.sub(r"^\s*<\?xml[^>]*\?>", "", text.lstrip("\ufeff"), count=1)
 
 
-def _lines(gpx: gpxpy.gpx.GPX) -> list[np.ndarray]:
+def _lines(gpx: gpxpy.gpx.GPX) -> tuple[list[np.ndarray], str]:
     """The lines to analyse: the tracks; else the routes; else the waypoints in file order.
 
     A file with both a track and a route (as some devices want) describes one course twice; the
@@ -164,11 +165,11 @@ def _lines(gpx: gpxpy.gpx.GPX) -> list[np.ndarray]:
               for trk in gpx.tracks for seg in trk.segments]
     routes = [[(p.longitude, p.latitude, p.elevation) for p in rte.points] for rte in gpx.routes]
     waypoints = [[(p.longitude, p.latitude, p.elevation) for p in gpx.waypoints]]
-    for lines in (tracks, routes, waypoints):
+    for source, lines in (("track", tracks), ("routes", routes), ("waypoints", waypoints)):
         kept = [np.array(line, dtype=float) for line in lines if len(line) >= 2]
         if kept:
-            return kept
-    return []
+            return kept, source
+    return [], ""
 
 
 def read_gpx(data: bytes) -> Track:
@@ -178,7 +179,7 @@ def read_gpx(data: bytes) -> Track:
         gpx = gpxpy.parse(_text(data))
     except gpxpy.gpx.GPXException as exc:
         raise InvalidGPX(f"gpxpy cannot read it: {exc}") from None
-    lines = _lines(gpx)
+    lines, source = _lines(gpx)
     if not lines:
         raise EmptyGPX("the file has no track, route or set of waypoints with at least two points")
     has_ele = any(p.elevation is not None for trk in gpx.tracks for seg in trk.segments for p in seg.points)
@@ -188,4 +189,4 @@ def read_gpx(data: bytes) -> Track:
     return Track(name=gpx.name or next((t.name for t in gpx.tracks if t.name), None), version=version,
                  lines=lines, waypoints=waypoints,
                  claimed_ascent_m=round(up_down.uphill, 1) if up_down else None,
-                 claimed_descent_m=round(up_down.downhill, 1) if up_down else None)
+                 claimed_descent_m=round(up_down.downhill, 1) if up_down else None, source=source)

@@ -101,3 +101,43 @@ PICTURE_MAX_PIXELS = 4_000_000
 PICTURE_DEFAULT_PX = (1200, 900)
 #: What a picture shows: the map, or the elevation profile.
 PICTURES = ("map", "profile")
+
+#: FIT courses: a course point's name is at most FIT_NAME_BYTES bytes of UTF-8 with its terminating zero, i.e. 15
+#: bytes of text: Garmin's limit for the names of saved locations and course points (longer names are cut on the
+#: device, or the file is refused by older units). Longer names are truncated at a character boundary, and the
+#: response of the request that named them says so.
+FIT_NAME_BYTES = 16
+#: FIT courses: the course's own name (the ``course`` message) is cut to this many bytes with its zero.
+FIT_COURSE_NAME_BYTES = 32
+#: FIT courses: the FIT ``course_point`` type of each waypoint type (names of the FIT profile's ``course_point``).
+FIT_COURSE_POINTS = {
+    "start": "segment_start", "finish": "segment_end", "checkpoint": "checkpoint", "aid-station": "aid_station",
+    "summit": "summit", "stop": "generic", "lodging": "shelter", "poi": "info", "km": "general_distance",
+}
+#: FIT courses: a POI's course point type by its device symbol (``THEME_SYMBOLS``), else ``FIT_COURSE_POINTS["poi"]``.
+FIT_SYMBOL_POINTS = {"Drinking Water": "water", "Restaurant": "food", "Scenic Area": "overlook", "Lodging": "shelter",
+                     "Bike Trail": "service", "Ground Transportation": "transport", "Summit": "summit"}
+#: FIT courses: the FIT sport and sub-sport of each routing profile.
+FIT_SPORTS = {"bike": ("cycling", "generic"), "road_bike": ("cycling", "road"), "mtb": ("cycling", "mountain"),
+              "walk": ("walking", "generic"), "trail": ("running", "trail")}
+#: FIT courses: the media type (the one Garmin's own services send).
+FIT_MIMETYPE = "application/vnd.ant.fit"
+
+#: Thinning (``thin_to``): the number of points a thinned track may be asked for; devices hold 500 to 10,000.
+THIN_TO_RANGE = (50, 100_000)
+#: Thinning: bisection steps on the Douglas-Peucker tolerance (a fixed count, so the result never depends on time).
+THIN_BISECTION_STEPS = 24
+
+#: Uploaded races: a checkpoint given by POI id or by [lon, lat] must be this close to the course.
+STATION_SNAP_M = 200.0
+#: Uploaded races: a stretch off the graph at least this long is a warning in the response (shorter ones are only in
+#: the analysis).
+RACE_WARN_OFF_GRAPH_M = 500.0
+#: Uploaded races: a jump between two track segments of the file longer than this is a warning (the segments are
+#: joined in file order, so the jump counts in the course's km).
+RACE_WARN_GAP_M = 50.0
+#: Uploaded races: at most this many checkpoints and aid stations in one race.
+MAX_RACE_STATIONS = 100
+
+#: CSV tables (``format=csv``): the columns, in order; the names are stable identifiers for timing software.
+CSV_COLUMNS = ("order", "type", "name", "km", "cum_ascent_m", "cum_descent_m", "km_effort", "cutoff", "services")

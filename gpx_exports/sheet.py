@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -237,6 +237,18 @@ def sheet_pois(pois: Sequence[dict], most: int = MAX_SHEET_POIS) -> list[dict]:
     return out
 
 
+def drawn_lines(course: Course, lo_m: float = 0.0, hi_m: float = np.inf) -> list[np.ndarray]:
+    """The lines a map draws of a course between two distances along it: one per stretch (an uploaded file's
+    segments each on their own, so no line crosses a jump between them; a planned course is one)."""
+    coords, along = course.coordinates(), course.along_m()
+    out = []
+    for a, b in course.stretches():
+        cum = along[a:b]
+        if b - a >= 2 and cum[-1] > lo_m and cum[0] < hi_m:
+            out.append(cut(coords[a:b], cum, max(lo_m, float(cum[0])), min(hi_m, float(cum[-1]))))
+    return out
+
+
 def _summit_label(wp: Waypoint) -> str:
     """A summit's terril number, from its catalogue id (``terril-t074a`` → ``74a``), as its waypoint name says it."""
     return terril_number(wp.ref.removeprefix("terril-")) if wp.ref else ""
@@ -307,6 +319,8 @@ class _Builder:
                 (t["ev5"], f"{w.number(100 * (p.get('ev5_share') or 0))} %")]
         if c.profile == "trail" or c.kind == "race":
             rows += self.runner_rows()
+        if c.version:  # a race's: the roadbook says which version of the course it prints
+            rows.append((t["version"], c.version))
         half = (len(rows) + 1) // 2
         cells = [[Paragraph(f"<b>{_escape(a)}</b>", self.s.cell), Paragraph(_escape(b), self.s.cell)]
                  for a, b in rows]
@@ -346,8 +360,8 @@ class _Builder:
             pts += [MapPoint(s.lon, s.lat, "step", str(s.number)) for s in self.steps if lo_km <= s.km <= hi_km]
         return pts
 
-    def _km_marks(self, coords: np.ndarray, offset_km: float) -> list[MapPoint]:
-        cum = cumulative_distance(coords) / 1000
+    def _km_marks(self, coords: np.ndarray, offset_km: float, cum_m: np.ndarray | None = None) -> list[MapPoint]:
+        cum = (cumulative_distance(coords) if cum_m is None else cum_m) / 1000
         length = float(cum[-1])
         every = next((e for e in KM_MARK_STEPS if length / e <= 12), KM_MARK_STEPS[-1])
         out = []
@@ -356,8 +370,9 @@ class _Builder:
             out.append(MapPoint(float(coords[i, 0]), float(coords[i, 1]), "km", self.w.number(offset_km + k)))
         return out
 
-    def map(self, coords: np.ndarray, points: list[MapPoint], height: float, offset_km: float = 0.0) -> None:
-        spec = MapSpec([coords], [*self._km_marks(coords, offset_km), *points],
+    def map(self, coords: np.ndarray, points: list[MapPoint], height: float, offset_km: float = 0.0, *,
+            cum_m: np.ndarray | None = None, lines: list[np.ndarray] | None = None) -> None:
+        spec = MapSpec(lines or [coords], [*self._km_marks(coords, offset_km, cum_m), *points],
                        attribution="© OpenStreetMap contributors · Mission Bassin Minier")
         px_w = int(self.width / 72 * DPI)
         px_h = int(height / 72 * DPI)
@@ -444,7 +459,7 @@ class _Builder:
 
     def detail_maps(self) -> None:
         coords = self.course.coordinates()
-        cum = cumulative_distance(coords) / 1000
+        cum = self.course.along_m() / 1000
         length = float(cum[-1])
         n = max(2, min(MAX_DETAIL_MAPS, int(np.ceil(length / DETAIL_KM))))
         edges = np.linspace(0, length, n + 1)
@@ -454,7 +469,8 @@ class _Builder:
             if k % 2 == 1:
                 self.story.append(PageBreak())
             self.story.append(Paragraph(_escape(title), self.s.h2))
-            self.map(part, self._points(lo, hi), self.width * 0.62, float(lo))
+            self.map(part, self._points(lo, hi), self.width * 0.62, float(lo),
+                     lines=drawn_lines(self.course, lo * 1000, hi * 1000))
 
     # -- the whole ------------------------------------------------------------------------------
 
@@ -484,14 +500,15 @@ class _Builder:
         self.practical()
         self.story += [Paragraph(_escape(self.t["map"]), self.s.h2)]
         self.map(self.course.coordinates(), self._points(steps=not (long or staged), key_only=long or staged),
-                 self.width * 0.62)
+                 self.width * 0.62, cum_m=self.course.along_m(), lines=drawn_lines(self.course))
         self.profile()
         self.race_table()
         if staged:
             self.poi_list()
             self.stages()
         else:
-            self.directions(self.steps)
+            if self.steps:  # an organiser's own course has no turn-by-turn
+                self.directions(self.steps)
             self.poi_list()
             if long:
                 self.detail_maps()
@@ -510,10 +527,15 @@ def map_picture(result: dict, course: Course, w: Words, tiles_dir: Path, *, widt
     """The map of a result as a PNG for a website: the route, its ends, km markers, summits and numbered POIs."""
     b = _Builder(result, course, w, SheetOptions(tiles_dir, ""))
     points = b._points(steps=False, key_only=len(b.pois) > MAX_PICTURE_POIS)
-    spec = MapSpec([p.coordinates for p in course.parts], [*b._km_marks(course.coordinates(), 0.0), *points],
+    spec = MapSpec([line for k in range(len(course.parts)) for line in drawn_lines(_only_part(course, k))],
+                   [*b._km_marks(course.coordinates(), 0.0, course.along_m()), *points],
                    attribution="© OpenStreetMap contributors · Mission Bassin Minier")
     png, _ = render_map(spec, tiles_dir, w, width_px=width_px, height_px=height_px, dpi=DPI, graph=graph)
     return png
+
+
+def _only_part(course: Course, k: int) -> Course:
+    return replace(course, parts=[course.parts[k]])
 
 
 def profile_picture(result: dict, course: Course, w: Words, *, width_px: int, height_px: int,

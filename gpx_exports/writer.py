@@ -15,7 +15,6 @@ import gpxpy.gpx as G
 import numpy as np
 
 from presentation import Words, instruction_text
-from routing.route import cumulative_distance
 
 from . import settings
 from .course import ENGLISH, Course, Part, Waypoint, part_at, point_at
@@ -104,13 +103,12 @@ def _waypoint(w: Waypoint) -> G.GPXWaypoint:
     return wpt
 
 
-def _times(coords: np.ndarray, course: Course, opts: GPXOptions, start: datetime) -> list:
+def _times(cum: np.ndarray, course: Course, opts: GPXOptions, start: datetime) -> list:
     """A time per point at the planned pace (else the profile's mean speed); each part (a day) starts at ``start``."""
     if not opts.timestamps:
-        return [None] * len(coords)
+        return [None] * len(cum)
     pace = opts.pace_s_per_km or (course.duration_s / (course.distance_m / 1000) if course.distance_m else 0)
-    dist = cumulative_distance(coords)
-    return [start + timedelta(seconds=round(float(d) / 1000 * pace, 1)) for d in dist]
+    return [start + timedelta(seconds=round(float(d) / 1000 * pace, 1)) for d in cum]
 
 
 def _chunks(n: int, size: int | None) -> list[tuple[int, int]]:
@@ -126,19 +124,28 @@ def _chunks(n: int, size: int | None) -> list[tuple[int, int]]:
 
 
 def _tracks(part: Part, course: Course, opts: GPXOptions, start: datetime) -> list[G.GPXTrack]:
-    times = _times(part.coordinates, course, opts, start)
+    times = _times(part.along_m(), course, opts, start)
     ranges = _chunks(len(part.coordinates), opts.max_points)
     tracks = []
     for k, (lo, hi) in enumerate(ranges):
         name = part.name if len(ranges) == 1 else f"{part.name} ({k + 1}/{len(ranges)})"
         trk = G.GPXTrack(name=name)
         trk.type = course.kind
-        seg = G.GPXTrackSegment()
-        seg.points = [_point(G.GPXTrackPoint, x, y, z, t)
-                      for (x, y, z), t in zip(part.coordinates[lo:hi].tolist(), times[lo:hi])]
-        trk.segments.append(seg)
+        points = [_point(G.GPXTrackPoint, x, y, z, t)
+                  for (x, y, z), t in zip(part.coordinates[lo:hi].tolist(), times[lo:hi])]
+        for a, b in _segments(part, lo, hi):
+            seg = G.GPXTrackSegment()
+            seg.points = points[a - lo:b - lo]
+            trk.segments.append(seg)
         tracks.append(trk)
     return tracks
+
+
+def _segments(part: Part, lo: int, hi: int) -> list[tuple[int, int]]:
+    """The file's own segments of an uploaded track within points ``lo..hi`` (one segment for a planned one), so
+    the GPX written is the geometry uploaded, with no line drawn across a gap between two segments."""
+    cuts = [s for s in part.segment_starts if lo < s < hi]
+    return list(zip([lo, *cuts], [*cuts, hi]))
 
 
 def _route(part: Part, course: Course, w: Words) -> G.GPXRoute:
@@ -159,8 +166,7 @@ def _route(part: Part, course: Course, w: Words) -> G.GPXRoute:
 
 def km_markers(course: Course, every_km: float) -> list[Waypoint]:
     """A waypoint every ``every_km`` km along the whole course, on the part it falls on."""
-    coords = course.coordinates()
-    cum = cumulative_distance(coords)
+    coords, cum = course.coordinates(), course.along_m()
     marks = np.arange(every_km, cum[-1] / 1000, every_km)
     if len(marks) > settings.MAX_KM_MARKERS:
         raise ExportError(f"km_markers={every_km:g} would write {len(marks):,} markers on {cum[-1] / 1000:.1f} km; "

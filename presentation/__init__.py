@@ -7,8 +7,9 @@ values); the API and the file writers word them here, at the edge, for the reade
 from .facts import poi_sentence, terril_number
 from .instructions import instruction_text, way_label, worded
 from .results import in_language, poi_description, poi_descriptions, poi_name, render_result
+from .warnings import warning_text, worded_warnings
 from .words import FALLBACK, LANGUAGES, SHEET_LANGUAGE, Words, messages, words
 
 __all__ = ["FALLBACK", "LANGUAGES", "SHEET_LANGUAGE", "Words", "in_language", "instruction_text", "messages",
            "poi_description", "poi_descriptions", "poi_name", "poi_sentence", "render_result", "terril_number",
-           "way_label", "words", "worded"]
+           "warning_text", "way_label", "words", "worded", "worded_warnings"]

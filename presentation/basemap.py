@@ -25,6 +25,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from routing import settings as routing_settings  # noqa: E402
 from routing.compiled import CompiledGraph  # noqa: E402
+from routing.errors import BBoxError  # noqa: E402
 from routing.sources.tiles import (  # noqa: E402
     MapShape,
     lonlat_to_pixels,
@@ -220,8 +221,12 @@ def graph_ways(graph: CompiledGraph, frame: MapFrame) -> list[MapShape]:
 
 def map_shapes(tiles_dir: Path, frame: MapFrame, graph: CompiledGraph | None = None) -> list[MapShape]:
     """The tiles' features a frame shows, read once per tile and process (a sheet's maps share tiles); on a map
-    wider than GRAPH_WAYS_FROM_M, given the graph, its ways instead of the tiles' roads and paths."""
-    paths = tiles_for_bbox(tiles_dir, frame_bbox(frame))
+    wider than GRAPH_WAYS_FROM_M, given the graph, its ways instead of the tiles' roads and paths. A frame outside
+    the data (an uploaded course that leaves the basin) shows no basemap: the route alone."""
+    try:
+        paths = tiles_for_bbox(tiles_dir, frame_bbox(frame))
+    except BBoxError:
+        paths = []
     width = span_m(frame)
     if graph is not None and width > GRAPH_WAYS_FROM_M:
         return [s for p in paths for s in _area_shapes(p)] + graph_ways(graph, frame)
