@@ -106,7 +106,7 @@ CASES: dict[str, Callable[[Picks], tuple[str, str, dict]]] = {
         "GET", "/v1/results/{route}.png?width=2000&height=2000", {}),
     "themed circuit, 150 km over every theme": lambda p: (
         "POST", "/v1/circuits", {"json": {"start": "louvre-lens", "distance_km": 150, "themes": list(THEMES)}}),
-    "race upload, 990 km, 99,000 points, 100 checkpoints": lambda p: ("POST", "/v1/races", {"race": 990}),
+    "race upload, a 99,000-point zigzag (491 km), 100 checkpoints": lambda p: ("POST", "/v1/races", {"race": 990}),
     "race FIT of that upload thinned to 500 points": lambda p: ("GET", "/v1/races/{race}.fit?thin_to=500",
                                                                 {"race": 990}),
     "race roadbook PDF of the EV5 upload (208 km)": lambda p: ("GET", "/v1/races/{race}.pdf", {"race": "ev5"}),
@@ -139,7 +139,7 @@ BOUNDS = {
     "PNG map of the 27-point route, 2,000 × 2,000": "4,000,000 pixels, sides 200 to 3,000; the heavy limit",
     "themed circuit, 150 km over every theme":
         "150 km, 40 candidates; 2 units of solver work (`TRAIL_REQUEST_LIMIT_S`)",
-    "race upload, 990 km, 99,000 points, 100 checkpoints":
+    "race upload, a 99,000-point zigzag (491 km), 100 checkpoints":
         "10 MiB, 500,000 points, 1,000 km, 100 stations; 50 races a token; the heavy limit",
     "race FIT of that upload thinned to 500 points": "thin_to 50 to 100,000; the heavy limit",
     "race roadbook PDF of the EV5 upload (208 km)": "sheets for courses up to 250 km; the heavy limit",
@@ -147,7 +147,8 @@ BOUNDS = {
 
 
 def _race_form(what) -> dict:
-    """A race upload's multipart form: the zigzag of ``what`` km with a checkpoint every 9.9 km, or the EV5 file."""
+    """A race upload's multipart form: the zigzag of ``what`` km (about half as long measured: its points are 10 m
+    apart along the zigzag's parameter) with a checkpoint every 4.5 km, or the EV5 file."""
     import io
 
     if what == "ev5":
@@ -155,7 +156,7 @@ def _race_form(what) -> dict:
         spec = {"start_time": "2027-05-01T07:00:00+02:00", "profile": "bike", "checkpoints": [{"at": 50}]}
         return {"file": (io.BytesIO(data.read_bytes()), "ev5.gpx"), "race": json.dumps(spec)}
     spec = {"start_time": "2027-05-01T07:00:00+02:00", "profile": "bike",
-            "checkpoints": [{"at": round(9.9 * k, 1), "name": f"Point de contrôle numéro {k}"} for k in range(1, 101)]}
+            "checkpoints": [{"at": round(4.5 * k, 1), "name": f"Point de contrôle numéro {k}"} for k in range(1, 101)]}
     return {"file": (io.BytesIO(_zigzag_gpx(what)), "x.gpx"), "race": json.dumps(spec)}
 
 
@@ -190,9 +191,10 @@ def _prepare(client, state, path: str, kwargs: dict) -> tuple[str, dict]:
     return path, kwargs
 
 
-def run_case(name: str) -> dict:
+def run_case(name: str, *, trace: bool = False) -> dict:
     """In this (child) process: load the app on its own Redis, warm the endpoint with a small request, prepare the
-    case, then run it."""
+    case, then run it (with ``trace``, under tracemalloc: the peak of what the request allocates, numpy's buffers
+    included, which the process's peak RSS hides when the app's loading peaked higher)."""
     from api import create_app
 
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp) / "redis", appendfsync="always") as redis:
@@ -205,26 +207,35 @@ def run_case(name: str) -> dict:
         method, path, kwargs = CASES[name](picks(state))
         client.post("/v1/routes", json={"points": [LOUVRE, BASE_11_19]})
         path, kwargs = _prepare(client, state, path, kwargs)
-        return _measure(client, method, path, kwargs)
+        return _measure(client, method, path, kwargs, trace=trace)
 
 
-def _measure(client, method: str, path: str, kwargs: dict) -> dict:
+def _measure(client, method: str, path: str, kwargs: dict, *, trace: bool = False) -> dict:
+    import tracemalloc
+
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if trace:
+        tracemalloc.start()
     cpu, wall = time.process_time(), time.perf_counter()
     resp = client.open(path, method=method, **kwargs)
+    traced = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
+    tracemalloc.stop()
     out = {"status": resp.status_code, "cpu_s": round(time.process_time() - cpu, 2),
            "wall_s": round(time.perf_counter() - wall, 2), "bytes": len(resp.get_data()),
            "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base_rss)}
     if resp.status_code >= 400:
         out["detail"] = (resp.get_json() or {}).get("detail", "")[:120]
+    if traced is not None:
+        out["traced_mb"] = round(traced)
     return out
 
 
-def worst_cases(names: list[str]) -> dict[str, dict]:
+def worst_cases(names: list[str], *, trace: bool = False) -> dict[str, dict]:
+    """Each case in a child process of its own (``trace``: under tracemalloc, for its memory; not its CPU)."""
     out = {}
     for name in names:
-        proc = subprocess.run([sys.executable, "-m", "bench.hardening", "case", name], cwd=ROOT, capture_output=True,
-                              text=True)
+        proc = subprocess.run([sys.executable, "-m", "bench.hardening", "case", name, *(["--trace"] if trace else [])],
+                              cwd=ROOT, capture_output=True, text=True)
         lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
         out[name] = json.loads(lines[-1]) if lines else {"status": "failed", "detail": proc.stderr[-300:]}
         print(f"  {name}: {out[name]}", file=sys.stderr, flush=True)
@@ -472,7 +483,7 @@ device tokens, with the export store capped at {st['export_cap'] // 2**20} MiB a
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["case"]:
-        print(json.dumps(run_case(sys.argv[2])))
+        print(json.dumps(run_case(sys.argv[2], trace="--trace" in sys.argv[3:])))
     else:
         scale = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
         print(json.dumps(run(Settings.from_env(), routes=int(10_000 * scale), trips=int(5_000 * scale)), indent=1))

@@ -33,9 +33,10 @@ EV5_FILE = "ev5-relation5245117-wmt-2023-05-24.gpx"
 #: The organiser's race on the EV5 file: by km, by POI id (the Louvre-Lens), by [lon, lat] (beside the EV5 at Don).
 SPEC = {"title": "EuroVelo 5, de Saint-Omer à Lille", "start_time": "2027-05-01T07:00:00+02:00", "profile": "bike",
         "checkpoints": [{"at": 50}, {"at": "louvre-lens", "kind": "aid-station", "services": ["eau", "fruits"]},
-                        {"at": [2.9205, 50.5502], "name": "Ravitaillement de Don-Sainghin"}, {"at": 180}]}
-WORST = ["race upload, 990 km, 99,000 points, 100 checkpoints", "race FIT of that upload thinned to 500 points",
-         "race roadbook PDF of the EV5 upload (208 km)"]
+                        {"at": [2.9205, 50.5502], "kind": "aid-station", "name": "Ravitaillement de Don-Sainghin"},
+                        {"at": 180}]}
+WORST = ["race upload, a 99,000-point zigzag (491 km), 100 checkpoints",
+         "race FIT of that upload thinned to 500 points", "race roadbook PDF of the EV5 upload (208 km)"]
 
 
 def decode(data: bytes) -> dict[str, list[dict]]:
@@ -138,7 +139,7 @@ def uploaded(client, data_dir: Path) -> tuple[list[str], dict]:
     hausdorff = shapely.MultiLineString(segs).hausdorff_distance(shapely.MultiLineString(out))
     fit_bytes = client.get(race["links"]["fit"]).get_data()
     fit = decode(fit_bytes)
-    table = client.get(race["links"]["csv"]).get_data(as_text=True)
+    table = client.get(race["links"]["csv"] + "?lang=fr").get_data(as_text=True)
     started = time.perf_counter()
     pdf = client.get(race["links"]["pdf"]).get_data()
     pdf_s = time.perf_counter() - started
@@ -223,6 +224,8 @@ def run(cfg: Settings) -> str:
         bad_rows = refusals(client, ctx)
         version_lines = versions(client, ctx)
     worst = worst_rows(worst_cases(WORST))
+    traced = worst_cases(WORST, trace=True)
+    memory = "; ".join(f"{name}: {r.get('traced_mb')} MB" for name, r in traced.items())
     return "\n".join([
         "## Race kit (issue 16)",
         "",
@@ -235,7 +238,9 @@ def run(cfg: Settings) -> str:
         "### Versions", "", *version_lines, "",
         "### Bad input (problem+json)", "", *bad_rows, "",
         "### Worst cases (each in a child process on an empty export store)", "",
-        *worst, "", "(peak MB: above the loaded app's.)",
+        *worst, "",
+        "Peak MB is the process's peak RSS above the loaded app's (0 when the request stays under the app's own "
+        f"loading peak). What each request allocates at its peak, measured again under tracemalloc: {memory}.",
     ])
 
 

@@ -23,8 +23,7 @@ def warning_text(warning: dict, w: Words) -> str:
         values = {"share": _share(w, warning["share"])}
     else:
         values = {"field": warning["field"], "name": warning["name"], "device": warning["device_name"]}
-    text = w.pick("warnings", code).format(**values)
-    return text[0].upper() + text[1:]
+    return w.pick("warnings", code).format(**values)
 
 
 def worded_warnings(warnings: list[dict], w: Words) -> list[dict]:

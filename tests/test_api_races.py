@@ -25,10 +25,10 @@ XSD = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "data" / "gpx-1.1.
 TPN = "/v1/circuits/trail-pyramides-noires-inspire?race=true&start_time=2027-03-06T06:00:00%2B01:00&lang=fr"
 EV5 = Settings.from_env().data_dir / "ev5-waymarkedtrails" / "ev5-relation5245117-wmt-2023-05-24.gpx"
 #: The race of the organiser's course: a checkpoint at km 50, an aid station at the Louvre-Lens (a POI of the
-#: catalogue the EV5 passes), one at a [lon, lat] beside the course at Don, with a name too long for a watch.
+#: catalogue the EV5 passes), another at a [lon, lat] beside the course at Don, with a name too long for a watch.
 SPEC = {"title": "EuroVelo 5, de Saint-Omer à Lille", "start_time": "2027-05-01T07:00:00+02:00", "profile": "bike",
         "checkpoints": [{"at": 50}, {"at": "louvre-lens", "kind": "aid-station", "services": ["eau", "fruits"]},
-                        {"at": [2.9205, 50.5502], "name": "Ravitaillement de Don-Sainghin"}]}
+                        {"at": [2.9205, 50.5502], "kind": "aid-station", "name": "Ravitaillement de Don-Sainghin"}]}
 
 
 def token(client) -> dict:
@@ -134,7 +134,7 @@ def test_an_uploaded_course_is_written_back_as_it_came(client, ev5_race):
 def test_the_organisers_stations_are_placed_on_the_course(client, ev5_race):
     _, race = ev5_race
     stations = race["stations"]
-    assert [s["type"] for s in stations] == ["start", "checkpoint", "aid-station", "checkpoint", "finish"]
+    assert [s["type"] for s in stations] == ["start", "checkpoint", "aid-station", "aid-station", "finish"]
     assert stations[1]["km"] == 50.0
     louvre = client.get("/v1/pois/louvre-lens").get_json()
     lon, lat = louvre["geometry"]["coordinates"][:2]

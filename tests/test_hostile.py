@@ -256,3 +256,37 @@ def test_every_openapi_link_names_an_operation_and_its_parameters(api):
         for name in link["parameters"]:
             where, _, key = name.rpartition(".")
             assert any(k == key and (not where or w == where) for w, k in declared), (link, name)
+
+
+#: A real two-point course at the 11/19, and the least race spec.
+TINY_GPX = (b'<?xml version="1.0"?><gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
+            b'<trkpt lat="50.4440" lon="2.7897"/><trkpt lat="50.4306" lon="2.8043"/></trkseg></trk></gpx>')
+RACE = '{"start_time": "2027-05-01T07:00:00+02:00"}'
+HOSTILE_RACES = {
+    "no token": ({"race": RACE}, {}, 401, "Authorization"),
+    "a made-up token": ({"race": RACE}, {"Authorization": "Bearer gd1.someone.forged"}, 401, "Authorization"),
+    "the race as a JSON array": ({"race": "[1, 2]"}, AUTH, 400, "race"),
+    "the race nested 1,000 deep": ({"race": DEEP}, AUTH, 400, "race"),
+    "the race not JSON": ({"race": "{start_time"}, AUTH, 400, "race"),
+    "101 checkpoints": ({"race": '{"start_time": "2027-05-01T07:00:00+02:00", "checkpoints": ['
+                                 + ", ".join(['{"at": 1}'] * 101) + "]}"}, AUTH, 422, "checkpoints"),
+    "a start in the year 1": ({"race": '{"start_time": "0001-05-01T07:00:00+02:00"}'}, AUTH, 422, "start_time"),
+    "a 12 MB upload": ({"race": RACE, "file": (io.BytesIO(b" " * (12 * 2**20)), "big.gpx")}, AUTH, 413, "file"),
+    "no file": ({"race": RACE}, AUTH, 422, "file"),
+    "no race": ({}, AUTH, 422, "race"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_RACES))
+def test_hostile_races_are_refused_before_any_heavy_work(api, case):
+    form, headers, status, field = HOSTILE_RACES[case]
+    form = {"file": (io.BytesIO(TINY_GPX), "c.gpx"), **form} if case not in ("no file",) else form
+    refused(lambda: api.post("/v1/races", headers=headers, data=form, content_type="multipart/form-data"), status,
+            field)
+
+
+def test_races_that_do_not_exist_are_404s(api):
+    for name in ("AAAAAAAAAAAA", "AAAAAAAAAAAA.fit", "../../etc", "x" * 300):
+        refused(lambda: api.get(f"/v1/races/{name}"), 404)
+    refused(lambda: api.put("/v1/races/AAAAAAAAAAAA", headers=AUTH, data={"race": RACE},
+                            content_type="multipart/form-data"), 404, "id")
