@@ -8,7 +8,6 @@ is not part of its key, only of its rendering (``presentation.render_result``), 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import re
@@ -378,8 +377,7 @@ def _fit(key: str, result: dict, course: gx.Course, opts: dict, w: Words) -> byt
     (alternatives, loops) each need their own file."""
     if opts["part"]:
         gx.GPXOptions(part=opts["part"] - 1).parts(course)  # the same refusal as GPX for a part that does not exist
-        course = dataclasses.replace(course, parts=[course.parts[opts["part"] - 1]],
-                                     waypoints=[wp for wp in course.waypoints if wp.part == opts["part"] - 1])
+        course = course.only_part(opts["part"] - 1)
     elif len(course.parts) > 1 and not (result.get("properties") or {}).get("stages"):
         raise gx.ExportError(f"this result holds {len(course.parts)} routes; a FIT course is one: ask one with "
                              f"part=1..{len(course.parts)}", field="part")

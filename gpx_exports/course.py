@@ -126,6 +126,15 @@ class Course:
         merged = sorted([*self.waypoints, *extra], key=_km_key)
         return replace(self, waypoints=merged, **changes)
 
+    def only_part(self, k: int) -> Course:
+        """Part ``k`` (0-based) as a course of its own, its waypoints' km measured from its start (a stage's FIT
+        course counts from that morning's start). Raises IndexError for a part it does not have."""
+        offset = float(self.part_offsets_km()[k])
+        waypoints = [replace(w, km=None if w.km is None else round(w.km - offset, 2), part=0)
+                     for w in self.waypoints if w.part == k]
+        part = self.parts[k]
+        return replace(self, parts=[part], waypoints=waypoints, distance_m=part.distance_m)
+
     def part_offsets_km(self) -> np.ndarray:
         """Where each part starts and the last one ends, in km along the joined parts."""
         return part_offsets_km(self.parts)

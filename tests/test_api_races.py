@@ -158,12 +158,24 @@ def test_an_uploaded_race_has_every_file(client, ev5_race):
     rows = list(csv.DictReader(io.StringIO(client.get(race["links"]["csv"]).get_data(as_text=True))))
     assert [r["type"] for r in rows if r["type"] != "summit"] == [s["type"] for s in race["stations"]]
     assert rows[-1]["cum_ascent_m"] == f"{race['ascent_m']:.0f}"
+
+
+def test_a_roadbook_prints_the_organisers_course(client):
+    """The 11/19 panoramas circuit's own GPX, uploaded back as an organiser's course (a short one, so the roadbook
+    draws quickly): the PDF says the title, the stations with their cut-offs and services, the version."""
+    gpx = client.get("/v1/circuits/terrils-panoramas-11-19?format=gpx").get_data()
+    spec = {"title": "Les panoramas du 11/19", "start_time": "2027-06-05T09:00:00+02:00", "version": "2027-b",
+            "checkpoints": [{"at": 1.5, "kind": "aid-station", "name": "Ravito du 11/19", "services": ["eau"]}]}
+    race = upload(client, token(client), spec, gpx).get_json()
     pdf = client.get(race["links"]["pdf"])
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     doc = pypdfium2.PdfDocument(pdf.get_data())
     text = "\n".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
-    assert SPEC["title"] in text and "Points de contrôle" in text and "Ravitaillement de Don-Sainghin" in text
-    assert "OpenStreetMap" in text
+    for words in ("Les panoramas du 11/19", "Points de contrôle", "Ravito du 11/19", "2027-b", "5 juin 2027",
+                  "OpenStreetMap"):
+        assert words in text, words
+    assert {s["number"] for s in race["summits"]} >= {"T074"}  # the circuit climbs terril 74: the upload says so
+    assert "Itinéraire pas à pas" not in text  # an organiser's course has no turn-by-turn to print
 
 
 def test_a_new_version_keeps_the_id_and_only_its_owner_publishes(client, ev5_race):

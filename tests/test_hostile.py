@@ -287,6 +287,6 @@ def test_hostile_races_are_refused_before_any_heavy_work(api, case):
 
 def test_races_that_do_not_exist_are_404s(api):
     for name in ("AAAAAAAAAAAA", "AAAAAAAAAAAA.fit", "../../etc", "x" * 300):
-        refused(lambda: api.get(f"/v1/races/{name}"), 404)
+        refused(lambda name=name: api.get(f"/v1/races/{name}"), 404)
     refused(lambda: api.put("/v1/races/AAAAAAAAAAAA", headers=AUTH, data={"race": RACE},
                             content_type="multipart/form-data"), 404, "id")

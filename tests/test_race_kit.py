@@ -19,6 +19,7 @@ from gpx_exports.fit import fit_name
 from gpx_exports.thin import thin
 from presentation import words
 from routing import geo
+from routing.planners.stages import Stage
 from routing.planners.tour import Stop
 from routing.planners.trail import plan_trail
 from routing.route import climbs_with_hysteresis, cumulative_climbs, cumulative_distance
@@ -132,3 +133,19 @@ def test_cumulative_climbs_end_at_the_hysteresis_totals(lens_trail):
     assert (np.diff(up) >= 0).all() and (np.diff(down) >= 0).all()
     assert (up[-1], down[-1]) == climbs_with_hysteresis(z, 3.0)
     assert len(up) == len(cumulative_distance(coords))
+
+
+def test_one_stage_as_fit_counts_from_that_stages_start(lens_engine, lens_places):
+    """A two-day course: day 2's FIT course starts at 0 at its morning start, and its finish is at its own length."""
+    route = lens_engine.route([lens_places["louvre_lens"], lens_places["base_11_19"], lens_places["t074_summit"]],
+                              "walk")[0]
+    half = float(cumulative_distance(route.coordinates)[-1]) / 2
+    stages = [Stage(1, 0.0, half, 0.0, 0.0, None), Stage(2, half, route.distance_m, 0.0, 0.0, None)]
+    course = gx.course(route, "stages", "Deux jours", stages=stages, wording=words("fr"))
+    day2 = course.only_part(1)
+    msgs = decode_fit(gx.to_fit(day2, wording=words("fr"), created=START).data)
+    points = msgs["course_point"]
+    assert points[0]["type"] == "segment_start" and points[0]["distance"] == 0.0
+    assert points[-1]["type"] == "segment_end"
+    assert points[-1]["distance"] == pytest.approx(msgs["record"][-1]["distance"], abs=10)
+    assert msgs["record"][-1]["distance"] == pytest.approx(course.parts[1].distance_m, abs=1)
