@@ -36,8 +36,9 @@ bundles: graph
 run: graph bundles
 	$(BIN)/python -m api.serve --host $(HOST) --port $(PORT)
 
+# Two pytest workers (pytest-xdist), a test file each at a time: the suite is mostly one core's work per test.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The fast tier (under a minute): units and the small Lens area; everything on the whole basin is marked slow.
 test-fast: install

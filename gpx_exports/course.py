@@ -17,7 +17,7 @@ import numpy as np
 from presentation import Words, terril_number, words
 from routing.planners.stages import Stage
 from routing.planners.tour import Stop
-from routing.route import Route, cumulative_distance
+from routing.route import Route, cumulative_distance, smoothed_climbs
 
 from . import settings
 
@@ -128,12 +128,16 @@ class Course:
 
     def only_part(self, k: int) -> Course:
         """Part ``k`` (0-based) as a course of its own, its waypoints' km measured from its start (a stage's FIT
-        course counts from that morning's start). Raises IndexError for a part it does not have."""
+        course counts from that morning's start), its figures its own (the time by its share of the distance).
+        Raises IndexError for a part it does not have."""
         offset = float(self.part_offsets_km()[k])
         waypoints = [replace(w, km=None if w.km is None else round(w.km - offset, 2), part=0)
                      for w in self.waypoints if w.part == k]
         part = self.parts[k]
-        return replace(self, parts=[part], waypoints=waypoints, distance_m=part.distance_m)
+        up, down, _, _ = smoothed_climbs(part.along_m(), part.coordinates[:, 2])
+        share = part.distance_m / self.distance_m if self.distance_m else 1.0
+        return replace(self, parts=[part], waypoints=waypoints, distance_m=part.distance_m, ascent_m=up,
+                       descent_m=down, duration_s=self.duration_s * share)
 
     def part_offsets_km(self) -> np.ndarray:
         """Where each part starts and the last one ends, in km along the joined parts."""

@@ -112,7 +112,8 @@ def test_requests_solve_on_the_request_budgets_and_configured_threads(client, mo
     assert len(stops) == settings.EXACT_STOPS + 1  # past the exactly solved sizes, so the budget decides
     tour = client.post("/v1/tours", json={"start": "louvre-lens", "stops": stops, "lang": "de"})
     assert tour.status_code == 200, tour.get_json()
-    course = client.post("/v1/trails", json={"start": BASE_11_19, "distance_km": 21, "terrils": 4, "lang": "de"})
+    # a course no other test asks for: a stored one would be served without a solve, whatever ran before
+    course = client.post("/v1/trails", json={"start": BASE_11_19, "distance_km": 20.5, "terrils": 4, "lang": "de"})
     assert course.status_code == 200, course.get_json()
     assert budgets == [(settings.TOUR_REQUEST_LIMIT_S, 2), (settings.TRAIL_REQUEST_LIMIT_S, 2)]
     assert settings.TOUR_REQUEST_LIMIT_S < settings.TOUR_TIME_LIMIT_S

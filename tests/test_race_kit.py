@@ -149,3 +149,4 @@ def test_one_stage_as_fit_counts_from_that_stages_start(lens_engine, lens_places
     assert points[-1]["type"] == "segment_end"
     assert points[-1]["distance"] == pytest.approx(msgs["record"][-1]["distance"], abs=10)
     assert msgs["record"][-1]["distance"] == pytest.approx(course.parts[1].distance_m, abs=1)
+    assert msgs["lap"][0]["total_ascent"] == round(day2.ascent_m) < round(course.ascent_m)  # the day's own climbs
