@@ -1,10 +1,11 @@
 """An organiser's own course: the uploaded GPX is the truth, written back as it came, never re-routed.
 
-``organiser_course`` joins the file's track segments in file order (a course is run in one go: each jump between
-two segments counts in the km, and is a warning), takes the elevation of every point from the build's model
-(SRTM3 with the terril summits; the file's own where the model has none), analyses the line on the way in
-(terrils, D+, share on the graph, stretches off it) and places the organiser's checkpoints on the line: by km,
-by POI id or by ``[lon, lat]``, snapped to the course (never to the graph), within ``STATION_SNAP_M``.
+``organiser_course`` joins the file's track segments in file order, each kept as a segment of its own (the files
+draw no line across the jump from one to the next, the km count none, and jumps over ``RACE_WARN_GAP_M`` are a
+warning), takes the elevation of every point from the build's model (SRTM3 with the terril summits; the file's own
+where the model has none), analyses the file's lines on the way in (terrils, D+, share on the graph, stretches off
+it: the km of the analysis are the course's) and places the organiser's checkpoints on the course: by km, by POI id
+or by ``[lon, lat]``, snapped to the course (never to the graph), within ``STATION_SNAP_M``.
 
 What comes out is a stored result like any planner's (a FeatureCollection with one route Feature), so the files
 (GPX, FIT, GeoJSON, CSV, PDF roadbook) are made by the same writers. Warnings are data (a code and figures);
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import numpy as np
 import shapely
@@ -45,7 +47,7 @@ class StationAt:
     at: float | str | tuple[float, float]
     kind: str = "checkpoint"
     name: str | None = None
-    cutoff: object = None  # a datetime, or None for the pace rule
+    cutoff: datetime | None = None  # None: by the pace rule
     services: tuple[str, ...] = ()
     field: str = "checkpoints[0]"
 
