@@ -48,11 +48,6 @@ class FITCourse:
     distance_m: float
     course_points: list[CoursePointOut]
 
-    @property
-    def truncated(self) -> list[CoursePointOut]:
-        """The course points whose names were cut to the device's limit."""
-        return [p for p in self.course_points if p.full_name is not None]
-
 
 def fit_name(text: str, limit_bytes: int = settings.FIT_NAME_BYTES) -> str:
     """``text`` cut to ``limit_bytes - 1`` bytes of UTF-8 (the zero that ends a FIT string takes the last), at a
@@ -76,7 +71,7 @@ def device_label(wp: Waypoint, w: Words, number: int) -> str:
 def _fit_type(wp: Waypoint) -> str:
     if wp.kind == "poi":
         return settings.FIT_SYMBOL_POINTS.get(wp.sym, settings.FIT_COURSE_POINTS["poi"])
-    return settings.FIT_COURSE_POINTS.get(wp.kind, "GENERIC")
+    return settings.FIT_COURSE_POINTS.get(wp.kind, "generic")
 
 
 def course_points(course: Course, w: Words) -> list[CoursePointOut]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 
 from presentation import Words
 
@@ -43,7 +44,7 @@ def race_rows(course: Course, wording: Words = ENGLISH) -> list[dict]:
     return rows
 
 
-def _row(effort: EffortProfile, kind: str, name: str, km: float, cutoff, services: str) -> dict:
+def _row(effort: EffortProfile, kind: str, name: str, km: float, cutoff: datetime | None, services: str) -> dict:
     up, down = effort.climbed(km)
     return {"order": 0, "type": kind, "name": name, "km": f"{km:.2f}", "cum_ascent_m": f"{up:.0f}",
             "cum_descent_m": f"{down:.0f}", "km_effort": f"{effort.km_effort(km):.1f}",
