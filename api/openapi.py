@@ -241,9 +241,8 @@ def _race_upload(required: list[str]) -> dict:
 def race_operations() -> dict[str, dict]:
     """An organiser's own course as a race: create, publish versions, read it and its files."""
     auth = [{"bearer": []}]
-    files = {ext: {"schema": {"type": "string", "format": "binary"}}
-             for ext in ("application/gpx+xml", "application/vnd.ant.fit", "text/csv", "application/pdf",
-                         "image/png", "image/svg+xml")}
+    files = {results.FORMATS[ext]: {"schema": {"type": "string", "format": "binary"}}
+             for ext in races.RACE_FILES if ext != "geojson"}  # the GeoJSON course has its own schema
     race = {"application/json": {"schema": races.RaceOutSchema}}
     return {
         "/v1/races": {"post": {

@@ -105,7 +105,7 @@ class RaceStore(DurableStore):
             pipe.sadd(owned, race_id)
 
         self._call(self.client.transaction, write, owned)
-        return self.get(race_id)
+        return _stored(race_id, fields, doc, upload)
 
     def publish(self, race_id: str, owner: str, base_revision: int, version: str, doc: dict,
                 upload: bytes) -> StoredRace:
@@ -113,6 +113,7 @@ class RaceStore(DurableStore):
         RaceChanged when the race is no longer at ``base_revision`` (published meanwhile)."""
         self._check_persistence()
         key = self._key(race_id)
+        fields = self._fields(owner, base_revision + 1, version, doc, upload)  # outside the watch: no work redone
 
         def write(pipe: redis.client.Pipeline) -> None:
             current = pipe.hmget(key, "owner", "revision")
@@ -123,7 +124,13 @@ class RaceStore(DurableStore):
             if int(current[1]) != base_revision:
                 raise RaceChanged(f"the race was published again (revision {int(current[1])}); retry")
             pipe.multi()
-            pipe.hset(key, mapping=self._fields(owner, base_revision + 1, version, doc, upload))
+            pipe.hset(key, mapping=fields)
 
         self._call(self.client.transaction, write, key)
-        return self.get(race_id)
+        return _stored(race_id, fields, doc, upload)
+
+
+def _stored(race_id: str, fields: dict, doc: dict, upload: bytes) -> StoredRace:
+    """The race just written, from what was written (not read back and decompressed again)."""
+    return StoredRace(race_id, fields["owner"], fields["revision"], fields["version"], fields["published_at"], doc,
+                      upload)

@@ -18,7 +18,6 @@ from datetime import datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate
-from werkzeug.exceptions import RequestEntityTooLarge
 
 import gpx_exports as gx
 from gpx_exports import settings as gpx_settings
@@ -31,11 +30,22 @@ from .devices import signed_token
 from .errors import APIProblem
 from .places import Place
 from .race_store import ID_PATTERN, NotOwner, RaceChanged, RaceQuota, RaceStore, StoredRace
-from .results import FORMATS, file_options, make_file, public_url, respond_file, results_code
+from .results import (
+    FORMATS,
+    file_options,
+    gpx_upload,
+    make_file,
+    public_url,
+    reader_language,
+    respond_file,
+    results_code,
+)
 
 bp = Blueprint("races", __name__, url_prefix="/v1/races")
 #: The formats of a race: its JSON and every file of a result.
 RACE_FILES = ("gpx", "fit", "geojson", "csv", "pdf", "png", "svg")
+#: The files a race links to (the elevation chart as SVG is the profile picture's other form).
+LINKED = RACE_FILES[:-1]
 STATION_KINDS = ("checkpoint", "aid-station")
 
 
@@ -150,19 +160,6 @@ def _owner() -> str:
     return token.split(".")[1]
 
 
-def _upload(required: bool) -> bytes | None:
-    try:  # MAX_CONTENT_LENGTH refuses a larger declared body before the form is read
-        upload = request.files.get("file")
-    except RequestEntityTooLarge:
-        raise APIProblem(413, "Content Too Large", f"a GPX upload is at most "
-                                                   f"{gpx_settings.MAX_GPX_BYTES // 2**20} MiB", "file") from None
-    if upload is None:
-        if required:
-            raise APIProblem(422, "Invalid Request", "upload the course as the multipart field 'file' (GPX)", "file")
-        return None
-    return upload.stream.read(gpx_settings.MAX_GPX_BYTES + 1)
-
-
 def _spec_json(required: bool) -> dict | None:
     text = request.form.get("race")
     if text is None:
@@ -195,9 +192,10 @@ def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _compute(data: bytes, raw_spec: dict, version: str) -> dict:
-    """The race to store: the upload analysed and its stations placed, checked by building its course once (a
-    station past the finish or cut-offs that go backwards are refused here, before anything is stored)."""
+def _compute(data: bytes, raw_spec: dict, version: str, lang: str) -> tuple[dict, tuple[dict, gx.Course]]:
+    """The race to store, and its result and race course in ``lang``: the upload analysed and its stations placed;
+    building the course checks it (a station past the finish or cut-offs that go backwards are refused here,
+    before anything is stored), and the answer is worded from it."""
     spec = load(RaceSpecSchema(), raw_spec)
     state = service()
     track = gx.read_gpx(data)
@@ -212,8 +210,7 @@ def _compute(data: bytes, raw_spec: dict, version: str) -> dict:
                     "finish_cutoff": spec["finish_cutoff"].isoformat() if spec["finish_cutoff"] else None,
                     "checkpoints": raw_spec.get("checkpoints") or []},
            "analysis": _analysis(oc.analysis)}
-    gx.race_course(gx.course_of_upload(oc.result), _race_spec(doc))  # raises ExportError naming the field
-    return doc
+    return doc, _worded_race(doc, lang)  # raises ExportError naming the field
 
 
 def _analysis(a: gx.TrackAnalysis) -> dict:
@@ -224,21 +221,21 @@ def _analysis(a: gx.TrackAnalysis) -> dict:
 
 def _links(race_id: str) -> dict:
     base = f"/v1/races/{race_id}"
-    return {"self": base, **{ext: f"{base}.{ext}" for ext in ("gpx", "fit", "geojson", "csv", "pdf", "png")}}
+    return {"self": base, **{ext: f"{base}.{ext}" for ext in LINKED}}
 
 
-def _race_course(race: StoredRace, lang: str) -> tuple[dict, gx.Course]:
-    """The race's result rendered in ``lang`` and its race course (stations, cut-offs, version)."""
+def _worded_race(doc: dict, lang: str, revision: int = 1) -> tuple[dict, gx.Course]:
+    """A stored race's result rendered in ``lang`` and its race course (stations, cut-offs, version)."""
     w = words(lang)
-    result = render_result(race.doc["result"], w, service().catalogue.find)
-    result["properties"] = {**result["properties"], "revision": race.revision}
-    course = gx.race_course(gx.course_of_upload(result, w), _race_spec(race.doc), w)
-    return result, course
+    result = render_result(doc["result"], w, service().catalogue.find)
+    result["properties"] = {**result["properties"], "revision": revision}
+    return result, gx.race_course(gx.course_of_upload(result, w), _race_spec(doc), w)
 
 
-def race_body(race: StoredRace, lang: str) -> dict:
-    """The race as JSON for a reader of ``lang``: figures, stations with cut-offs, analysis, warnings, links."""
-    result, course = _race_course(race, lang)
+def race_body(race: StoredRace, lang: str, worded: tuple[dict, gx.Course] | None = None) -> dict:
+    """The race as JSON for a reader of ``lang`` (from ``worded``, its result and course in ``lang``, when made
+    already): figures, stations with cut-offs, analysis, warnings, links."""
+    result, course = worded or _worded_race(race.doc, lang, race.revision)
     props = result["features"][0]["properties"]
     w = words(lang)
     stations = [{"type": wp.kind, "name": wp.name, "device_name": fit_name(device_label(wp, w, 0)),
@@ -256,9 +253,8 @@ def race_body(race: StoredRace, lang: str) -> dict:
             "attribution": props["attribution"], "data_version": props["data_version"]}
 
 
-def _answer(race: StoredRace, status: int) -> Response:
-    lang = language(request.args.get("lang"))
-    resp = jsonify(RaceOutSchema().dump(race_body(race, lang)))
+def _answer(race: StoredRace, status: int, lang: str, worded: tuple[dict, gx.Course] | None = None) -> Response:
+    resp = jsonify(RaceOutSchema().dump(race_body(race, lang, worded)))
     resp.status_code = status
     resp.headers["Location"] = f"/v1/races/{race.id}"
     resp.headers["ETag"] = f'"{race.id}.{race.revision}"'
@@ -270,15 +266,16 @@ def _answer(race: StoredRace, status: int) -> Response:
 def post_race():
     """A new race from the organiser's course (multipart ``file`` and ``race``): 201 with the race and its links."""
     owner = _owner()
-    data = _upload(required=True)
+    data = gpx_upload()
     raw = _spec_json(required=True)
     version = (raw.get("version") if isinstance(raw.get("version"), str) else None) or "1"
-    doc = _compute(data, raw, version)
+    lang = language(request.args.get("lang"))
+    doc, worded = _compute(data, raw, version, lang)
     try:
         race = _store().create(owner, version, doc, data)
     except RaceQuota as exc:
         raise APIProblem(413, "Content Too Large", str(exc), "file") from None
-    return _answer(race, 201)
+    return _answer(race, 201, lang, worded)
 
 
 def _next_version(current: str) -> str:
@@ -294,7 +291,7 @@ def put_race(race_id: str):
     if race.owner != owner:
         raise APIProblem(403, "Forbidden", "only the device token that created this race publishes its versions",
                          "Authorization")
-    data = _upload(required=False)
+    data = gpx_upload(required=False)
     raw = _spec_json(required=False)
     if data is None and raw is None:
         raise APIProblem(422, "Invalid Request", "send a new 'file', a new 'race' spec, or both", "file")
@@ -302,7 +299,8 @@ def put_race(race_id: str):
     version = (raw.get("version") if isinstance(raw.get("version"), str) else None) or _next_version(race.version)
     if version == race.version:
         raise APIProblem(409, "Conflict", f"version {version!r} is the one published; name the new one", "version")
-    doc = _compute(data if data is not None else race.upload, {**raw, "version": version}, version)
+    lang = language(request.args.get("lang"))
+    doc, worded = _compute(data if data is not None else race.upload, {**raw, "version": version}, version, lang)
     try:
         race = _store().publish(race_id, owner, race.revision, version, doc,
                                 data if data is not None else race.upload)
@@ -312,7 +310,7 @@ def put_race(race_id: str):
         raise APIProblem(409, "Conflict", str(exc), "version") from None
     except RaceQuota as exc:
         raise APIProblem(413, "Content Too Large", str(exc), "file") from None
-    return _answer(race, 200)
+    return _answer(race, 200, lang, worded)
 
 
 def _get(race_id: str) -> StoredRace:
@@ -332,15 +330,15 @@ def get_race(race_id: str):
         raise APIProblem(404, "Not Found", f"a race is <id> or <id>.{'|.'.join(RACE_FILES)}", "format")
     race = _get(race_id)
     if not ext:
-        return _answer(race, 200)
+        return _answer(race, 200, language(request.args.get("lang")))
     opts = file_options()
     opts["format"] = ext
-    lang = language(request.args.get("lang"), "fr" if ext == "pdf" else "en")
+    lang = reader_language(request.args.get("lang"), opts)
     key = gx.export_key("races", {"id": race.id, "revision": race.revision},
                         f"{service().graph.data_version}+{results_code()}")
-    content, suffix, made = make_file(key, lambda w: _race_course(race, w.lang), opts, lang,
+    content, suffix, made = make_file(key, lambda w: _worded_race(race.doc, w.lang, race.revision), opts, lang,
                                       link=f"{public_url()}/v1/races/{race.id}")
-    resp = respond_file(content, ext, not made, f"galibot-race-{race.id}-v{race.version}-{lang}.{ext}", key, suffix)
+    resp = respond_file(content, opts, not made, f"galibot-race-{race.id}-v{race.version}-{lang}.{ext}", key, suffix)
     resp.vary.add("Accept-Language")
     return resp
 

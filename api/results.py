@@ -305,7 +305,7 @@ def make_file(key: str, source: FileSource, opts: dict, lang: str, *, link: str)
     w = words(lang)
     result, course = source(w)
     course.link = link  # never the request's Host: the file is shared
-    if opts["thin_to"] and ext in ("gpx", "fit"):
+    if thinned(opts):
         course, deviation = gx.thin_course(course, opts["thin_to"])
         _store().put(key, f"{suffix}.deviation", f"{deviation:.1f}".encode())
     content = MAKERS[ext](key, result, course, opts, w)
@@ -321,18 +321,24 @@ def _file(key: str, worded: Callable[[], bytes], opts: dict, cached: bool, lang:
         result = json.loads(worded())
         return result, _course(result, opts, w)
 
-    ext = opts["format"]
     content, suffix, made = make_file(key, source, opts, lang, link=f"{public_url()}/v1/results/{key}")
     cached = cached and not made
-    return _in_language(respond_file(content, ext, cached, f"galibot-{key[:12]}{suffix}", key, suffix))
+    return _in_language(respond_file(content, opts, cached, f"galibot-{key[:12]}{suffix}", key, suffix))
 
 
-def respond_file(content: bytes, ext: str, cached: bool, filename: str, key: str, suffix: str) -> Response:
-    """A stored file as a response: its media type, a file name for downloads, and the thinning deviation."""
+def thinned(opts: dict) -> bool:
+    """Whether the file asked for is a thinned track (its deviation is kept beside it)."""
+    return bool(opts["thin_to"]) and opts["format"] in ("gpx", "fit")
+
+
+def respond_file(content: bytes, opts: dict, cached: bool, filename: str, key: str, suffix: str) -> Response:
+    """A stored file as a response: its media type, a file name for downloads, and a thinned track's deviation (read
+    only for a thinned track)."""
+    ext = opts["format"]
     resp = cache.respond(content, FORMATS[ext], cached)
     if ext in DOWNLOADS:
         resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    deviation = _store().get(key, f"{suffix}.deviation")
+    deviation = _store().get(key, f"{suffix}.deviation") if thinned(opts) else None
     if deviation is not None:
         resp.headers[DEVIATION_HEADER] = deviation.decode()
     return resp
@@ -419,19 +425,27 @@ class AnalyzeSchema(Schema):
     snap = fields.Boolean(load_default=True, metadata={"description": "also return the track snapped to the graph"})
 
 
-@bp.post("/gpx/analyze")
-def analyze_gpx():
-    """Check a GPX drawn elsewhere: length, ascent on the DEM, share on the graph, terrils, POIs, snapped track."""
-    state = service()
+def gpx_upload(*, required: bool = True) -> bytes | None:
+    """The bytes of the multipart field ``file`` (at most MAX_GPX_BYTES + 1, so read_gpx names an over-size one): a
+    413 for a body over the declared limit, a 422 when it is missing and ``required``, else None."""
     try:  # MAX_CONTENT_LENGTH refuses a larger declared body before the form is read
         upload = request.files.get("file")
     except RequestEntityTooLarge:
         raise APIProblem(413, "Content Too Large", f"a GPX upload is at most {gpx_settings.MAX_GPX_BYTES // 2**20} "
                                                    "MiB", "file") from None
     if upload is None:
-        raise APIProblem(422, "Invalid Request", "upload the GPX as the multipart field 'file'", "file")
+        if required:
+            raise APIProblem(422, "Invalid Request", "upload the GPX as the multipart field 'file'", "file")
+        return None
+    return upload.stream.read(gpx_settings.MAX_GPX_BYTES + 1)
+
+
+@bp.post("/gpx/analyze")
+def analyze_gpx():
+    """Check a GPX drawn elsewhere: length, ascent on the DEM, share on the graph, terrils, POIs, snapped track."""
+    state = service()
+    data = gpx_upload()
     form = load(AnalyzeSchema(), request.form.to_dict())
-    data = upload.stream.read(gpx_settings.MAX_GPX_BYTES + 1)
     track = gx.read_gpx(data)
     result = gx.analyse(track, state.engine, state.elevation, state.catalogue, form["profile"], form["snap"])
     return AnalysisSchema().dump(result.as_dict(geometry=form["snap"]))

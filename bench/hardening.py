@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -211,8 +212,6 @@ def run_case(name: str, *, trace: bool = False) -> dict:
 
 
 def _measure(client, method: str, path: str, kwargs: dict, *, trace: bool = False) -> dict:
-    import tracemalloc
-
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if trace:
         tracemalloc.start()

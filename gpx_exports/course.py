@@ -200,16 +200,23 @@ def track_km(metres: float) -> float:
     return float(np.floor(metres / 10.0 + 1e-9)) / 100.0
 
 
-def _ends(coords: np.ndarray, loop: bool, w: Words, *, part: int = 0, label: str = "") -> list[Waypoint]:
-    """The start and finish of a stretch (one waypoint for a loop), at its first and last points."""
+def end_waypoints(coords: np.ndarray, loop: bool, w: Words, *, part: int = 0, label: str = "",
+          length_m: float | None = None) -> list[Waypoint]:
+    """The start and finish of a stretch (one waypoint for a loop), at its first and last points; the finish's km is
+    ``length_m`` when given (an upload's, whose jumps between segments count none), else the stretch's length.
+    An end with no elevation (an upload outside the DEM) has none."""
     first, last = coords[0], coords[-1]
-    km0 = float(cumulative_distance(coords)[-1])
+    km0 = float(cumulative_distance(coords)[-1]) if length_m is None else length_m
     if loop:
-        return [Waypoint(first[0], first[1], w.say("start_finish") + label, "start", km=0.0, ele=float(first[2]),
+        return [Waypoint(first[0], first[1], w.say("start_finish") + label, "start", km=0.0, ele=_ele(first[2]),
                          part=part)]
-    return [Waypoint(first[0], first[1], w.say("start") + label, "start", km=0.0, ele=float(first[2]), part=part),
-            Waypoint(last[0], last[1], w.say("finish") + label, "finish", km=track_km(km0), ele=float(last[2]),
+    return [Waypoint(first[0], first[1], w.say("start") + label, "start", km=0.0, ele=_ele(first[2]), part=part),
+            Waypoint(last[0], last[1], w.say("finish") + label, "finish", km=track_km(km0), ele=_ele(last[2]),
                      part=part)]
+
+
+def _ele(z: float) -> float | None:
+    return None if np.isnan(z) else float(z)
 
 
 def poi_waypoints(route: Route, scale: float = 1.0, wording: Words = ENGLISH) -> list[Waypoint]:
@@ -273,7 +280,7 @@ def stage_parts(route: Route, stages: Sequence[Stage], name: str,
         stretch = cut(coords, cum, st.from_m, min(st.to_m, float(cum[-1])))
         day = wording.say("day", day=st.day)
         parts.append(Part(f"{name} – {day}", stretch))
-        day_ends = _ends(stretch, False, wording, part=k, label=f" – {day}")
+        day_ends = end_waypoints(stretch, False, wording, part=k, label=f" – {day}")
         ends += [replace(w, km=round(offset + w.km, 2)) for w in day_ends]
         offset += float(cumulative_distance(stretch)[-1]) / 1000
         if st.lodging:
@@ -288,7 +295,7 @@ def stage_parts(route: Route, stages: Sequence[Stage], name: str,
 SAME_PLACE_M = 150.0
 
 
-def _same_place(w: Waypoint, others: Sequence[Waypoint]) -> bool:
+def same_place(w: Waypoint, others: Sequence[Waypoint]) -> bool:
     """Whether a POI waypoint repeats a stop or summit: the same catalogue id, or within SAME_PLACE_M."""
     for o in others:
         if w.ref is not None and w.ref == o.ref:
@@ -301,7 +308,7 @@ def _same_place(w: Waypoint, others: Sequence[Waypoint]) -> bool:
 
 def _with_poi_text(stop: Waypoint, pois: Sequence[Waypoint]) -> Waypoint:
     """A stop that is a POI along the route takes that POI's description and comment (one waypoint, not two)."""
-    poi = next((p for p in pois if _same_place(p, [stop])), None)
+    poi = next((p for p in pois if same_place(p, [stop])), None)
     if poi is None:
         return stop
     return replace(stop, description=stop.description or poi.description, comment=stop.comment or poi.comment,
@@ -336,12 +343,12 @@ def course(route: Route, kind: str, name: str, description: str = "", *, loop: b
     scale = track_m / route.distance_m if route.distance_m else 1.0  # the route's metres → the track's
     parts = [Part(name, coords, route.instructions)]
     w = wording
-    ends = _ends(coords, loop, w)
+    ends = end_waypoints(coords, loop, w)
     stop_wps = stop_waypoints(stops, stop_km, coords, scale, w)
     summit_wps = summit_waypoints(summits, scale, w)
     pois = poi_waypoints(route, scale, w)
     stop_wps = [_with_poi_text(w, pois) for w in stop_wps]
-    pois = [w for w in pois if not _same_place(w, [*summit_wps, *stop_wps])]
+    pois = [w for w in pois if not same_place(w, [*summit_wps, *stop_wps])]
     others = [*stop_wps, *summit_wps, *pois]
     if stages:
         parts, day_ends = stage_parts(route, stages, name, w)

@@ -86,7 +86,7 @@ class EffortProfile:
             if hi - lo < 2:
                 continue
             cum = self.cum[lo:hi] - self.cum[lo]
-            _, _, grid, smooth = smoothed_climbs(cum, _known_elevation(cum, self.coords[lo:hi, 2]))
+            _, _, grid, smooth = smoothed_climbs(cum, known_elevation(cum, self.coords[lo:hi, 2]))
             up, down = cumulative_climbs(smooth, CLIMB_HYSTERESIS_M)
             grids.append(grid + self.cum[lo])
             ups.append(up + up0)
@@ -109,7 +109,7 @@ class EffortProfile:
         return km + float(np.interp(km * 1000, self.grid, self.ascent)) / settings.KM_EFFORT_ASCENT_M
 
 
-def _known_elevation(cum: np.ndarray, z: np.ndarray) -> np.ndarray:
+def known_elevation(cum: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Elevations with the points the DEM does not cover (an upload leaving the SRTM tiles) interpolated between
     their known neighbours, and held flat past the last one: such stretches count no climb."""
     known = ~np.isnan(z)

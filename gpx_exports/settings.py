@@ -103,9 +103,8 @@ PICTURE_DEFAULT_PX = (1200, 900)
 PICTURES = ("map", "profile")
 
 #: FIT courses: a course point's name is at most FIT_NAME_BYTES bytes of UTF-8 with its terminating zero, i.e. 15
-#: bytes of text: Garmin's limit for the names of saved locations and course points (longer names are cut on the
-#: device, or the file is refused by older units). Longer names are truncated at a character boundary, and the
-#: response of the request that named them says so.
+#: bytes of text, Garmin's limit for the names of saved locations (BaseCamp's and the Edge's). Longer names are cut
+#: at a character boundary, and the response of the request that named them says so.
 FIT_NAME_BYTES = 16
 #: FIT courses: the course's own name (the ``course`` message) is cut to this many bytes with its zero.
 FIT_COURSE_NAME_BYTES = 32
@@ -134,7 +133,7 @@ STATION_SNAP_M = 200.0
 #: the analysis).
 RACE_WARN_OFF_GRAPH_M = 500.0
 #: Uploaded races: a jump between two track segments of the file longer than this is a warning (the segments are
-#: joined in file order, so the jump counts in the course's km).
+#: joined in file order; a jump counts no km and no line is drawn across it).
 RACE_WARN_GAP_M = 50.0
 #: Uploaded races: at most this many checkpoints and aid stations in one race.
 MAX_RACE_STATIONS = 100

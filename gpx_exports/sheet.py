@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -527,15 +527,11 @@ def map_picture(result: dict, course: Course, w: Words, tiles_dir: Path, *, widt
     """The map of a result as a PNG for a website: the route, its ends, km markers, summits and numbered POIs."""
     b = _Builder(result, course, w, SheetOptions(tiles_dir, ""))
     points = b._points(steps=False, key_only=len(b.pois) > MAX_PICTURE_POIS)
-    spec = MapSpec([line for k in range(len(course.parts)) for line in drawn_lines(_only_part(course, k))],
+    spec = MapSpec([line for k in range(len(course.parts)) for line in drawn_lines(course.only_part(k))],
                    [*b._km_marks(course.coordinates(), 0.0, course.along_m()), *points],
                    attribution="© OpenStreetMap contributors · Mission Bassin Minier")
     png, _ = render_map(spec, tiles_dir, w, width_px=width_px, height_px=height_px, dpi=DPI, graph=graph)
     return png
-
-
-def _only_part(course: Course, k: int) -> Course:
-    return replace(course, parts=[course.parts[k]])
 
 
 def profile_picture(result: dict, course: Course, w: Words, *, width_px: int, height_px: int,

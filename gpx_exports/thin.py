@@ -55,12 +55,16 @@ def _thin_at(xy: np.ndarray, anchors: np.ndarray, tolerance_m: float) -> np.ndar
                                      for a, b in zip(anchors[:-1], anchors[1:])]))
 
 
-def _deviation(xy: np.ndarray, keep: np.ndarray) -> float:
-    """The largest distance (m) from an original point to the thinned line."""
-    if len(keep) == len(xy):
-        return 0.0
-    line = shapely.linestrings(xy[keep])
-    return float(shapely.distance(shapely.points(xy), line).max())
+def _deviation(xy: np.ndarray, keep: np.ndarray, anchors: np.ndarray) -> float:
+    """The largest distance (m) from an original point to the thinned line between the same two anchors (not to the
+    whole line: where a course passes twice, another pass must not hide a cut corner)."""
+    worst = 0.0
+    for a, b in zip(anchors[:-1], anchors[1:]):
+        stretch = keep[(keep >= a) & (keep <= b)]
+        if b - a >= 2 and len(stretch) < b - a + 1:
+            line = shapely.linestrings(xy[stretch])
+            worst = max(worst, float(shapely.distance(shapely.points(xy[a:b + 1]), line).max()))
+    return worst
 
 
 def thin(coords: np.ndarray, max_points: int, *, keep: Sequence[int] = ()) -> Thinned:
@@ -89,14 +93,14 @@ def thin(coords: np.ndarray, max_points: int, *, keep: Sequence[int] = ()) -> Th
         mid = (low + high) / 2
         low, high = (low, mid) if len(_thin_at(xy, anchors, mid)) <= max_points else (mid, high)
     kept = _thin_at(xy, anchors, high)
-    return Thinned(kept, high, _deviation(xy, kept))
+    return Thinned(kept, high, _deviation(xy, kept, anchors))
 
 
 def course_point_indices(cum_m: np.ndarray, marks_km: Sequence[float]) -> list[int]:
     """The vertex nearest each km mark along a line of cumulative distances ``cum_m``."""
-    idx = np.searchsorted(cum_m, np.asarray(marks_km, dtype=float) * 1000)
-    idx = np.clip(idx, 1, len(cum_m) - 1)
-    before = np.abs(cum_m[idx - 1] - np.asarray(marks_km) * 1000) <= np.abs(cum_m[idx] - np.asarray(marks_km) * 1000)
+    at = np.asarray(marks_km, dtype=float) * 1000
+    idx = np.clip(np.searchsorted(cum_m, at), 1, len(cum_m) - 1)
+    before = np.abs(cum_m[idx - 1] - at) <= np.abs(cum_m[idx] - at)
     return (idx - before.astype(int)).tolist()
 
 

@@ -15,7 +15,7 @@ the presentation layer words them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -26,16 +26,17 @@ from presentation import Words
 from routing import geo
 from routing.elevation import ElevationModel
 from routing.engine import Engine
+from routing.planners.trail import terril_relief
 from routing.profiles import get_profile
 from routing.route import cumulative_distance, smoothed_climbs
 
 from . import settings
 from .analysis import TrackAnalysis, analyse
-from .course import ENGLISH, Course, Part, Waypoint, _same_place, along_m, poi_waypoints, summit_waypoints, track_km
+from .course import ENGLISH, Course, Part, along_m, end_waypoints, poi_waypoints, same_place, summit_waypoints
 from .errors import ExportError, NotACourse
 from .fit import fit_name
 from .geojson import ATTRIBUTION, route_of_feature
-from .race import Station, _known_elevation
+from .race import Station, known_elevation
 from .reader import Track
 from .results import is_loop
 
@@ -86,7 +87,7 @@ def _duration_s(joined: JoinedTrack, profile: str) -> float:
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         part = joined.coordinates[lo:hi]
         cum = cumulative_distance(part)
-        _, _, grid, z = smoothed_climbs(cum, _known_elevation(cum, part[:, 2]))
+        _, _, grid, z = smoothed_climbs(cum, known_elevation(cum, part[:, 2]))
         dx = np.diff(grid)
         grade = np.divide(np.diff(z), dx, out=np.zeros_like(dx), where=dx > 0)
         total += float(np.sum(dx / (speed(grade) / 3.6)))
@@ -171,8 +172,8 @@ def _summits(analysis: TrackAnalysis, engine: Engine) -> list[dict]:
     out = []
     for t in analysis.terrils:
         ref = table.get(t["number"], {})
-        relief = round(ref.get("summit_m", 0.0) - ref.get("rim_m", 0.0), 1)
-        out.append({"number": t["number"], "name": t.get("name"), "height_m": t["height_m"], "relief_m": relief,
+        out.append({"number": t["number"], "name": t.get("name"), "height_m": t["height_m"],
+                    "relief_m": terril_relief(ref) if ref else 0,
                     "lon": ref.get("summit_lon"), "lat": ref.get("summit_lat"), "km": t["km"]})
     return [s for s in out if s["lon"] is not None]
 
@@ -233,20 +234,12 @@ def course_of_upload(result: dict, wording: Words = ENGLISH) -> Course:
     coords = coordinates_of(feature["geometry"]["coordinates"])
     part = Part(props.get("name") or "", coords, [], tuple(props.get("segment_starts") or ()))
     length, w = part.distance_m, wording
-    first, last = coords[0], coords[-1]
-    ends = [Waypoint(first[0], first[1], w.say("start"), "start", km=0.0, ele=_ele(first[2]))]
-    if not is_loop(route_of_feature({**feature, "geometry": {"coordinates": coords[[0, -1]]}})):
-        ends.append(Waypoint(last[0], last[1], w.say("finish"), "finish", km=track_km(length), ele=_ele(last[2])))
-    else:
-        ends = [replace(ends[0], name=w.say("start_finish"))]
-    summits = summit_waypoints(fp.get("summits") or (), 1.0, w)
     route = route_of_feature({**feature, "geometry": {"coordinates": coords}})
-    pois = [p for p in poi_waypoints(route, 1.0, w) if not _same_place(p, summits)]
+    ends = end_waypoints(coords, is_loop(route), w, length_m=length)
+    summits = summit_waypoints(fp.get("summits") or (), 1.0, w)
+    pois = [p for p in poi_waypoints(route, 1.0, w) if not same_place(p, summits)]
     return Course(kind="race", name=part.name, description=props.get("description") or "", parts=[part],
                   waypoints=sorted([*ends, *summits, *pois], key=lambda x: x.km or 0.0), distance_m=length,
                   duration_s=fp["duration_s"], ascent_m=fp["ascent_m"], descent_m=fp["descent_m"],
                   data_version=fp["data_version"], profile=fp["profile"], keywords=("Bassin minier", "galibot"))
 
-
-def _ele(z: float) -> float | None:
-    return None if np.isnan(z) else float(z)

@@ -135,19 +135,27 @@ def climbs_with_hysteresis(z: np.ndarray, threshold: float) -> tuple[float, floa
     """
     if len(z) < 2:
         return 0.0, 0.0
-    up, down = cumulative_climbs(z, threshold)
-    return float(up[-1]), float(down[-1])
+    return _hysteresis(z, threshold, None)
 
 
 def cumulative_climbs(z: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """Ascent and descent from the start to each sample, counted as ``climbs_with_hysteresis`` counts them: the
     climbs and descents whose turning points are behind, plus the part of the current one reached so far (so a
     checkpoint half-way up a terril has climbed its first half). The last values are the totals."""
-    up_at, down_at = np.zeros(len(z)), np.zeros(len(z))
+    sofar: list[tuple[float, float]] = []
+    _hysteresis(z, threshold, sofar)
+    ups, downs = zip(*sofar) if sofar else ((), ())
+    return np.asarray(ups, dtype=float), np.asarray(downs, dtype=float)
+
+
+def _hysteresis(z: np.ndarray, threshold: float,
+                sofar: list[tuple[float, float]] | None) -> tuple[float, float]:
+    """The one walk both count with: totals, and (into ``sofar``, when given: only then, as routes need totals
+    alone) the ascent and descent reached at each sample."""
     up = down = 0.0
     turn = extreme = float(z[0])  # the last turning point, and the farthest point reached since it
     trend = 0  # +1 climbing, -1 descending, 0 until the profile first moves by the threshold
-    for i, value in enumerate(z.tolist()):
+    for value in z.tolist():
         if trend == 0:
             if abs(value - turn) >= threshold:
                 trend, extreme = (1 if value > turn else -1), value
@@ -159,9 +167,13 @@ def cumulative_climbs(z: np.ndarray, threshold: float) -> tuple[np.ndarray, np.n
             else:
                 down += turn - extreme
             turn, extreme, trend = extreme, value, -trend
-        up_at[i] = up + (extreme - turn if trend > 0 else 0.0)
-        down_at[i] = down + (turn - extreme if trend < 0 else 0.0)
-    return up_at, down_at
+        if sofar is not None:
+            sofar.append((up + (extreme - turn if trend > 0 else 0.0), down + (turn - extreme if trend < 0 else 0.0)))
+    if trend > 0:
+        up += extreme - turn
+    elif trend < 0:
+        down += turn - extreme
+    return float(up), float(down)
 
 
 def smoothed_climbs(dist: np.ndarray, ele: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:

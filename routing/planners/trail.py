@@ -75,8 +75,8 @@ def candidate_terrils(engine: Engine, start: Stop, finish: Stop, distance_m: flo
     reach = np.hypot(x - sx, y - sy) + np.hypot(x - fx, y - fy) <= limit_m
     snaps = engine.snapper.snap_many(lon, lat)
     order = sorted((i for i in np.flatnonzero(reach) if snaps[i].distance_m <= SUMMIT_SNAP_M
-                    and _relief(table[i]) >= settings.TRAIL_MIN_RELIEF_M
-                    and _reaches_the_top(engine, snaps[i], table[i])), key=lambda i: -_relief(table[i]))
+                    and terril_relief(table[i]) >= settings.TRAIL_MIN_RELIEF_M
+                    and _reaches_the_top(engine, snaps[i], table[i])), key=lambda i: -terril_relief(table[i]))
     px, py = geo.to_metric(np.array([s.lon for s in snaps]), np.array([s.lat for s in snaps]))
     keep: list[int] = []
     for i in order:  # twin terrils whose summits meet the graph at one spot count once
@@ -101,7 +101,8 @@ def _reaches_the_top(engine: Engine, snap: Snap, t: dict) -> bool:
     return bool(z >= rim + settings.TRAIL_CLIMB_SHARE * (t["summit_m"] - rim))
 
 
-def _relief(t: dict) -> int:
+def terril_relief(t: dict) -> int:
+    """A terril's relief (m): its summit above its rim, at least 1; what a trail course collects, and reports."""
     return max(1, int(round((t.get("summit_m") or 0) - (t.get("rim_m") or 0))))
 
 
@@ -188,7 +189,7 @@ def plan_trail(engine: Engine, start: Stop, distance_m: float, n_terrils: int, p
                                field="terrils")
     snaps = fixed_snaps + cands.snaps
     cost = cost_matrix(engine, snaps, profile)
-    prizes = [_relief(t) for t in cands.terrils]
+    prizes = [terril_relief(t) for t in cands.terrils]
     hint = greedy_course(cost, len(fixed_snaps), prizes, n_terrils, finish is None)
     arcs = sorted(set(sparse_arcs(cost, len(fixed_snaps), settings.TRAIL_NEIGHBOURS)) | set(zip(hint[:-1], hint[1:])))
     dist = leg_lengths(engine, snaps, profile, arcs)
@@ -254,7 +255,7 @@ def _summits(route: Route, seq: list[int], n_fixed: int, cands: _Candidates) -> 
         if node >= n_fixed:
             t = cands.terrils[node - n_fixed]
             out.append({"number": t["number"], "name": t.get("name"), "height_m": round(t["summit_m"], 1),
-                        "relief_m": _relief(t), "lon": t["summit_lon"], "lat": t["summit_lat"],
+                        "relief_m": terril_relief(t), "lon": t["summit_lon"], "lat": t["summit_lat"],
                         "km": marks[leg]})
     return out
 
