@@ -26,7 +26,7 @@ from routing.compiled import CompiledGraph
 from routing.errors import DataError
 from routing.io import atomic_write
 from routing.settings import DATA_BBOX, Settings
-from routing.snap import EdgeSnapper
+from routing.snap import EdgeSnapper, nearest_node
 from routing.sources import mbm, tiles
 
 from .catalogue import normalise
@@ -456,7 +456,7 @@ def _snap(records: list[dict], graph: CompiledGraph) -> None:
     inside = [r for r in records if _inside(r["lon"], r["lat"])]
     snaps = EdgeSnapper(graph).snap_many(np.array([r["lon"] for r in inside]), np.array([r["lat"] for r in inside]))
     for rec, sn in zip(inside, snaps):
-        rec["snap"] = {"node": int(graph.node_id[sn.nearest_node(graph)]), "distance_m": round(sn.distance_m, 1)}
+        rec["snap"] = {"node": int(graph.node_id[nearest_node(graph, sn)]), "distance_m": round(sn.distance_m, 1)}
 
 
 def catalogue_version(graph: CompiledGraph) -> str:

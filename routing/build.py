@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import shapely
-from osmnx.distance import great_circle
 
 from . import __version__, enrich, geo, settings, topology
 from .compiled import CompiledGraph
@@ -121,7 +120,7 @@ def _padded(bbox: tuple[float, ...], pad: float = 0.01) -> tuple[float, float, f
 
 def _edge_lengths(lon: np.ndarray, lat: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Great-circle length (m) of each edge polyline, with osmnx's haversine."""
-    seg = great_circle(lat[:-1], lon[:-1], lat[1:], lon[1:])
+    seg = geo.great_circle_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
     edge_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     inner = edge_of[1:] == edge_of[:-1]
     return np.bincount(edge_of[1:][inner], weights=seg[inner], minlength=len(offsets) - 1)

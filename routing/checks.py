@@ -9,7 +9,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from . import geo, settings
 from .compiled import CompiledGraph
-from .snap import EdgeSnapper
+from .snap import EdgeSnapper, nearest_node
 from .sources import ev5
 from .sources.tiles import lonlat_to_pixels
 
@@ -31,7 +31,7 @@ def snap_and_reach(graph: CompiledGraph, places: dict[str, tuple[float, float]])
     snapper = EdgeSnapper(graph)
     keys = list(places)
     snaps = snapper.snap_many(np.array([places[k][0] for k in keys]), np.array([places[k][1] for k in keys]))
-    nodes = [s.nearest_node(graph) for s in snaps]
+    nodes = [nearest_node(graph, s) for s in snaps]
     return {
         "snap_m": {k: round(s.distance_m, 1) for k, s in zip(keys, snaps)},
         "keys": keys,

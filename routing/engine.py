@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,20 +22,11 @@ from .compiled import CompiledGraph
 from .errors import InvalidAvoid, NoRoute, OutOfArea, TooFarFromRoad, TooManyPoints
 from .io import atomic_write
 from .profiles import DEFAULT_PROFILE, INF_WEIGHT, ArcWeights, arc_weights, get_profile
-from .route import Piece, Route, build_route
-from .snap import EdgeSnapper, Snap
+from .core import Leg, Snap, best_leg
+from .route import Route, build_route
+from .snap import EdgeSnapper
 
-
-@dataclass
-class Leg:
-    """A least-cost path between two snapped points: arc pieces and its cost (ms)."""
-
-    pieces: list[Piece]
-    cost_ms: int
-
-    def priced(self, cost: np.ndarray) -> Leg:
-        """The same path with its cost taken from ``cost`` (a path searched on penalised costs, at its true cost)."""
-        return Leg(self.pieces, int(round(sum(cost[p.arc] * (p.hi - p.lo) for p in self.pieces))))
+__all__ = ["Engine", "Leg", "Snap"]
 
 
 def _cch_order(graph: CompiledGraph, tail: np.ndarray, head: np.ndarray, cache_dir: Path | None) -> list[int]:
@@ -120,53 +110,19 @@ class Engine:
 
     # -- search ----------------------------------------------------------------------------------
 
-    def ends(self, snap: Snap, cost: np.ndarray, outgoing: bool) -> list[tuple[int, int]]:
-        """Search entries for a snapped point: (node, initial cost) on each end of its edge it can use."""
-        e, f = snap.edge, snap.fraction
-        fwd, back = int(cost[2 * e]), int(cost[2 * e + 1])
-        u, v = int(self.graph.edge_u[e]), int(self.graph.edge_v[e])
-        if outgoing:  # leave the point towards v along the way, or towards u against it
-            cands = [(v, fwd, 1 - f), (u, back, f)]
-        else:  # arrive at the point from u along the way, or from v against it
-            cands = [(u, fwd, f), (v, back, 1 - f)]
-        return [(node, int(round(w * share))) for node, w, share in cands if w < INF_WEIGHT]
-
-    def direct(self, a: Snap, b: Snap, cost: np.ndarray) -> Leg | None:
-        """The path along a single edge when both points snap to it."""
-        if a.edge != b.edge:
-            return None
-        e = a.edge
-        if b.fraction >= a.fraction:
-            arc, lo, hi = 2 * e, a.fraction, b.fraction
-        else:
-            arc, lo, hi = 2 * e + 1, 1 - a.fraction, 1 - b.fraction
-        if cost[arc] >= INF_WEIGHT:
-            return None
-        return Leg([Piece(arc, lo, hi)], int(round(cost[arc] * (hi - lo))))
-
-    def _pieces(self, a: Snap, b: Snap, node_path: list[int], arc_path: list[int]) -> list[Piece]:
-        """Arc pieces of a searched path: the partial first and last edges around the full arcs."""
-        g, ea, eb = self.graph, a.edge, b.edge
-        first = node_path[0] if node_path else None
-        last = node_path[-1] if node_path else None
-        start = Piece(2 * ea, a.fraction, 1.0) if first == g.edge_v[ea] else Piece(2 * ea + 1, 1 - a.fraction, 1.0)
-        end = Piece(2 * eb, 0.0, b.fraction) if last == g.edge_u[eb] else Piece(2 * eb + 1, 0.0, 1 - b.fraction)
-        return [start, *(Piece(int(arc), 0.0, 1.0) for arc in arc_path), end]
-
     def leg(self, a: Snap, b: Snap, profile: str, query: rk.CCHQuery | None = None,
             cost: np.ndarray | None = None) -> Leg | None:
-        """The least-cost leg from ``a`` to ``b``, or None if unreachable."""
+        """The least-cost leg from ``a`` to ``b``, or None if unreachable (the core's rules, the CCH's search)."""
         cost = self.weights(profile).cost_ms if cost is None else cost
         query = query or self.query(profile)
-        sources, targets = self.ends(a, cost, True), self.ends(b, cost, False)
-        best = self.direct(a, b, cost)
-        if sources and targets:
+
+        def search(sources: list[tuple[int, int]], targets: list[tuple[int, int]]):
             res = query.run_multi(sources, targets)
             dist, nodes, arcs = res.distance, list(res.node_path), list(res.arc_path)
             del res  # the binding wants each result dropped before the next query
-            if dist is not None and (best is None or dist < best.cost_ms):
-                best = Leg(self._pieces(a, b, nodes, arcs), int(dist))
-        return best
+            return None if dist is None else (int(dist), nodes[0], nodes[-1], arcs)
+
+        return best_leg(a, b, cost, search, self.graph.edge_u, self.graph.edge_v, inf=INF_WEIGHT)
 
     def node_to_node(self, s: int, t: int, profile: str,
                      query: rk.CCHQuery | None = None) -> tuple[int | None, list[int]]:

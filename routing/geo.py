@@ -9,6 +9,7 @@ import shapely
 from pyproj import Transformer
 
 from . import settings
+from .core import EARTH_RADIUS_M
 
 _local = threading.local()
 
@@ -37,3 +38,12 @@ def to_lonlat(x, y) -> tuple[np.ndarray, np.ndarray]:
 def geometry_to_metric(geom):
     """A shapely geometry (or array of them) in lon/lat, moved to the metric CRS."""
     return shapely.transform(geom, lambda c: np.column_stack(to_metric(c[:, 0], c[:, 1])))
+
+
+def great_circle_m(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distances (m) between arrays of points, vectorised: ``core.haversine_m`` for numpy arrays,
+    the same formula and sphere as osmnx's ``great_circle``, without importing osmnx (3 s and 235 MB)."""
+    y1, y2 = np.deg2rad(lat1), np.deg2rad(lat2)
+    dx = np.deg2rad(lon2) - np.deg2rad(lon1)
+    h = np.sin((y2 - y1) / 2) ** 2 + np.cos(y1) * np.cos(y2) * np.sin(dx / 2) ** 2
+    return 2 * np.arcsin(np.sqrt(np.minimum(1, h))) * EARTH_RADIUS_M

@@ -11,25 +11,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from osmnx.distance import great_circle
 
 from . import settings
 from .compiled import CompiledGraph
+from .core import Leg, Piece, cut_line
+from .geo import great_circle_m
 from .instructions import instructions_for
 from .profiles import get_profile
 
 if TYPE_CHECKING:
-    from .engine import Leg
     from .profiles import ArcWeights
 
-
-@dataclass(frozen=True)
-class Piece:
-    """Arc ``arc`` travelled from fraction ``lo`` to ``hi`` of its length, in its own direction."""
-
-    arc: int
-    lo: float
-    hi: float
+__all__ = ["Leg", "Piece", "Route", "build_route", "cumulative_distance", "join_points", "path_points"]
 
 
 @dataclass
@@ -86,23 +79,11 @@ def _arc_vertices(graph: CompiledGraph, arc: int) -> np.ndarray:
     return pts[::-1] if arc & 1 else pts
 
 
-def _cut(lon: np.ndarray, lat: np.ndarray, ele: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """The part of a polyline between two fractions of its length, as (n, 3) points."""
-    seg = great_circle(lat[:-1], lon[:-1], lat[1:], lon[1:])
-    cum = np.concatenate([[0.0], np.cumsum(seg)])
-    total = cum[-1] if cum[-1] > 0 else 1.0
-    a, b = lo * total, hi * total
-    inner = (cum > a) & (cum < b)
-    dist = np.concatenate([[a], cum[inner], [b]])
-    pts = np.column_stack([np.interp(dist, cum, lon), np.interp(dist, cum, lat), np.interp(dist, cum, ele)])
-    return pts
-
-
 def _piece_points(graph: CompiledGraph, piece: Piece) -> np.ndarray:
     pts = _arc_vertices(graph, piece.arc)
     if piece.lo <= 0.0 and piece.hi >= 1.0:
         return pts
-    return _cut(pts[:, 0], pts[:, 1], pts[:, 2], piece.lo, piece.hi)
+    return np.array(cut_line(pts.tolist(), piece.lo, piece.hi))
 
 
 def join_points(chunks: list[np.ndarray]) -> np.ndarray:
@@ -122,7 +103,7 @@ def cumulative_distance(coords: np.ndarray) -> np.ndarray:
     """Great-circle distance (m) from the first vertex to each vertex of a lon/lat(/ele) line."""
     if len(coords) < 2:
         return np.zeros(len(coords))
-    steps = great_circle(coords[:-1, 1], coords[:-1, 0], coords[1:, 1], coords[1:, 0])
+    steps = great_circle_m(coords[:-1, 1], coords[:-1, 0], coords[1:, 1], coords[1:, 0])
     return np.concatenate([[0.0], np.cumsum(steps)])
 
 

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import shapely
 
 from . import geo
 from .compiled import CompiledGraph
+from .core import Snap
+
+__all__ = ["EdgeSnapper", "Snap", "nearest_node"]
 
 
-@dataclass(frozen=True)
-class Snap:
-    """Where a point meets the graph: the edge, how far along it (0..1) and how far away (m)."""
-
-    edge: int
-    fraction: float
-    distance_m: float
-    lon: float
-    lat: float
-
-    def nearest_node(self, graph: CompiledGraph) -> int:
-        """The edge end closer to the projected point (node index)."""
-        return int(graph.edge_u[self.edge] if self.fraction <= 0.5 else graph.edge_v[self.edge])
+def nearest_node(graph: CompiledGraph, snap: Snap) -> int:
+    """The end of a snapped point's edge closer to the projected point (node index)."""
+    return int(graph.edge_u[snap.edge] if snap.fraction <= 0.5 else graph.edge_v[snap.edge])
 
 
 class EdgeSnapper:

@@ -8,24 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import gpxpy.gpx as G
 
+from .. import settings
+from ..core import (MAX_LOOP_M, MIN_LOOP_M, Leg, Piece, Snap, cancel_spurs, cut_line, first_heading, fit_loop,
+                    loop_heading, pieces_length_m)
 from ..errors import ImpossibleTarget, NoRoute, RoutingError
 from . import search
 from .graph import BundleError, OfflineGraph
-
-#: Round trips: three via points on a circle through the start; accepted length error; tries; reuse penalty.
-LOOP_TOLERANCE = 0.10
-LOOP_TRIES = 8
-LOOP_REUSE_PENALTY = 5
-#: A loop on the graph is this many times longer than the circle it is drawn on (refitted per try).
-LOOP_DETOUR = 1.3
-MAX_LOOP_M = 300_000.0
 
 
 @dataclass
@@ -74,25 +67,6 @@ def load_manifest(bundle_dir: Path) -> dict:
     return manifest
 
 
-def _cut(pts: list[tuple[float, float, float]], lo: float, hi: float) -> list[tuple[float, float, float]]:
-    """The part of a polyline between two fractions of its great-circle length."""
-    if lo <= 0.0 and hi >= 1.0:
-        return pts
-    cum = [0.0]
-    for (x1, y1, _), (x2, y2, _) in zip(pts, pts[1:]):
-        cum.append(cum[-1] + search.haversine_m(x1, y1, x2, y2))
-    total = cum[-1] or 1.0
-    a, b = lo * total, hi * total
-
-    def at(d: float) -> tuple[float, float, float]:
-        i = max(1, next((k for k, c in enumerate(cum) if c >= d), len(cum) - 1))
-        span = cum[i] - cum[i - 1]
-        t = (d - cum[i - 1]) / span if span > 0 else 0.0
-        return tuple(p + t * (q - p) for p, q in zip(pts[i - 1], pts[i]))
-
-    return [at(a), *(p for p, c in zip(pts, cum) if a < c < b), at(b)]
-
-
 class OfflineClient:
     """Routes on a bundle directory as the app would on the phone."""
 
@@ -108,35 +82,34 @@ class OfflineClient:
     def profiles(self) -> list[str]:
         return self.graph.profiles
 
-    def _points(self, pieces: list[search.Piece]) -> list[tuple[float, float, float]]:
+    def _points(self, pieces: list[Piece]) -> list[tuple[float, float, float]]:
         out: list[tuple[float, float, float]] = []
         for p in pieces:
             pts = self.graph.edge_vertices(p.arc >> 1)
-            pts = _cut(pts[::-1] if p.arc & 1 else pts, p.lo, p.hi)
-            for q in pts:
+            for q in cut_line(pts[::-1] if p.arc & 1 else pts, p.lo, p.hi):
                 if not out or abs(out[-1][0] - q[0]) > 1e-9 or abs(out[-1][1] - q[1]) > 1e-9:
                     out.append(q)
         return out
 
-    def _assemble(self, pieces: list[search.Piece], profile: str, cost_ms: int, legs: list[dict]) -> OfflineRoute:
-        """The route of a path of arc pieces: its length, time and line."""
+    def _assemble(self, legs: list[Leg], profile: str) -> OfflineRoute:
+        """The route of a path of legs: its cost, length, time and line."""
         length = self.graph.a["edge_length"]
-        return OfflineRoute(profile, self.graph.data_version, cost_ms,
-                            sum(length[p.arc >> 1] * (p.hi - p.lo) for p in pieces),
+        pieces = [p for leg in legs for p in leg.pieces]
+        return OfflineRoute(profile, self.graph.data_version, sum(leg.cost_ms for leg in legs),
+                            pieces_length_m(length, pieces),
                             sum(self.graph.time_s(profile, p.arc) * (p.hi - p.lo) for p in pieces),
-                            self._points(pieces), legs)
+                            self._points(pieces),
+                            [{"cost_ms": leg.cost_ms, "distance_m": round(pieces_length_m(length, leg.pieces), 1)}
+                             for leg in legs])
 
-    def _route(self, snaps: list[search.Snap], profile: str, cost) -> OfflineRoute:
-        legs, pieces = [], []
+    def _legs(self, snaps: list[Snap], cost) -> list[Leg]:
+        legs = []
         for i, (a, b) in enumerate(zip(snaps, snaps[1:])):
             try:
-                c, leg_pieces = search.leg(self.graph, a, b, cost)
+                legs.append(search.leg(self.graph, a, b, cost))
             except NoRoute:
                 raise NoRoute(f"no route from point {i} to point {i + 1} in the bundle", field="points") from None
-            pieces += leg_pieces
-            legs.append({"cost_ms": c, "distance_m": round(sum(self.graph.a["edge_length"][p.arc >> 1] * (p.hi - p.lo)
-                                                                for p in leg_pieces), 1)})
-        return self._assemble(pieces, profile, sum(leg["cost_ms"] for leg in legs), legs)
+        return legs
 
     def route(self, points: list[tuple[float, float]], profile: str = "bike") -> OfflineRoute:
         """The least-cost route through the points (start, vias, end) for a profile."""
@@ -144,58 +117,50 @@ class OfflineClient:
             raise RoutingError("a route needs at least a start and an end point", field="points")
         cost = self.graph.cost(profile)
         snaps = [search.snap(self.graph, lon, lat, f"points[{i}]") for i, (lon, lat) in enumerate(points)]
-        return self._route(snaps, profile, cost)
+        return self._assemble(self._legs(snaps, cost), profile)
 
     def round_trip(self, start: tuple[float, float], distance_m: float, profile: str = "trail",
                    seed: int = 0) -> OfflineRoute:
-        """A loop of about ``distance_m`` (±10 %): three via points on a circle through the start, ways already
-        used penalised, the radius refitted from the measured length."""
-        if not 1000 <= distance_m <= MAX_LOOP_M:
-            raise ImpossibleTarget(f"a round trip must be 1 to {MAX_LOOP_M / 1000:.0f} km long", field="distance_km")
-        rng = random.Random(seed)
+        """A loop of about ``distance_m``, by the server's rules (``routing.core.fit_loop``): three via points on a
+        circle through the start, the ways of earlier legs penalised, spurs cancelled, the radius refitted."""
+        if not MIN_LOOP_M <= distance_m <= MAX_LOOP_M:
+            raise ImpossibleTarget(f"a round trip is {MIN_LOOP_M / 1000:g} to {MAX_LOOP_M / 1000:g} km long; "
+                                   f"{distance_m / 1000:g} km was asked for", field="distance_km")
         origin = search.snap(self.graph, *start, "start")
-        radius = distance_m / (2 * math.pi * LOOP_DETOUR)
-        best: OfflineRoute | None = None
-        for _ in range(LOOP_TRIES):
-            loop = self._try_loop(start, origin, radius, rng.uniform(0, 2 * math.pi), profile)
-            if loop is None:
+        cost = self.graph.cost(profile)
+        first, fallback = first_heading(seed), None
+        for k in range(3):  # as the server for one loop: two more headings if a loop misses the length
+            found = fit_loop(lambda vias: self._loop_through(origin, vias, cost),
+                             lambda pieces: pieces_length_m(self.graph.a["edge_length"], pieces),
+                             start, distance_m, loop_heading(first, k, 1))
+            if found is None:
                 continue
-            if best is None or abs(loop.distance_m - distance_m) < abs(best.distance_m - distance_m):
-                best = loop
-            if abs(loop.distance_m - distance_m) <= LOOP_TOLERANCE * distance_m:
-                return loop
-            radius *= distance_m / loop.distance_m
-        if best is None:
+            err, pieces, _ = found
+            if err <= settings.LOOP_TOLERANCE:
+                return self._assemble([Leg(pieces, 0).priced(cost)], profile)
+            if fallback is None or err < fallback[0]:
+                fallback = (err, pieces)
+        if fallback is None:
             raise NoRoute("no round trip found from this start in the bundle", field="start")
-        return best
+        return self._assemble([Leg(fallback[1], 0).priced(cost)], profile)
 
-    def _try_loop(self, start, origin: search.Snap, radius: float, bearing: float, profile: str):
-        """One loop through three via points at 90°, 180° and 270° of a circle tangent at the start."""
-        lon0, lat0 = start
-        cx = lon0 + radius * math.sin(bearing) / (111_320 * math.cos(math.radians(lat0)))
-        cy = lat0 + radius * math.cos(bearing) / 111_320
-        snaps = [origin]
-        for k in (1, 2, 3):
-            angle = bearing + math.pi + k * math.pi / 2
-            lon = cx + radius * math.sin(angle) / (111_320 * math.cos(math.radians(lat0)))
-            lat = cy + radius * math.cos(angle) / 111_320
-            try:
-                snaps.append(search.snap(self.graph, lon, lat, "via"))
-            except RoutingError:
-                return None
-        snaps.append(origin)
-        cost = _Penalised(self.graph.cost(profile), self.graph.header["inf_cost"])
-        pieces_seen: list[search.Piece] = []
+    def _loop_through(self, origin: Snap, vias: list[tuple[float, float]], cost) -> list[Piece] | None:
+        """start → vias → start, each leg on costs with the ways of the earlier legs penalised; None if a via is
+        off the map or unreachable."""
+        try:
+            snaps = [origin, *(search.snap(self.graph, lon, lat, "via") for lon, lat in vias), origin]
+        except RoutingError:
+            return None
+        penalised = _Penalised(cost, self.graph.header["inf_cost"])
+        pieces: list[Piece] = []
         try:
             for a, b in zip(snaps, snaps[1:]):
-                _, leg_pieces = search.leg(self.graph, a, b, cost)
-                pieces_seen += leg_pieces
-                cost.penalise({p.arc >> 1 for p in leg_pieces})
+                leg = search.leg(self.graph, a, b, penalised)
+                pieces += leg.pieces
+                penalised.penalise({p.arc >> 1 for p in leg.pieces})
         except NoRoute:
             return None
-        true_cost = self.graph.cost(profile)  # the loop was searched on penalised costs
-        return self._assemble(pieces_seen, profile,
-                              sum(int(round(true_cost[p.arc] * (p.hi - p.lo))) for p in pieces_seen), [])
+        return cancel_spurs(pieces)
 
     def to_gpx(self, route: OfflineRoute, name: str = "galibot offline route") -> str:
         """GPX 1.1 of a route, with the bundle's attribution."""
@@ -213,7 +178,7 @@ class OfflineClient:
 
 
 class _Penalised:
-    """A profile's costs with the ways of earlier legs made LOOP_REUSE_PENALTY times dearer (both directions)."""
+    """A profile's costs with the ways of earlier legs made ``LOOP_REUSE_PENALTY`` times dearer (both ways)."""
 
     def __init__(self, cost, inf: int) -> None:
         self.base, self.inf, self.extra = cost, inf, {}
@@ -222,7 +187,7 @@ class _Penalised:
         for e in edges:
             for arc in (2 * e, 2 * e + 1):
                 if self.base[arc] < self.inf:
-                    self.extra[arc] = min(self.inf - 1, self.base[arc] * LOOP_REUSE_PENALTY)
+                    self.extra[arc] = min(self.inf - 1, int(self.base[arc] * settings.LOOP_REUSE_PENALTY))
 
     def __getitem__(self, arc: int) -> int:
         return self.extra.get(arc, self.base[arc])

@@ -1,68 +1,38 @@
 """Snapping and least-cost search on a bundle's compact graph, in plain Python.
 
-The search is a bidirectional Dijkstra seeded from both ends of the snapped edges with the partial
-costs, exactly as the server seeds its CCH query, so both find the same least cost. It is the
-reference a mobile developer ports; it needs no speed-up structure, only the CSR arrays.
-
-The seeding, the one-edge case and the partial end pieces restate ``routing.engine`` (``ends``,
-``direct``, ``_pieces``) and ``routing.route`` on purpose: those work on numpy arrays and the CCH, and
-this package must run where only a bundle and the standard library are.
+The search is a bidirectional Dijkstra on the CSR arrays. Everything around it (the typed values, the
+seeds at both ends of a snapped way, the path along one way, the pieces of a searched path) is the
+routing core's (``routing.core``), which the server's CCH search uses too, so both find the same
+least cost by construction.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass
 
+from ..core import EARTH_RADIUS_M, Leg, Snap, best_leg
 from ..errors import NoRoute, OutOfArea, TooFarFromRoad
 from ..settings import MAX_SNAP_M
 from .graph import OfflineGraph
 
-#: osmnx's mean Earth radius, so lengths agree with the server's.
-EARTH_RADIUS_M = 6_371_009.0
 
-
-@dataclass(frozen=True)
-class Snap:
-    """Where a point meets the graph: edge, fraction along it from u (0..1), distance (m)."""
-
-    edge: int
-    fraction: float
-    distance_m: float
-
-
-@dataclass(frozen=True)
-class Piece:
-    """Arc ``arc`` travelled from fraction ``lo`` to ``hi`` of its length, in its own direction."""
-
-    arc: int
-    lo: float
-    hi: float
-
-
-def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle distance, as osmnx's ``great_circle``."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
-
-
-def _project(graph: OfflineGraph, edge: int, lon: float, lat: float) -> tuple[float, float]:
-    """Distance (m) from a point to an edge and the fraction of the edge's length where it is closest."""
+def _project(graph: OfflineGraph, edge: int, lon: float, lat: float) -> tuple[float, float, float, float]:
+    """Distance (m) from a point to an edge, the fraction of the edge's length where it is closest, and that
+    closest point (lon, lat)."""
     k = math.cos(math.radians(lat)) * math.radians(1) * EARTH_RADIUS_M
     ky = math.radians(1) * EARTH_RADIUS_M
     pts = [((x - lon) * k, (y - lat) * ky) for x, y, _ in graph.edge_vertices(edge)]
-    best, best_at, walked = math.inf, 0.0, 0.0
+    best, best_at, near, walked = math.inf, 0.0, (0.0, 0.0), 0.0
     for (x1, y1), (x2, y2) in zip(pts, pts[1:]):
         dx, dy = x2 - x1, y2 - y1
         seg = math.hypot(dx, dy)
         t = 0.0 if seg == 0 else max(0.0, min(1.0, -(x1 * dx + y1 * dy) / (seg * seg)))
         d = math.hypot(x1 + t * dx, y1 + t * dy)
         if d < best:
-            best, best_at = d, walked + t * seg
+            best, best_at, near = d, walked + t * seg, (x1 + t * dx, y1 + t * dy)
         walked += seg
-    return best, (best_at / walked if walked > 0 else 0.0)
+    return best, (best_at / walked if walked > 0 else 0.0), lon + near[0] / k, lat + near[1] / ky
 
 
 def snap(graph: OfflineGraph, lon: float, lat: float, field: str) -> Snap:
@@ -73,38 +43,17 @@ def snap(graph: OfflineGraph, lon: float, lat: float, field: str) -> Snap:
                         field=field)
     best: Snap | None = None
     for edge in sorted(graph.cell_edges(lon, lat, ring=1)):
-        d, f = _project(graph, edge, lon, lat)
+        d, f, plon, plat = _project(graph, edge, lon, lat)
         if best is None or d < best.distance_m:
-            best = Snap(edge, f, d)
+            best = Snap(edge, f, d, plon, plat)
     if best is None or best.distance_m > MAX_SNAP_M:
         far = f"{best.distance_m:.0f} m" if best else f"over {MAX_SNAP_M:.0f} m"
         raise TooFarFromRoad(f"{field} is {far} from the nearest way; the limit is {MAX_SNAP_M:.0f} m", field=field)
     return best
 
 
-def _entries(graph: OfflineGraph, sn: Snap, cost, outgoing: bool) -> list[tuple[int, int]]:
-    """Search seeds of a snapped point: (node, initial cost) at each end of its edge it can use."""
-    inf, e, f = graph.header["inf_cost"], sn.edge, sn.fraction
-    fwd, back = cost[2 * e], cost[2 * e + 1]
-    u, v = graph.edge_u[e], graph.edge_v[e]
-    cands = [(v, fwd, 1 - f), (u, back, f)] if outgoing else [(u, fwd, f), (v, back, 1 - f)]
-    return [(node, int(round(w * share))) for node, w, share in cands if w < inf]
-
-
-def _direct(graph: OfflineGraph, a: Snap, b: Snap, cost) -> tuple[int, list[Piece]] | None:
-    """The path along one edge when both points snap to it."""
-    if a.edge != b.edge:
-        return None
-    e = a.edge
-    arc, lo, hi = (2 * e, a.fraction, b.fraction) if b.fraction >= a.fraction else \
-        (2 * e + 1, 1 - a.fraction, 1 - b.fraction)
-    if cost[arc] >= graph.header["inf_cost"]:
-        return None
-    return int(round(cost[arc] * (hi - lo))), [Piece(arc, lo, hi)]
-
-
-def _bidirectional(graph: OfflineGraph, cost, sources, targets) -> tuple[int, list[int], int, int] | None:
-    """Least cost from any seeded source to any seeded target: (cost, arcs, first node, last node)."""
+def _bidirectional(graph: OfflineGraph, cost, sources, targets) -> tuple[int, int, int, list[int]] | None:
+    """Least cost from any seeded source to any seeded target: (cost, first node, last node, arcs)."""
     first, head, arc_id, inf = graph.a["first_out"], graph.a["arc_head"], graph.a["arc_id"], graph.header["inf_cost"]
     dist = ({}, {})
     parent: tuple[dict, dict] = ({}, {})
@@ -141,7 +90,8 @@ def _bidirectional(graph: OfflineGraph, cost, sources, targets) -> tuple[int, li
                     best, meet = nd + other[y], y
     if meet is None:
         return None
-    return int(best), *_arcs_through(parent, meet)
+    arcs, start, end = _arcs_through(parent, meet)
+    return int(best), start, end, arcs
 
 
 def _arcs_through(parent: tuple[dict, dict], meet: int) -> tuple[list[int], int, int]:
@@ -157,18 +107,11 @@ def _arcs_through(parent: tuple[dict, dict], meet: int) -> tuple[list[int], int,
     return arcs, start, node
 
 
-def leg(graph: OfflineGraph, a: Snap, b: Snap, cost) -> tuple[int, list[Piece]]:
-    """The least-cost path between two snapped points as (cost ms, arc pieces); NoRoute if none."""
-    best = _direct(graph, a, b, cost)
-    found = _bidirectional(graph, cost, _entries(graph, a, cost, True), _entries(graph, b, cost, False))
-    if found is not None and (best is None or found[0] < best[0]):
-        total, arcs, start, end = found
-        ea, eb = a.edge, b.edge
-        head_piece = Piece(2 * ea, a.fraction, 1.0) if start == graph.edge_v[ea] else \
-            Piece(2 * ea + 1, 1 - a.fraction, 1.0)
-        tail_piece = Piece(2 * eb, 0.0, b.fraction) if end == graph.edge_u[eb] else \
-            Piece(2 * eb + 1, 0.0, 1 - b.fraction)
-        best = total, [head_piece, *(Piece(arc, 0.0, 1.0) for arc in arcs), tail_piece]
-    if best is None:
+def leg(graph: OfflineGraph, a: Snap, b: Snap, cost) -> Leg:
+    """The least-cost leg between two snapped points (the core's rules around this module's search); NoRoute
+    if there is none."""
+    found = best_leg(a, b, cost, lambda sources, targets: _bidirectional(graph, cost, sources, targets),
+                     graph.edge_u, graph.edge_v, inf=graph.header["inf_cost"])
+    if found is None:
         raise NoRoute("no route between these points in the bundle", field="points")
-    return best
+    return found

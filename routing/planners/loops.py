@@ -16,17 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 import routingkit_cch as rk
 
-from .. import geo, settings
-from ..engine import Engine, Leg
+from .. import settings
+from ..core import MAX_LOOP_M, MIN_LOOP_M, Leg, Snap, first_heading, fit_loop, loop_heading
+from ..engine import Engine
 from ..errors import ImpossibleTarget, PlannerTimeout
 from ..profiles import INF_WEIGHT, get_profile
 from ..route import Route, build_route
-from ..snap import Snap
 from .pieces import cancel_spurs, count_spurs, length_m, reused_share, ways_of
-
-#: The road distance of a loop over the circle's perimeter, to size the first try.
-ROAD_FACTOR = 1.25
-MIN_LOOP_M, MAX_LOOP_M = 1000.0, 300_000.0
 
 
 @dataclass
@@ -88,17 +84,6 @@ class Penalised:
             self.touched.clear()
 
 
-def circle_vias(lon: float, lat: float, radius_m: float, heading: float) -> list[tuple[float, float]]:
-    """Three points on the circle of ``radius_m`` through the start, whose centre lies towards ``heading``."""
-    x, y = geo.to_metric(lon, lat)
-    cx, cy = x + radius_m * math.sin(heading), y + radius_m * math.cos(heading)
-    back = math.atan2(x - cx, y - cy)  # the start's angle seen from the centre
-    xs, ys = zip(*[(cx + radius_m * math.sin(back + a), cy + radius_m * math.cos(back + a))
-                   for a in (math.pi / 2, math.pi, 3 * math.pi / 2)])
-    vlon, vlat = geo.to_lonlat(np.array(xs), np.array(ys))
-    return list(zip(np.asarray(vlon).tolist(), np.asarray(vlat).tolist()))
-
-
 def _route_loop(engine: Engine, pen: Penalised, profile: str, snaps: list[Snap]) -> list | None:
     """Pieces of start → vias → start, each leg avoiding the ways of the earlier ones; None if a leg fails."""
     pieces = []
@@ -125,31 +110,13 @@ def _snap_vias(engine: Engine, vias: list[tuple[float, float]]) -> list[Snap] | 
 
 
 def _fit_loop(engine, pen, profile, start: Snap, lonlat, target, heading, deadline) -> tuple | None:
-    """Refit the circle's radius until the loop's length is within tolerance; the best try found.
+    """The core's loop rules (``routing.core.fit_loop``) on the CCH; ``deadline`` is only the safety net."""
+    def route_through(vias: list[tuple[float, float]]) -> list | None:
+        snaps = _snap_vias(engine, vias)
+        return _route_loop(engine, pen, profile, [start, *snaps, start]) if snaps else None
 
-    The tries are a fixed number (LOOP_TRIES), so the result is the same on any machine; ``deadline`` is only
-    the safety net.
-    """
-    radius = target / (2 * math.pi * ROAD_FACTOR)
-    best = None
-    for tries in range(1, settings.LOOP_TRIES + 1):
-        vias = _snap_vias(engine, circle_vias(*lonlat, radius, heading))
-        pieces = _route_loop(engine, pen, profile, [start, *vias, start]) if vias else None
-        if pieces:
-            length = length_m(engine.graph, pieces)
-            err = abs(length / target - 1)
-            if best is None or err < best[0]:
-                best = (err, pieces, tries)
-            if err <= settings.LOOP_TOLERANCE / 2:
-                break
-            radius *= min(2.0, max(0.5, target / length))
-            if tries >= settings.LOOP_TRIES // 2:
-                heading += 0.2  # the radius alone oscillates: vary the shape a little too
-        else:
-            heading += 0.35  # the circle ran off the map or into a dead area: turn a little
-        if time.monotonic() > deadline:
-            break
-    return best
+    return fit_loop(route_through, lambda pieces: length_m(engine.graph, pieces), lonlat, target, heading,
+                    give_up=lambda: time.monotonic() > deadline)
 
 
 def plan_loops(engine: Engine, start: tuple[float, float], distance_m: float, profile: str = "bike", count: int = 1,
@@ -165,7 +132,7 @@ def plan_loops(engine: Engine, start: tuple[float, float], distance_m: float, pr
     snap = engine.snap([start], field="start")[0]
     cost = loop_costs(engine, profile, green)
     pen = Penalised(engine, cost)
-    first = np.random.default_rng(seed).uniform(0, 2 * math.pi)
+    first = first_heading(seed)
     loops: list[Loop] = []
     fallback: list[tuple[float, Loop]] = []  # loops outside the tolerance, used only if nothing better comes
     hit = False
@@ -175,7 +142,7 @@ def plan_loops(engine: Engine, start: tuple[float, float], distance_m: float, pr
         if time.monotonic() > deadline:
             hit = True
             break
-        heading = first + k * 2 * math.pi / count + (k // count) * math.pi / (2 * count)
+        heading = loop_heading(first, k, count)
         found = _fit_loop(engine, pen, profile, snap, start, distance_m, heading, deadline)
         if found is None:
             continue

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import routingkit_cch as rk
 
+from ..core import Snap, direct_leg, seeds
 from ..engine import Engine
-from ..snap import Snap
+from ..profiles import INF_WEIGHT
 
 #: Marks an unreachable pair in a matrix.
 UNREACHABLE = np.iinfo(np.int64).max // 4
@@ -21,7 +22,8 @@ def cost_matrix(engine: Engine, snaps: list[Snap], profile: str, metric: rk.CCHM
     """
     cost = engine.weights(profile).cost_ms if cost is None else cost
     metric = metric or engine.metric(profile)
-    entries = [engine.ends(s, cost, outgoing=False) for s in snaps]
+    g = engine.graph
+    entries = [seeds(s, cost, g.edge_u, g.edge_v, outgoing=False, inf=INF_WEIGHT) for s in snaps]
     pinned = [node for ends in entries for node, _ in ends]
     owner = np.repeat(np.arange(len(snaps)), [len(e) for e in entries])
     extra = np.array([init for ends in entries for _, init in ends], dtype=np.int64)
@@ -29,7 +31,7 @@ def cost_matrix(engine: Engine, snaps: list[Snap], profile: str, metric: rk.CCHM
     if pinned:
         sweep = rk.CCHOneToMany(metric, pinned)
         for i, snap in enumerate(snaps):
-            sources = engine.ends(snap, cost, outgoing=True)
+            sources = seeds(snap, cost, g.edge_u, g.edge_v, outgoing=True, inf=INF_WEIGHT)
             if not sources:
                 continue
             dist = np.array([UNREACHABLE if d is None else d for d in sweep.distances_from_multi(sources)],
@@ -42,7 +44,7 @@ def cost_matrix(engine: Engine, snaps: list[Snap], profile: str, metric: rk.CCHM
     for group in (g for g in on_edge.values() if len(g) > 1):  # points sharing an edge: the direct piece
         for i in group:
             for j in group:
-                direct = engine.direct(snaps[i], snaps[j], cost)
+                direct = direct_leg(snaps[i], snaps[j], cost, inf=INF_WEIGHT)
                 if direct is not None:
                     out[i, j] = min(out[i, j], direct.cost_ms)
     np.fill_diagonal(out, 0)

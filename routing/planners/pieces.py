@@ -1,45 +1,17 @@
-"""Operations on paths as arc pieces: spur removal, reuse and length, shared by the loop planners."""
+"""Operations on paths as arc pieces that need the compiled graph: length and reuse (the rest is in the core)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..compiled import CompiledGraph
-from ..route import Piece
+from ..core import Piece, cancel_spurs, count_spurs, pieces_length_m
 
-EPS = 1e-9
-
-
-def _merge(a: Piece, b: Piece) -> Piece | None:
-    """``a`` followed by ``b`` going back along the same way: what remains of the pair (None: nothing)."""
-    back_to = 1.0 - b.hi  # where b stops, in a's frame
-    if back_to > a.lo + EPS:
-        return Piece(a.arc, a.lo, back_to)
-    if back_to < a.lo - EPS:
-        return Piece(a.arc ^ 1, 1.0 - a.lo, b.hi)
-    return None
-
-
-def cancel_spurs(pieces: list[Piece]) -> list[Piece]:
-    """Remove every out-and-back: a piece followed by the same way travelled back is cut to its net part."""
-    out: list[Piece] = []
-    for p in pieces:
-        if p.hi - p.lo <= EPS:
-            continue
-        while out and p is not None and out[-1].arc == p.arc ^ 1 and abs((1.0 - out[-1].hi) - p.lo) < 1e-6:
-            p = _merge(out.pop(), p)
-        if p is not None:
-            out.append(p)
-    return out
-
-
-def count_spurs(pieces: list[Piece]) -> int:
-    """How many times the path turns back on the way it just came along."""
-    return sum(1 for a, b in zip(pieces[:-1], pieces[1:]) if a.arc == b.arc ^ 1)
+__all__ = ["cancel_spurs", "count_spurs", "length_m", "reused_share", "ways_of"]
 
 
 def length_m(graph: CompiledGraph, pieces: list[Piece]) -> float:
-    return float(sum(graph.edge_length[p.arc >> 1] * (p.hi - p.lo) for p in pieces))
+    return pieces_length_m(graph.edge_length, pieces)
 
 
 def reused_share(graph: CompiledGraph, pieces: list[Piece]) -> float:
