@@ -82,6 +82,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         results,
         roundtrips,
         routes,
+        tiles,
         tours,
         trails,
         trips,
@@ -91,7 +92,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # plus the multipart envelope, unless the caller set one; JSON bodies get a smaller cap (common.json_body)
     app.config["MAX_CONTENT_LENGTH"] = (config or {}).get("MAX_CONTENT_LENGTH") or MAX_GPX_BYTES + 1024 * 1024
     for blueprint in (health.bp, pois.bp, routes.bp, tours.bp, roundtrips.bp, trails.bp, isochrones.bp, circuits.bp,
-                      results.bp, races.bp, bundles.bp, devices.bp, trips.bp, openapi.bp):
+                      results.bp, races.bp, bundles.bp, tiles.bp, devices.bp, trips.bp, openapi.bp):
         app.register_blueprint(blueprint)
     app.extensions["galibot.limiter"] = init_limits(app)
     state.start_loading()

@@ -199,6 +199,8 @@ OPERATION_IDS = {
     ("/v1/trips/{trip_id}", "put"): "putTrip", ("/v1/trips/{trip_id}", "delete"): "deleteTrip",
     ("/v1/races", "post"): "createRace", ("/v1/races/{race_id}", "put"): "publishRace",
     ("/v1/races/{race_id}", "get"): "getRace",
+    ("/v1/tiles/{z}/{x}/{y}.mvt", "get"): "getTile", ("/v1/tiles/tiles.json", "get"): "getTileJson",
+    ("/v1/tiles/style.json", "get"): "getMapStyle",
 }
 
 
@@ -273,7 +275,21 @@ def offline_operations() -> dict[str, dict]:
     auth = [{"bearer": []}]
     stored = {"description": "the stored trip, with its ETag", "content": {
         "application/json": {"schema": trips.TripOutSchema}}}
+    mvt = {"application/vnd.mapbox-vector-tile": binary}
+    problems = {str(c): {"description": ERRORS[c], "content": {PROBLEM: {"schema": "ProblemSchema"}}}
+                for c in (404, 503)}
     return {
+        "/v1/tiles/{z}/{x}/{y}.mvt": {"get": {
+            "summary": "A basemap vector tile (gzip MVT, OpenMapTiles layers), zooms 8 to 14; 204 outside the area",
+            "parameters": [_path("z", "zoom, 8 to 14"), _path("x", "tile column"), _path("y", "tile row")],
+            "responses": {"200": {"description": "the tile", "content": mvt},
+                          "204": {"description": "no tile here: outside the served area (draw empty land)"},
+                          **not_modified, **problems, "414": SERVER_LIMIT}}},
+        "/v1/tiles/tiles.json": {"get": {"summary": "The basemap's TileJSON 3.0",
+                                         "responses": _json({"type": "object"}, (503,), extra=not_modified)}},
+        "/v1/tiles/style.json": {"get": {
+            "summary": "The MapLibre style of the basemap on this server's tiles (needs no glyphs or sprites)",
+            "responses": _json({"type": "object"}, (503,), extra=not_modified)}},
         "/v1/bundles": {"get": {"summary": "The regions and their current bundles",
                                 "responses": _json(bundles.BundleListSchema, ())}},
         "/v1/bundles/{region}/manifest.json": {"get": {

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import shapely
 
 import presentation
@@ -30,25 +31,30 @@ from routing import bundle_graph
 from routing import settings as routing_settings
 from routing.build import BuildRequest, load_or_build
 from routing.compiled import CompiledGraph
+from routing.engine import cch_order
 from routing.errors import BBoxError
 from routing.io import atomic_write, code_version
 from routing.progress import Reporter
 from routing.settings import Settings
 from routing.sources import mbm
 
-from . import settings
+from . import settings, tileset
 from .course import course
 from .geojson import ATTRIBUTION, route_feature
+from .mapstyle import style
 from .results import is_loop
 from .writer import to_gpx
 
 REGIONS_FILE = Path(__file__).with_name("regions.toml")
 #: Bump when what a bundle holds changes for the same inputs (it is part of the bundle version).
-BUNDLE_FORMAT_VERSION = 2
+BUNDLE_FORMAT_VERSION = 3
 PRESENTATION_DIR = Path(presentation.__file__).parent
 GZIP_LEVEL = 6
 MEDIA_TYPES = {"graph": "application/vnd.galibot.graph", "pois": "application/geo+json",
-               "circuits": "application/geo+json", "circuit-gpx": "application/gpx+xml"}
+               "circuits": "application/geo+json", "circuit-gpx": "application/gpx+xml",
+               "basemap": "application/vnd.pmtiles", "style": "application/json"}
+#: The roles that make the map; the rest is what routing and navigation need (the 15 MB budget).
+MAP_ROLES = frozenset({"basemap", "style"})
 
 
 @dataclass(frozen=True)
@@ -107,11 +113,12 @@ def read_manifest(cfg: Settings, region: str) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def bundle_version(graph: CompiledGraph, poi_version: str, circuits_version: str, bbox) -> str:
+def bundle_version(graph: CompiledGraph, poi_version: str, circuits_version: str, bbox, basemap_version: str) -> str:
     """What a bundle is made of, hashed: unchanged inputs give the same version and no rebuild. The code that
     writes its files and words its texts (this package, the presentation layer) is an input too."""
     blob = json.dumps([BUNDLE_FORMAT_VERSION, bundle_graph.FORMAT_VERSION, graph.data_version, poi_version,
-                       circuits_version, list(bbox), code_version(Path(__file__).parent, PRESENTATION_DIR)])
+                       circuits_version, list(bbox), basemap_version,
+                       code_version(Path(__file__).parent, PRESENTATION_DIR)])
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -183,7 +190,8 @@ def build_bundle(cfg: Settings, region: str, graph: CompiledGraph, catalogue: Ca
     """Write (or find) the bundle of ``region`` from its graph, the catalogue and the routed circuits."""
     rep = rep or Reporter(quiet=True)
     bbox = tuple(graph.meta["bbox"])
-    version = bundle_version(graph, poi_version, circuits_version, bbox)
+    pyramid = tileset.build_pyramid(cfg, rep, workers=cfg.workers)
+    version = bundle_version(graph, poi_version, circuits_version, bbox, pyramid.version)
     directory = bundle_dir(cfg, region)
     current = read_manifest(cfg, region)
     if current and current.get("bundle_version") == version and not force and _complete(directory, current):
@@ -192,7 +200,9 @@ def build_bundle(cfg: Settings, region: str, graph: CompiledGraph, catalogue: Ca
         return Bundle(region, directory, current, False)
     started = time.perf_counter()
     rep.step(f"bundle {region}: compact graph of {graph.n_nodes:,} nodes, {len(graph.edge_u):,} ways")
-    files = [_write(directory, "graph", ".bin.gz", "graph", _gz(bundle_graph.encode_graph(graph)), True)]
+    rank = np.empty(graph.n_nodes, dtype=np.uint32)
+    rank[np.asarray(cch_order(graph, cfg.cache_dir))] = np.arange(graph.n_nodes, dtype=np.uint32)
+    files = [_write(directory, "graph", ".bin.gz", "graph", _gz(bundle_graph.encode_graph(graph, rank)), True)]
     pois = catalogue.pois if region_spec(region).get("epci") is None else catalogue.in_bbox(bbox)
     rep.step(f"bundle {region}: {len(pois):,} POIs")
     files.append(_write(directory, "pois", ".geojson.gz", "pois", _gz(_pois_geojson(pois)), True))
@@ -204,14 +214,40 @@ def build_bundle(cfg: Settings, region: str, graph: CompiledGraph, catalogue: Ca
                         _gz(json.dumps(collection, ensure_ascii=False, separators=(",", ":"))), True))
     files += [_write(directory, f"circuit-{c.id}", ".gpx", "circuit-gpx", _circuit_gpx(c).encode("utf-8"), False)
               for c in inside]
+    map_files, basemap = _map_files(directory, pyramid, bbox, rep, region)
+    files += map_files
     manifest = _manifest(region, bbox, version, graph, poi_version, files, len(pois), len(inside),
                          time.perf_counter() - started)
+    manifest["basemap"] = basemap
     with atomic_write(directory / "manifest.json") as fh:
         fh.write(json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
     versions.alias(cfg, graph.data_version, poi_version)
     _prune(directory, manifest)
     rep.step(f"bundle {region}: {manifest['total_bytes'] / 1e6:.1f} MB in {manifest['build_s']:.1f} s")
     return Bundle(region, directory, manifest, True)
+
+
+def _map_files(directory: Path, pyramid: tileset.Basemap, bbox, rep: Reporter,
+               region: str) -> tuple[list[dict], dict]:
+    """The region's basemap (the pyramid's tiles that touch it) and the style that draws it from the bundle, with
+    the basemap's zooms and tile counts for the manifest."""
+    archive = tileset.open_basemap(pyramid.path)
+    try:
+        data = tileset.region_archive(archive, bbox)
+    finally:
+        archive.close()
+    entry = _write(directory, "basemap", ".pmtiles", "basemap", data, False)
+    built = tileset.open_basemap(directory / entry["name"])
+    info = built.info
+    built.close()
+    rep.step(f"bundle {region}: basemap, zooms {info.min_zoom}..{info.max_zoom}, {info.tile_count:,} tiles, "
+             f"{len(data) / 1e6:.1f} MB")
+    doc = style({"url": f"pmtiles://{entry['name']}", "bounds": list(bbox)}, name=f"galibot {region}")
+    files = [entry, _write(directory, "style", ".json", "style",
+                           json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), False)]
+    return files, {"min_zoom": info.min_zoom, "max_zoom": info.max_zoom, "tiles": info.tile_count,
+                   "tiles_per_zoom": {str(z): n for z, n in info.tiles_per_zoom.items()}, "bytes": len(data),
+                   "area": list(info.bbox)}
 
 
 def _prune(directory: Path, manifest: dict) -> None:
@@ -238,6 +274,8 @@ def _manifest(region: str, bbox, version: str, graph: CompiledGraph, poi_version
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"), "build_s": round(seconds, 1),
         "counts": {"nodes": graph.n_nodes, "ways": len(graph.edge_u), "pois": n_pois, "circuits": n_circuits},
         "files": files, "total_bytes": sum(f["size"] for f in files),
+        "routing_bytes": sum(f["size"] for f in files if f["role"] not in MAP_ROLES),
+        "map_bytes": sum(f["size"] for f in files if f["role"] in MAP_ROLES),
         "attribution": ATTRIBUTION,
         "licences": [{"text": text, "url": url} for text, url in settings.LICENCES],
     }

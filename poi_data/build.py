@@ -30,11 +30,10 @@ from routing.snap import EdgeSnapper, nearest_node
 from routing.sources import mbm, tiles
 
 from .catalogue import normalise
-from .labels import DEFAULT_LANG, LABELS_FILE, unnamed_labels
+from .labels import DEFAULT_LANG, LABELS_FILE, THEMES_FILE, load_themes, unnamed_labels
 from .schemas import POI_SCHEMA
 
 HERE = Path(__file__).resolve().parent
-THEMES_FILE = HERE / "themes.toml"
 KEY_PLACES_FILE = HERE / "key_places.toml"
 CATALOGUE_VERSION = "2"
 ODBL = "ODbL 1.0, © OpenStreetMap contributors"
@@ -86,11 +85,6 @@ def _polygon_json(geom: shapely.Geometry) -> dict:
 
 
 # -- OSM poi layer ---------------------------------------------------------------------------------
-
-
-def load_themes() -> dict:
-    with open(THEMES_FILE, "rb") as fh:
-        return tomllib.load(fh)
 
 
 def _rule_matches(rule: dict, props: dict, name: str) -> bool:

@@ -12,7 +12,14 @@ from functools import cache
 from pathlib import Path
 
 LABELS_FILE = Path(__file__).with_name("labels.toml")
+THEMES_FILE = Path(__file__).with_name("themes.toml")
 DEFAULT_LANG = "fr"
+
+
+def load_themes() -> dict:
+    """The themes of themes.toml: their rules and their labels by language."""
+    with open(THEMES_FILE, "rb") as fh:
+        return tomllib.load(fh)
 
 
 @cache

@@ -17,7 +17,7 @@ from babel import Locale
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
-from poi_data.build import load_themes
+from poi_data.labels import load_themes
 
 I18N_DIR = Path(__file__).with_name("i18n")
 #: The offered languages, one message table each.

@@ -1,11 +1,15 @@
-"""The compact routing graph of a region bundle: what a phone loads to route with no network.
+"""The compact routing graph of a region bundle: what a phone downloads to route and navigate with no network.
 
 One little-endian binary file (gzip-compressed in the bundle): a magic, a JSON header that lists
-the sections, then the arrays, each 8-byte aligned and stored byte plane by byte plane (all first
-bytes, then all second bytes…), which gzip compresses 15 % better than the arrays as they are.
-The layout is specified in ``docs/bundle-format.md``; ``routing.offline.graph`` reads it with the
-standard library alone.
-Costs are the engine's own per-arc ``cost_ms``, so an offline route costs what the server's does.
+the sections, then the arrays, each 8-byte aligned. This is the *transport* form, made small: items
+are stored byte plane by byte plane (all first bytes, then all second bytes…), the cost and time of
+an arc's way back as the difference from its way there (most ways cost the same both ways), and a
+way's geometry without its end nodes. The app *installs* it once into plain arrays it memory-maps
+(``routing.offline.graph``), with the contraction hierarchy customised for each profile on the phone.
+The layout is specified in ``docs/bundle-format.md``.
+
+Costs are the engine's own per-arc ``cost_ms`` and the node order is the engine's own CCH order, so an
+offline route costs what the server's does.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ import numpy as np
 
 from .compiled import CompiledGraph
 from .profiles import INF_WEIGHT, PROFILES, arc_weights
+from .route import pushed_subclasses
 
 MAGIC = b"GLBG"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: Coordinates are whole 1e-7 degrees (the compiled graph's own precision), elevations whole decimetres.
 COORD_SCALE = 10_000_000
 ELEVATION_SCALE = 10
@@ -32,6 +37,8 @@ ALIGN = 8
 #: Travel times are whole deciseconds (an arc's cost stays exact to the millisecond).
 TIME_UNIT_MS = 100
 DTYPES = {"u8": "<u1", "i16": "<i2", "u16": "<u2", "i32": "<i4", "u32": "<u4", "f32": "<f4"}
+#: Sections of per-arc values whose odd items (the way back) are stored as the zig-zag difference from the even one.
+PAIRED = "pair-delta"
 
 
 @dataclass(frozen=True)
@@ -56,20 +63,17 @@ class Grid:
                 "ny": self.ny}
 
 
-def _csr(n_nodes: int, tail: np.ndarray, head: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Outgoing arcs grouped by tail: first_out (n+1), head and arc id of each."""
-    order = np.argsort(tail, kind="stable")
-    first_out = np.zeros(n_nodes + 1, dtype=np.uint32)
-    np.cumsum(np.bincount(tail, minlength=n_nodes), out=first_out[1:])
-    return first_out, head[order].astype(np.uint32), order.astype(np.uint32)
-
-
-def _deltas(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Each vertex minus the previous one of the same edge; an edge's first vertex stays absolute."""
-    out = values.copy()
-    out[1:] -= values[:-1]
-    out[offsets[:-1]] = values[offsets[:-1]]
-    return out
+def _interior(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A way's inner vertices (its first and last are its nodes), each minus the point before it: (deltas,
+    first index of each way's inner vertices)."""
+    n = np.diff(offsets)
+    inner = np.ones(len(values), dtype=bool)
+    inner[offsets[:-1]] = False
+    inner[offsets[1:] - 1] = False
+    prev = np.concatenate([[0], values[:-1]])
+    first = np.zeros(len(offsets), dtype=np.uint32)
+    np.cumsum(np.maximum(n - 2, 0), out=first[1:])
+    return (values - prev)[inner], first
 
 
 def _grid_index(graph: CompiledGraph, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
@@ -99,20 +103,41 @@ def _smallest_uint(values: np.ndarray) -> np.ndarray:
     return values.astype(np.uint16 if values.max(initial=0) <= 0xFFFF else np.uint32)
 
 
-def graph_sections(graph: CompiledGraph) -> tuple[dict, dict[str, np.ndarray]]:
-    """The header facts and the named arrays of the compact graph."""
+def _names(graph: CompiledGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Way names as a string table: each way's index into it (0: no name), and the table as UTF-8 bytes with the
+    offset of each name (name ``k`` is ``bytes[first[k]:first[k+1]]``; name 0 is empty)."""
+    names = graph.edge_column("name")
+    table = [""] + sorted({n for n in names.tolist() if n})
+    index = {n: i for i, n in enumerate(table)}
+    encoded = [n.encode("utf-8") for n in table]
+    first = np.zeros(len(table) + 1, dtype=np.uint32)
+    np.cumsum([len(b) for b in encoded], out=first[1:])
+    edge_name = np.array([index.get(n or "", 0) for n in names.tolist()], dtype=np.uint32)
+    return edge_name, first, np.frombuffer(b"".join(encoded), dtype=np.uint8)
+
+
+def _codes(values: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """A small vocabulary (classes, subclasses) and each way's index into it."""
+    vocab = sorted({v for v in values.tolist() if v is not None})
+    code = {v: i for i, v in enumerate(vocab)}
+    return vocab, np.array([code[v] for v in values.tolist()], dtype=np.uint8)
+
+
+def graph_sections(graph: CompiledGraph, node_rank: np.ndarray) -> tuple[dict, dict[str, np.ndarray]]:
+    """The header facts and the named arrays of the compact graph; ``node_rank`` is the engine's CCH order."""
     n_ways = len(graph.edge_u)
-    tail = np.empty(2 * n_ways, dtype=np.int64)
-    head = np.empty(2 * n_ways, dtype=np.int64)
-    tail[0::2], head[0::2] = graph.edge_u, graph.edge_v
-    tail[1::2], head[1::2] = graph.edge_v, graph.edge_u
-    first_out, arc_head, arc_id = _csr(graph.n_nodes, tail, head)
-    classes = sorted(set(graph.edge_column("class").tolist()))
-    class_code = {c: i for i, c in enumerate(classes)}
+    classes, class_code = _codes(graph.edge_column("class"))
+    subclasses, subclass_code = _codes(graph.edge_column("subclass"))
     flags = (graph.edge_cavalier.astype(np.uint8) * FLAG_CAVALIER + graph.edge_ev5.astype(np.uint8) * FLAG_EV5
              + graph.edge_column("oneway").astype(bool).astype(np.uint8) * FLAG_ONEWAY)
     lon = np.rint(graph.geom_lon * COORD_SCALE).astype(np.int64)
     lat = np.rint(graph.geom_lat * COORD_SCALE).astype(np.int64)
+    ele = np.rint(graph.geom_elevation * ELEVATION_SCALE).astype(np.int64)
+    dlon, geom_first = _interior(lon, graph.geom_offsets)
+    dlat, _ = _interior(lat, graph.geom_offsets)
+    inner = np.ones(len(ele), dtype=bool)
+    inner[graph.geom_offsets[:-1]] = inner[graph.geom_offsets[1:] - 1] = False
+    edge_name, name_first, name_bytes = _names(graph)
     bbox = tuple(graph.meta.get("bbox"))
     grid = Grid.over(bbox)
     cell_first, cell_edge = _grid_index(graph, grid)
@@ -120,14 +145,15 @@ def graph_sections(graph: CompiledGraph) -> tuple[dict, dict[str, np.ndarray]]:
         "node_lon": np.rint(graph.node_lon * COORD_SCALE).astype(np.int32),
         "node_lat": np.rint(graph.node_lat * COORD_SCALE).astype(np.int32),
         "node_ele": np.rint(graph.node_elevation * ELEVATION_SCALE).astype(np.int16),
-        "first_out": first_out, "arc_head": arc_head, "arc_id": arc_id,
+        "node_rank": np.asarray(node_rank, dtype=np.uint32),
+        "edge_u": graph.edge_u.astype(np.uint32), "edge_v": graph.edge_v.astype(np.uint32),
         "edge_length": graph.edge_length.astype(np.float32),
-        "edge_class": np.array([class_code[c] for c in graph.edge_column("class")], dtype=np.uint8),
-        "edge_flags": flags.astype(np.uint8),
-        "geom_first": graph.geom_offsets.astype(np.uint32),
-        "geom_dlon": _deltas(lon, graph.geom_offsets).astype(np.int32),
-        "geom_dlat": _deltas(lat, graph.geom_offsets).astype(np.int32),
-        "geom_ele": np.rint(graph.geom_elevation * ELEVATION_SCALE).astype(np.int16),
+        "edge_class": class_code, "edge_subclass": subclass_code,
+        "edge_flags": flags.astype(np.uint8), "edge_name": edge_name,
+        "name_first": name_first, "name_bytes": name_bytes,
+        "geom_first": geom_first,
+        "geom_dlon": dlon.astype(np.int32), "geom_dlat": dlat.astype(np.int32),
+        "geom_ele": ele[inner].astype(np.int16),
         "cell_first": cell_first, "cell_edge": cell_edge,
     }
     for name, profile in PROFILES.items():
@@ -135,25 +161,40 @@ def graph_sections(graph: CompiledGraph) -> tuple[dict, dict[str, np.ndarray]]:
         arrays[f"cost_{name}"] = w.cost_ms.astype(np.uint32)
         arrays[f"time_{name}"] = _smallest_uint(np.rint(w.time_s * 1000 / TIME_UNIT_MS))
     header = {"format_version": FORMAT_VERSION, "data_version": graph.data_version, "bbox": list(bbox),
-              "nodes": graph.n_nodes, "edges": n_ways, "arcs": 2 * n_ways, "vertices": len(graph.geom_lon),
-              "profiles": list(PROFILES), "classes": classes, "inf_cost": INF_WEIGHT, "coord_scale": COORD_SCALE,
-              "elevation_scale": ELEVATION_SCALE, "time_unit_ms": TIME_UNIT_MS, "grid": grid.as_dict(),
+              "nodes": graph.n_nodes, "edges": n_ways, "arcs": 2 * n_ways, "vertices": int(len(dlon)),
+              "names": len(name_first) - 1, "profiles": list(PROFILES), "classes": classes,
+              "subclasses": subclasses, "inf_cost": INF_WEIGHT,
+              "push_subclasses": {name: sorted(pushed_subclasses(name)) for name in PROFILES},
+              "coord_scale": COORD_SCALE,
+              "elevation_scale": ELEVATION_SCALE, "time_unit_ms": TIME_UNIT_MS,
+              "grid": grid.as_dict(),
               "flags": {"cavalier": FLAG_CAVALIER, "ev5": FLAG_EV5, "oneway": FLAG_ONEWAY}}
     return header, arrays
+
+
+def _pair_delta(values: np.ndarray) -> np.ndarray:
+    """Odd items as the zig-zag difference from the even item before them (0 where both are equal), as u32."""
+    out = values.astype(np.int64)
+    diff = out[1::2] - out[0::2]
+    out[1::2] = (diff << 1) ^ (diff >> 63)
+    return out.astype(np.uint32)
 
 
 def _dtype_name(arr: np.ndarray) -> str:
     return next(k for k, v in DTYPES.items() if np.dtype(v) == arr.dtype.newbyteorder("<"))
 
 
-def encode_graph(graph: CompiledGraph) -> bytes:
+def encode_graph(graph: CompiledGraph, node_rank: np.ndarray) -> bytes:
     """The compact graph as one byte string: magic, header length, JSON header, padded sections."""
-    header, arrays = graph_sections(graph)
+    header, arrays = graph_sections(graph, node_rank)
     sections, blobs, offset = [], [], 0
     for name, arr in arrays.items():
+        paired = name.startswith(("cost_", "time_"))
+        arr = _pair_delta(arr) if paired else arr
         items = np.ascontiguousarray(arr, dtype=DTYPES[_dtype_name(arr)])
         blob = items.view(np.uint8).reshape(-1, items.itemsize).T.tobytes()  # byte planes
-        sections.append({"name": name, "dtype": _dtype_name(arr), "count": int(arr.size), "offset": offset})
+        sections.append({"name": name, "dtype": _dtype_name(arr), "count": int(arr.size), "offset": offset,
+                         **({"encoding": PAIRED} if paired else {})})
         pad = (-len(blob)) % ALIGN
         blobs.append(blob + b"\0" * pad)
         offset += len(blob) + pad

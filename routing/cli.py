@@ -25,6 +25,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         cache_dir=Path(args.cache_dir).resolve() if args.cache_dir else cfg.cache_dir,
         workers=args.workers or cfg.workers,
         export_dir=cfg.export_dir,
+        basemap_bbox=cfg.basemap_bbox,
     )
 
 

@@ -135,6 +135,16 @@ def cut_line(points: Sequence[Sequence[float]], lo: float, hi: float) -> list[tu
     return [_at(pts, cum, a), *(p for p, c in zip(pts, cum) if a < c < b), _at(pts, cum, b)]
 
 
+def join_lines(chunks: Sequence[Sequence[Sequence[float]]]) -> list[tuple[float, ...]]:
+    """Consecutive stretches of (lon, lat, …) points as one line, without repeating the points they share."""
+    out: list[tuple[float, ...]] = []
+    for chunk in chunks:
+        for q in chunk:
+            if not out or abs(out[-1][0] - q[0]) > 1e-9 or abs(out[-1][1] - q[1]) > 1e-9:
+                out.append(tuple(q))
+    return out
+
+
 def _at(pts: list[tuple[float, ...]], cum: list[float], d: float) -> tuple[float, ...]:
     """The point at ``d`` metres along a polyline whose cumulative lengths are ``cum``."""
     i = next((k for k, c in enumerate(cum) if c >= d), len(cum) - 1)
@@ -242,3 +252,100 @@ def pieces_length_m(edge_length: Sequence[float], pieces: list[Piece]) -> float:
 def ways_of(pieces: list[Piece]) -> list[int]:
     """The ways (edges) a path uses, each once, in increasing order."""
     return sorted({p.arc >> 1 for p in pieces})
+
+
+# -- climbing -------------------------------------------------------------------------------------------
+
+
+def hysteresis_walk(z: Sequence[float], threshold: float, sofar: list[tuple[float, float]] | None) -> tuple[float,
+                                                                                                          float]:
+    """Ascent and descent between the turning points of a profile that reverse by at least ``threshold``, each climb
+    counted whole; into ``sofar`` (when given) the ascent and descent reached at each sample."""
+    if len(z) < 2:
+        return 0.0, 0.0
+    up = down = 0.0
+    turn = extreme = float(z[0])  # the last turning point, and the farthest point reached since it
+    trend = 0  # +1 climbing, -1 descending, 0 until the profile first moves by the threshold
+    for value in z:
+        if trend == 0:
+            if abs(value - turn) >= threshold:
+                trend, extreme = (1 if value > turn else -1), value
+        elif (value - extreme) * trend > 0:  # further the same way
+            extreme = value
+        elif abs(value - extreme) >= threshold:  # a reversal: the climb or descent to ``extreme`` counts whole
+            if trend > 0:
+                up += extreme - turn
+            else:
+                down += turn - extreme
+            turn, extreme, trend = extreme, value, -trend
+        if sofar is not None:
+            sofar.append((up + (extreme - turn if trend > 0 else 0.0), down + (turn - extreme if trend < 0 else 0.0)))
+    if trend > 0:
+        up += extreme - turn
+    elif trend < 0:
+        down += turn - extreme
+    return float(up), float(down)
+
+
+def _interp(x: list[float], xp: Sequence[float], fp: Sequence[float]) -> list[float]:
+    """Linear interpolation of increasing ``x`` in the increasing table ``xp`` → ``fp`` (as numpy's ``interp``)."""
+    out, j, last = [], 0, len(xp) - 1
+    for v in x:
+        while j < last - 1 and xp[j + 1] <= v:
+            j += 1
+        if v <= xp[0]:
+            out.append(float(fp[0]))
+        elif v >= xp[last]:
+            out.append(float(fp[last]))
+        else:
+            slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+            out.append(slope * (v - xp[j]) + fp[j])
+    return out
+
+
+def smoothed_climbs(dist: Sequence[float], ele: Sequence[float]) -> tuple[float, float, list[float], list[float]]:
+    """Ascent and descent of a profile (cumulative metres, elevations) after resampling every PROFILE_STEP_M, a
+    moving average over SMOOTH_WINDOW_M and a hysteresis of CLIMB_HYSTERESIS_M: ``routing.route.smoothed_climbs``
+    in plain Python. Returns (ascent, descent, the sample distances, the smoothed elevations)."""
+    if len(dist) < 2 or dist[-1] <= 0:
+        return 0.0, 0.0, list(dist), list(ele)
+    step, end = settings.PROFILE_STEP_M, float(dist[-1])
+    grid = [k * step for k in range(math.ceil(end / step))]
+    if grid[-1] < end:
+        grid.append(end)
+    z = _interp(grid, dist, ele)
+    window = max(1, int(round(settings.SMOOTH_WINDOW_M / step)))
+    if window > 1 and len(z) > window:
+        pad = [z[0]] * (window // 2) + z + [z[-1]] * (window - 1 - window // 2)
+        z = [sum(pad[i:i + window]) / window for i in range(len(z))]
+    up, down = hysteresis_walk(z, settings.CLIMB_HYSTERESIS_M, None)
+    return up, down, grid, z
+
+
+def profile_samples(grid: Sequence[float], z: Sequence[float], max_samples: int = 300) -> list[list[float]]:
+    """At most ``max_samples`` [distance m, elevation m] pairs of a smoothed profile, its last sample always kept."""
+    step = max(1, math.ceil(len(grid) / max_samples))
+    idx = list(range(0, len(grid), step))
+    if idx[-1] != len(grid) - 1:
+        idx.append(len(grid) - 1)
+    return [[round(float(grid[i]), 1), round(float(z[i]), 1)] for i in idx]
+
+
+def cumulative_m(points: Sequence[Sequence[float]]) -> list[float]:
+    """Great-circle distance (m) from the first point to each point of a (lon, lat, …) line: ``haversine_m`` with
+    each point's latitude turned to radians once."""
+    out = [0.0]
+    if not points:
+        return []
+    rad = math.radians
+    lat1, lon1 = rad(points[0][1]), points[0][0]
+    cos1 = math.cos(lat1)
+    total = 0.0
+    for q in points[1:]:
+        lat2 = rad(q[1])
+        cos2 = math.cos(lat2)
+        h = math.sin((lat2 - lat1) / 2) ** 2 + cos1 * cos2 * math.sin(rad(q[0] - lon1) / 2) ** 2
+        total += 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, h)))
+        out.append(total)
+        lat1, lon1, cos1 = lat2, q[0], cos2
+    return out

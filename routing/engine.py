@@ -19,18 +19,33 @@ import shapely
 
 from . import geo, settings
 from .compiled import CompiledGraph
+from .core import Leg, Snap, best_leg
 from .errors import InvalidAvoid, NoRoute, OutOfArea, TooFarFromRoad, TooManyPoints
 from .io import atomic_write
 from .profiles import DEFAULT_PROFILE, INF_WEIGHT, ArcWeights, arc_weights, get_profile
-from .core import Leg, Snap, best_leg
 from .route import Route, build_route
 from .snap import EdgeSnapper
 
 __all__ = ["Engine", "Leg", "Snap"]
 
 
+def arc_ends(graph: CompiledGraph) -> tuple[np.ndarray, np.ndarray]:
+    """Tail and head node of every arc: arc ``2e`` from ``edge_u`` to ``edge_v``, arc ``2e + 1`` back."""
+    n_ways = len(graph.edge_u)
+    tail, head = np.empty(2 * n_ways, dtype=np.int64), np.empty(2 * n_ways, dtype=np.int64)
+    tail[0::2], head[0::2] = graph.edge_u, graph.edge_v
+    tail[1::2], head[1::2] = graph.edge_v, graph.edge_u
+    return tail, head
+
+
+def cch_order(graph: CompiledGraph, cache_dir: Path | None) -> list[int]:
+    """The nodes in the CCH's nested-dissection order (most contracted first), from ``cache_dir/cch-<version>.npy``
+    or computed and saved atomically. Bundles ship it, so the phone's hierarchy is the server's."""
+    tail, head = arc_ends(graph)
+    return _cch_order(graph, tail, head, cache_dir)
+
+
 def _cch_order(graph: CompiledGraph, tail: np.ndarray, head: np.ndarray, cache_dir: Path | None) -> list[int]:
-    """The nested-dissection order, from ``cache_dir/cch-<version>.npy`` or computed and saved atomically."""
     path = cache_dir / f"cch-{graph.data_version}.npy" if cache_dir else None
     if path is not None and path.is_file():
         return np.load(path).tolist()
@@ -47,11 +62,7 @@ class Engine:
 
     def __init__(self, graph: CompiledGraph, cache_dir: Path | None = None) -> None:
         self.graph = graph
-        n_ways = len(graph.edge_u)
-        self.tail = np.empty(2 * n_ways, dtype=np.int64)
-        self.head = np.empty(2 * n_ways, dtype=np.int64)
-        self.tail[0::2], self.head[0::2] = graph.edge_u, graph.edge_v
-        self.tail[1::2], self.head[1::2] = graph.edge_v, graph.edge_u
+        self.tail, self.head = arc_ends(graph)
         order = _cch_order(graph, self.tail, self.head, cache_dir)
         self.cch = rk.CCH(order, self.tail.tolist(), self.head.tolist(), False)
         self.snapper = EdgeSnapper(graph)

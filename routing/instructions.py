@@ -1,33 +1,38 @@
 """Turn-by-turn maneuvers from a route's arc pieces: types, modifiers, ways and distances, no words.
 
 The words are the presentation layer's (``presentation.instructions``): a route is computed once and
-read in any language.
+read in any language. Standard library only: the server and the offline client make their maneuvers
+with this one module, the server from its compiled graph, the phone from its bundle (``way`` says
+what a way is called and what it is, either way).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-import numpy as np
-
-from .compiled import CompiledGraph
+#: What instructions need of a way: its name (None without one), class and subclass.
+WayKey = tuple[str | None, str, str]
 
 #: A stretch shorter than this (a street crossed on the way) is folded into the one before it.
 MIN_STRETCH_M = 15.0
 BEARING_SPAN_M = 15.0
 
 
-def _bearing(pts: np.ndarray, from_end: bool) -> float:
-    """Compass bearing (degrees) of the first (or last) BEARING_SPAN_M of a polyline."""
-    if from_end:
-        pts = pts[::-1]
-    lat0 = math.radians(float(pts[0, 1]))
-    dx = (pts[1:, 0] - pts[0, 0]) * math.cos(lat0) * 111_320
-    dy = (pts[1:, 1] - pts[0, 1]) * 110_540
-    reach = np.hypot(dx, dy)
-    i = int(np.argmax(reach >= BEARING_SPAN_M)) if (reach >= BEARING_SPAN_M).any() else len(reach) - 1
-    b = math.degrees(math.atan2(dx[i], dy[i])) % 360
+def _bearing(pts: Sequence[Sequence[float]], from_end: bool) -> float:
+    """Compass bearing (degrees) of the first (or last) BEARING_SPAN_M of a polyline: towards its first point that
+    far from its start (or its last point, if none is)."""
+    order = range(len(pts) - 1, -1, -1) if from_end else range(len(pts))
+    it = iter(order)
+    first = next(it)
+    lon0, lat0 = float(pts[first][0]), float(pts[first][1])
+    cos0 = math.cos(math.radians(lat0))
+    dx = dy = 0.0
+    for i in it:
+        dx, dy = (float(pts[i][0]) - lon0) * cos0 * 111_320, (float(pts[i][1]) - lat0) * 110_540
+        if math.hypot(dx, dy) >= BEARING_SPAN_M:
+            break
+    b = math.degrees(math.atan2(dx, dy)) % 360
     return (b + 180) % 360 if from_end else b
 
 
@@ -44,14 +49,16 @@ def _modifier(turn: float) -> str | None:
     return f"sharp_{side}" if a < 170 else "uturn"
 
 
-def _stretches(graph: CompiledGraph, pieces: list, lengths: np.ndarray, leg_sizes: list[int]) -> list[dict]:
+def _stretches(way: Callable[[int], WayKey], pieces: list, lengths: Sequence[float],
+               leg_sizes: list[int]) -> list[dict]:
     """Consecutive pieces on the same way (name, class, subclass), split at the leg ends."""
-    names, cls, sub = graph.edge_column("name"), graph.edge_column("class"), graph.edge_column("subclass")
-    leg_starts = set(np.cumsum([0, *leg_sizes[:-1]]).tolist())
+    leg_starts, at = {0}, 0
+    for size in leg_sizes[:-1]:
+        at += size
+        leg_starts.add(at)
     out: list[dict] = []
     for i, piece in enumerate(pieces):
-        e = piece.arc >> 1
-        key = (names[e], cls[e], sub[e])
+        key = way(piece.arc >> 1)
         new_leg = i in leg_starts and i > 0
         if out and out[-1]["key"] == key and not new_leg:
             out[-1]["pieces"].append(i)
@@ -71,14 +78,15 @@ def _stretches(graph: CompiledGraph, pieces: list, lengths: np.ndarray, leg_size
     return merged
 
 
-def instructions_for(graph: CompiledGraph, pieces: list, piece_points: list[np.ndarray], lengths: np.ndarray,
-                     leg_sizes: list[int], *, push: frozenset[str] = frozenset(),
+def instructions_for(way: Callable[[int], WayKey], pieces: list, piece_points: Sequence[Sequence[Sequence[float]]],
+                     lengths: Sequence[float], leg_sizes: list[int], *, push: frozenset[str] = frozenset(),
                      names: Sequence[str | None] = ()) -> list[dict]:
     """Depart, turn/continue, waypoint and arrive maneuvers, language-neutral.
 
     Each has ``type``, ``modifier`` (slight/sharp left/right, uturn, or None for straight on), the way's ``name``,
     ``way_class`` and ``subclass``, ``distance_m`` to the next maneuver, ``location`` and ``push``. The depart
     has the ``bearing`` it heads on; a waypoint its ``number`` and ``place``; the arrive its ``place``.
+    ``way(edge)`` gives a way's name, class and subclass; ``piece_points`` are each piece's (lon, lat, …) points.
     ``push`` holds the subclasses where the rider gets off and pushes (a bike on steps). ``names`` are the names
     of the route's points (start, vias, end; None where a point is bare coordinates).
     """
@@ -86,12 +94,12 @@ def instructions_for(graph: CompiledGraph, pieces: list, piece_points: list[np.n
     out: list[dict] = []
     stop = 0
     prev_end_bearing = None
-    for k, st in enumerate(_stretches(graph, pieces, lengths, leg_sizes)):
+    for k, st in enumerate(_stretches(way, pieces, lengths, leg_sizes)):
         first, last = piece_points[st["pieces"][0]], piece_points[st["pieces"][-1]]
         start_bearing = _bearing(first, from_end=False) if len(first) > 1 else 0.0
         name, cls, sub = st["key"]
         base = {"name": name, "way_class": cls, "subclass": sub, "distance_m": round(st["length"], 1),
-                "location": [round(float(first[0, 0]), 7), round(float(first[0, 1]), 7)], "push": sub in push}
+                "location": [round(float(first[0][0]), 7), round(float(first[0][1]), 7)], "push": sub in push}
         if st["leg_start"]:
             stop += 1
             out.append({"type": "waypoint", "modifier": None, **base, "distance_m": 0.0, "push": False,

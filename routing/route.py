@@ -14,7 +14,7 @@ import numpy as np
 
 from . import settings
 from .compiled import CompiledGraph
-from .core import Leg, Piece, cut_line
+from .core import Leg, Piece, cut_line, hysteresis_walk, profile_samples
 from .geo import great_circle_m
 from .instructions import instructions_for
 from .profiles import get_profile
@@ -116,7 +116,7 @@ def climbs_with_hysteresis(z: np.ndarray, threshold: float) -> tuple[float, floa
     """
     if len(z) < 2:
         return 0.0, 0.0
-    return _hysteresis(z, threshold, None)
+    return hysteresis_walk(z.tolist(), threshold, None)
 
 
 def cumulative_climbs(z: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
@@ -124,37 +124,9 @@ def cumulative_climbs(z: np.ndarray, threshold: float) -> tuple[np.ndarray, np.n
     climbs and descents whose turning points are behind, plus the part of the current one reached so far (so a
     checkpoint half-way up a terril has climbed its first half). The last values are the totals."""
     sofar: list[tuple[float, float]] = []
-    _hysteresis(z, threshold, sofar)
+    hysteresis_walk(z.tolist(), threshold, sofar)
     ups, downs = zip(*sofar) if sofar else ((), ())
     return np.asarray(ups, dtype=float), np.asarray(downs, dtype=float)
-
-
-def _hysteresis(z: np.ndarray, threshold: float,
-                sofar: list[tuple[float, float]] | None) -> tuple[float, float]:
-    """The one walk both count with: totals, and (into ``sofar``, when given: only then, as routes need totals
-    alone) the ascent and descent reached at each sample."""
-    up = down = 0.0
-    turn = extreme = float(z[0])  # the last turning point, and the farthest point reached since it
-    trend = 0  # +1 climbing, -1 descending, 0 until the profile first moves by the threshold
-    for value in z.tolist():
-        if trend == 0:
-            if abs(value - turn) >= threshold:
-                trend, extreme = (1 if value > turn else -1), value
-        elif (value - extreme) * trend > 0:  # further the same way
-            extreme = value
-        elif abs(value - extreme) >= threshold:  # a reversal: the climb or descent to ``extreme`` counts whole
-            if trend > 0:
-                up += extreme - turn
-            else:
-                down += turn - extreme
-            turn, extreme, trend = extreme, value, -trend
-        if sofar is not None:
-            sofar.append((up + (extreme - turn if trend > 0 else 0.0), down + (turn - extreme if trend < 0 else 0.0)))
-    if trend > 0:
-        up += extreme - turn
-    elif trend < 0:
-        down += turn - extreme
-    return float(up), float(down)
 
 
 def smoothed_climbs(dist: np.ndarray, ele: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
@@ -163,6 +135,7 @@ def smoothed_climbs(dist: np.ndarray, ele: np.ndarray) -> tuple[float, float, np
     SRTM's 90 m cells put metre-high bumps on canal towpaths; counting them raw reports climbs
     that are not there. The profile is resampled every PROFILE_STEP_M, averaged over
     SMOOTH_WINDOW_M, and a climb or descent counts once the profile turns back by CLIMB_HYSTERESIS_M.
+    ``routing.core.smoothed_climbs`` is the same in plain Python, for the phone; a test holds them equal.
     """
     if len(dist) < 2 or dist[-1] <= 0:
         return 0.0, 0.0, dist, ele
@@ -177,14 +150,6 @@ def smoothed_climbs(dist: np.ndarray, ele: np.ndarray) -> tuple[float, float, np
     return float(up), float(down), grid, z
 
 
-def _profile_samples(grid: np.ndarray, z: np.ndarray, max_samples: int = 300) -> list[list[float]]:
-    step = max(1, int(np.ceil(len(grid) / max_samples)))
-    idx = list(range(0, len(grid), step))
-    if idx[-1] != len(grid) - 1:
-        idx.append(len(grid) - 1)
-    return [[round(float(grid[i]), 1), round(float(z[i]), 1)] for i in idx]
-
-
 def _way_types(graph: CompiledGraph, arcs: np.ndarray, lengths: np.ndarray) -> dict[str, float]:
     cls = graph.edge_column("class")[arcs >> 1]
     sub = graph.edge_column("subclass")[arcs >> 1]
@@ -195,7 +160,13 @@ def _way_types(graph: CompiledGraph, arcs: np.ndarray, lengths: np.ndarray) -> d
     return {k: round(v, 1) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
 
 
-def _pushed_subclasses(profile: str) -> frozenset[str]:
+def way_keys(graph: CompiledGraph):
+    """What instructions say of each way of the graph: ``way(edge)`` → (name, class, subclass)."""
+    names, cls, sub = graph.edge_column("name"), graph.edge_column("class"), graph.edge_column("subclass")
+    return lambda e: (names[e], cls[e], sub[e])
+
+
+def pushed_subclasses(profile: str) -> frozenset[str]:
     """Where a rider of ``profile`` gets off the bike: its push subclasses that cost a dismount (steps)."""
     p = get_profile(profile)
     return frozenset(p.dismount_s) & frozenset(p.push_subclasses) if p.rides else frozenset()
@@ -228,12 +199,12 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
         cost=float(sum(leg.cost_ms for leg in legs)) / 1000.0,
         ascent_m=up,
         descent_m=down,
-        elevation_profile=_profile_samples(grid, z),
+        elevation_profile=profile_samples(grid.tolist(), z.tolist()),
         way_types=_way_types(graph, arcs, lengths),
         cavalier_share=on(graph.edge_cavalier),
         ev5_share=on(graph.edge_ev5),
-        instructions=instructions_for(graph, pieces, chunks, lengths, [len(leg.pieces) for leg in legs],
-                                      push=_pushed_subclasses(profile), names=names),
+        instructions=instructions_for(way_keys(graph), pieces, chunks, lengths, [len(leg.pieces) for leg in legs],
+                                      push=pushed_subclasses(profile), names=names),
         legs=leg_info,
         arcs=arcs.tolist(),
         arc_lengths=lengths.tolist(),

@@ -139,13 +139,18 @@ class Settings:
     cache_dir: Path = field(default_factory=lambda: REPO_ROOT / "var")
     workers: int = 2
     export_dir: Path = field(default_factory=lambda: REPO_ROOT / "var" / "gpx_exports")
+    #: The box the served basemap covers (lon/lat); None: the data area. The tests set a small one.
+    basemap_bbox: tuple[float, float, float, float] | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Read ``GALIBOT_DATA_DIR``, ``GALIBOT_CACHE_DIR``, ``GALIBOT_WORKERS`` and ``GALIBOT_EXPORT_DIR``."""
+        """Read ``GALIBOT_DATA_DIR``, ``GALIBOT_CACHE_DIR``, ``GALIBOT_WORKERS``, ``GALIBOT_EXPORT_DIR`` and
+        ``GALIBOT_BASEMAP_BBOX`` (``minlon,minlat,maxlon,maxlat``)."""
         env = os.environ if environ is None else environ
         base = cls()
+        box = env.get("GALIBOT_BASEMAP_BBOX")
         return cls(
+            basemap_bbox=tuple(float(v) for v in box.split(",")) if box else None,
             data_dir=Path(env.get("GALIBOT_DATA_DIR", base.data_dir)).expanduser().resolve(),
             cache_dir=Path(env.get("GALIBOT_CACHE_DIR", base.cache_dir)).expanduser().resolve(),
             workers=max(1, int(env.get("GALIBOT_WORKERS", base.workers))),

@@ -46,6 +46,11 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.slow)
 
 
+#: The tests' basemap: central Lens, the Louvre-Lens and the 11/19 (12 source tiles, built in seconds); the whole
+#: basin's pyramid is built by ``galibot bundle`` and measured by ``python -m bench.run basemap``.
+BASEMAP_BOX = (2.78, 50.41, 2.86, 50.45)
+
+
 @pytest.fixture(scope="session")
 def cfg(tmp_path_factory) -> Settings:
     """The real data directory; compiled test graphs are cached under var/test between runs, exports are not."""
@@ -53,7 +58,7 @@ def cfg(tmp_path_factory) -> Settings:
     if not base.data_dir.is_dir():
         pytest.fail(f"data directory not found: {base.data_dir} (set GALIBOT_DATA_DIR)")
     return Settings(data_dir=base.data_dir, cache_dir=base.cache_dir / "test", workers=base.workers,
-                    export_dir=tmp_path_factory.mktemp("exports"))
+                    export_dir=tmp_path_factory.mktemp("exports"), basemap_bbox=BASEMAP_BOX)
 
 
 @pytest.fixture(scope="session")

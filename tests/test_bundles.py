@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,7 +62,14 @@ def test_manifest_describes_every_file_with_its_hash(basin_bundle, circuits):
     assert "© OpenStreetMap contributors" in m["attribution"]
     assert {lic["text"].split(",")[0] for lic in m["licences"]} >= {"© OpenStreetMap contributors",
                                                                     "Mission Bassin Minier open data"}
-    assert m["total_bytes"] < 25e6
+    assert m["total_bytes"] == m["routing_bytes"] + m["map_bytes"]
+    assert roles.count("basemap") == 1 and roles.count("style") == 1
+    basemap = m["basemap"]
+    assert (basemap["min_zoom"], basemap["max_zoom"]) == (8, 14) and basemap["tiles"] > 0
+    style_file = next(f for f in m["files"] if f["role"] == "style")
+    doc = json.loads((basin_bundle.directory / style_file["name"]).read_text(encoding="utf-8"))
+    basemap_file = next(f for f in m["files"] if f["role"] == "basemap")
+    assert doc["sources"]["basemap"]["url"] == f"pmtiles://{basemap_file['name']}"
 
 
 def test_pois_and_circuits_files_hold_the_catalogue(basin_bundle, catalogue, circuits):
@@ -109,8 +118,9 @@ def test_subregion_is_the_epci_communes_and_smaller(cfg, lens_bundle, basin_bund
 
 @pytest.mark.parametrize("profile", ["bike", "road_bike", "mtb", "walk", "trail"])
 def test_offline_routes_match_the_server(offline, basin_engine, basin_graph, profile):
-    """14 random A→B requests per profile (70 in all; the bundles benchmark runs 200): same cost within 0.1 %,
-    same GPX distance within 0.5 %."""
+    """14 random A→B requests per profile (70 in all; the bundles benchmark runs 200): same cost within 0.1 % (the
+    phone snaps on its own grid, to the same way but a few centimetres apart), same GPX distance within 0.5 %, the
+    same maneuvers in the same order on the same ways, the same ascent within 2 m (elevations in decimetres)."""
     pts = sample_points(basin_graph, 28, seed=sum(map(ord, profile)))
     compared = 0
     for a, b in zip(pts[0::2], pts[1::2]):
@@ -122,8 +132,40 @@ def test_offline_routes_match_the_server(offline, basin_engine, basin_graph, pro
         assert abs(mine.cost_ms / (server.cost * 1000) - 1) < 0.001, (a, b)
         server_gpx = gx.to_gpx(gx.course(server, "route", "server"))
         assert abs(gpx_length(offline.to_gpx(mine)) / gpx_length(server_gpx) - 1) < 0.005, (a, b)
+        assert maneuvers(mine.instructions) == maneuvers(server.instructions), (a, b)
+        assert abs(mine.ascent_m - server.ascent_m) <= max(2.0, 0.02 * server.ascent_m), (a, b)
         compared += 1
     assert compared >= 12
+
+
+@pytest.mark.parametrize("profile", ["bike", "walk", "trail"])
+def test_the_phones_hierarchy_finds_the_servers_least_cost(offline, basin_engine, basin_graph, profile):
+    """From the same snapped points, the phone's CCH (customised in plain Python from the shipped order) and the
+    server's RoutingKit CCH give the same cost to the millisecond, along a connected chain of arcs."""
+    from routing.core import Snap
+    from routing.offline import search
+
+    pts = sample_points(basin_graph, 40, seed=7)
+    g, metric = offline.graph, offline.graph.metric(profile)
+    compared = 0
+    for a, b in zip(pts[0::2], pts[1::2]):
+        sa, sb = basin_engine.snap([a, b])
+        server = basin_engine.leg(sa, sb, profile)
+        if server is None:
+            continue
+        mine = search.leg(g, Snap(sa.edge, sa.fraction, 0, 0, 0), Snap(sb.edge, sb.fraction, 0, 0, 0),
+                          g.cost(profile), metric)
+        assert mine.cost_ms == server.cost_ms, (a, b)
+        arcs = [p.arc for p in mine.pieces]
+        ends = [(g.edge_u[x >> 1], g.edge_v[x >> 1])[::-1 if x & 1 else 1] for x in arcs]
+        assert all(first[1] == second[0] for first, second in zip(ends, ends[1:])), (a, b)
+        compared += 1
+    assert compared >= 15
+
+
+def maneuvers(instructions: list[dict]) -> list[tuple]:
+    """What a rider is told: the maneuvers in order, their modifiers and the ways' names."""
+    return [(m["type"], m["modifier"], m["name"]) for m in instructions]
 
 
 @pytest.mark.parametrize("profile", ["bike", "road_bike", "mtb", "walk", "trail"])
@@ -144,8 +186,9 @@ def test_offline_errors_name_the_input(offline):
 
 
 def test_tampered_or_partial_bundle_is_refused(basin_bundle, tmp_path):
+    """The download is checked when it is installed (the installed form is named by the checked sha256)."""
     copy = tmp_path / "bundle"
-    shutil.copytree(basin_bundle.directory, copy)
+    shutil.copytree(basin_bundle.directory, copy, ignore=shutil.ignore_patterns(".graph.*"))
     graph = next(f for f in basin_bundle.manifest["files"] if f["role"] == "graph")
     path = copy / graph["name"]
     data = bytearray(path.read_bytes())
@@ -175,14 +218,41 @@ def test_offline_command_routes_from_the_bundle(basin_bundle, catalogue, tmp_pat
     summary = json.loads(proc.stdout)
     assert 2000 < summary["distance_m"] < 4000 and summary["profile"] == "bike"
     assert abs(gpx_length(out.read_text()) / summary["distance_m"] - 1) < 0.005
+    texts = [m["text"] for m in summary["instructions"]]
+    assert texts[0].startswith("Partez") and texts[-1].startswith("Vous")  # the presentation layer's French
+    assert not re.search(r"\b(Turn|Continue|Head|You have)\b", " ".join(texts))
+    wpts = gpxpy.parse(out.read_text()).waypoints
+    assert [w.type for w in wpts[:2]] == ["start", "finish"] and len(wpts) == 2 + len(summary["pois"])
+    assert "great-site-base-11-19" in {p["id"] for p in summary["pois"]}
+
+
+def test_a_bundle_of_another_format_asks_for_an_update(basin_bundle, tmp_path):
+    """A bundle written for an older (or newer) reader: a clear message, not a crash in the middle of a route."""
+    copy = tmp_path / "bundle"
+    shutil.copytree(basin_bundle.directory, copy, ignore=shutil.ignore_patterns(".graph.*"))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    graph = next(f for f in manifest["files"] if f["role"] == "graph")
+    raw = bytearray(gzip.decompress((copy / graph["name"]).read_bytes()))
+    raw[4:8] = (1).to_bytes(4, "little")  # the graph format of bundle format 2
+    data = gzip.compress(bytes(raw), mtime=0)
+    (copy / graph["name"]).write_bytes(data)
+    graph.update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="graph file format 1 is not supported.*update the app"):
+        OfflineClient(copy)
+    manifest["format_version"] = 2
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="bundle format 2 .* download the bundle again"):
+        OfflineClient(copy)
 
 
 def test_bundle_command_reports_each_region(cfg, lens_bundle):
     """``galibot bundle`` comes from gpx_exports through the galibot.commands entry point; inputs unchanged, so
     the Lens-Liévin bundle built by the fixture is found, not rebuilt."""
+    env = {**os.environ, "GALIBOT_BASEMAP_BBOX": ",".join(map(str, cfg.basemap_bbox))}
     proc = subprocess.run([sys.executable, "-m", "routing.cli", "bundle", "--region", "lens-lievin", "--quiet",
                            "--cache-dir", str(cfg.cache_dir), "--data-dir", str(cfg.data_dir)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     row = next(line for line in proc.stdout.splitlines() if line.startswith("lens-lievin"))
     assert lens_bundle.manifest["bundle_version"] in row and "cached" in row
@@ -193,14 +263,17 @@ def test_bundle_command_reports_each_region(cfg, lens_bundle):
 
 def test_offline_client_needs_neither_numpy_nor_flask_nor_redis(basin_bundle, catalogue):
     """The reference client is what a phone ports: the ``galibot offline`` command loads and routes with the
-    standard library (and gpxpy), without the build stack or the plugins of the layers above."""
+    standard library (and gpxpy), and words its instructions with the presentation layer (babel and the message
+    files, and the theme labels of ``poi_data.labels``), without the build stack (numpy, shapely…) or the catalogue,
+    the exports and the server of the layers above."""
     a, b = catalogue.get("louvre-lens"), catalogue.get("great-site-chm-lewarde")
     argv = ["offline", "route", f"{a['lon']},{a['lat']}", f"{b['lon']},{b['lat']}", "--bundle",
             str(basin_bundle.directory)]
     code = ("import sys\nfrom routing.cli import main\n"
             f"status = main({argv!r})\n"
             "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'scipy', 'shapely', 'flask', 'redis', "
-            "'networkx', 'osmnx', 'routingkit_cch', 'poi_data', 'gpx_exports'})\n"
+            "'networkx', 'osmnx', 'routingkit_cch', 'matplotlib', 'pyproj', 'gpx_exports', 'api'})\n"
+            "heavy += sorted({'poi_data.' + m for m in ('build', 'catalogue', 'circuits')} & set(sys.modules))\n"
             "print(status, heavy, file=sys.stderr)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert 20_000 < json.loads(proc.stdout)["distance_m"] < 60_000

@@ -8,22 +8,44 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import gpxpy.gpx as G
 
 from .. import settings
-from ..core import (MAX_LOOP_M, MIN_LOOP_M, Leg, Piece, Snap, cancel_spurs, cut_line, first_heading, fit_loop,
-                    loop_heading, pieces_length_m)
+from ..core import (
+    MAX_LOOP_M,
+    MIN_LOOP_M,
+    Leg,
+    Piece,
+    Snap,
+    cancel_spurs,
+    cumulative_m,
+    cut_line,
+    first_heading,
+    fit_loop,
+    join_lines,
+    loop_heading,
+    pieces_length_m,
+    profile_samples,
+    smoothed_climbs,
+)
 from ..errors import ImpossibleTarget, NoRoute, RoutingError
+from ..instructions import instructions_for
 from . import search
-from .graph import BundleError, OfflineGraph
+from .graph import BundleError, OfflineGraph, install, installed_path
+from .pois import CORRIDOR_M, POIIndex, along, load_pois
+
+#: The bundle formats (``manifest.json``'s ``format_version``) this client reads.
+SUPPORTED_BUNDLE_FORMATS = (3,)
 
 
 @dataclass
 class OfflineRoute:
-    """A route found on the bundle: cost, length, time and the line to draw and export."""
+    """A route found on the bundle: what the server's route result holds, language-neutral (the presentation layer
+    words the maneuvers): cost, length, time, climbs and profile, the line, the maneuvers, the POIs along."""
 
     profile: str
     data_version: str
@@ -32,10 +54,20 @@ class OfflineRoute:
     duration_s: float
     coordinates: list[tuple[float, float, float]]
     legs: list[dict] = field(default_factory=list)
+    ascent_m: float = 0.0
+    descent_m: float = 0.0
+    elevation_profile: list[list[float]] = field(default_factory=list)
+    cavalier_share: float = 0.0
+    ev5_share: float = 0.0
+    instructions: list[dict] = field(default_factory=list)
+    pois: list[dict] = field(default_factory=list)
 
     def summary(self) -> dict:
+        """The headline figures, rounded as the server rounds them."""
         return {"profile": self.profile, "cost_ms": self.cost_ms, "distance_m": round(self.distance_m, 1),
-                "duration_s": round(self.duration_s, 1), "points": len(self.coordinates),
+                "duration_s": round(self.duration_s, 1), "ascent_m": round(self.ascent_m, 1),
+                "descent_m": round(self.descent_m, 1), "cavalier_share": round(self.cavalier_share, 4),
+                "ev5_share": round(self.ev5_share, 4), "points": len(self.coordinates),
                 "data_version": self.data_version}
 
 
@@ -64,6 +96,10 @@ def load_manifest(bundle_dir: Path) -> dict:
         raise BundleError(f"{path}: not JSON ({exc})") from None
     if manifest.get("format") != "galibot-bundle":
         raise BundleError(f"{path}: not a galibot bundle manifest")
+    if manifest.get("format_version") not in SUPPORTED_BUNDLE_FORMATS:
+        raise BundleError(f"bundle format {manifest.get('format_version')} is not the one this reader knows "
+                          f"({', '.join(map(str, SUPPORTED_BUNDLE_FORMATS))}): update the app, or download the bundle "
+                          "again")
     return manifest
 
 
@@ -76,48 +112,81 @@ class OfflineClient:
         graph_entry = next((f for f in self.manifest["files"] if f["role"] == "graph"), None)
         if graph_entry is None:
             raise BundleError("the manifest lists no graph file")
-        self.graph = OfflineGraph.from_bytes(read_verified(self.dir, graph_entry))
+        installed = installed_path(self.dir, graph_entry)
+        if not installed.is_file():  # once per bundle version: the checked download decoded into mappable arrays
+            install(read_verified(self.dir, graph_entry), installed)
+        try:
+            self.graph = OfflineGraph.load(installed)
+        except BundleError:  # installed by another version of this client, or cut: install again from the download
+            install(read_verified(self.dir, graph_entry), installed)
+            self.graph = OfflineGraph.load(installed)
+        self._pois_entry = next((f for f in self.manifest["files"] if f["role"] == "pois"), None)
+        self._pois: POIIndex | None = None
+
+    @property
+    def pois(self) -> POIIndex:
+        """The bundle's POIs, read (and checked against the manifest) and indexed on first use."""
+        if self._pois is None:
+            self._pois = POIIndex(load_pois(read_verified(self.dir, self._pois_entry)) if self._pois_entry else [])
+        return self._pois
 
     @property
     def profiles(self) -> list[str]:
         return self.graph.profiles
 
-    def _points(self, pieces: list[Piece]) -> list[tuple[float, float, float]]:
-        out: list[tuple[float, float, float]] = []
+    def _chunks(self, pieces: list[Piece]) -> list[list[tuple[float, ...]]]:
+        """Each piece's points, in its direction of travel, cut where it is travelled in part."""
+        out = []
         for p in pieces:
             pts = self.graph.edge_vertices(p.arc >> 1)
-            for q in cut_line(pts[::-1] if p.arc & 1 else pts, p.lo, p.hi):
-                if not out or abs(out[-1][0] - q[0]) > 1e-9 or abs(out[-1][1] - q[1]) > 1e-9:
-                    out.append(q)
+            out.append(cut_line(pts[::-1] if p.arc & 1 else pts, p.lo, p.hi))
         return out
 
-    def _assemble(self, legs: list[Leg], profile: str) -> OfflineRoute:
-        """The route of a path of legs: its cost, length, time and line."""
-        length = self.graph.a["edge_length"]
+    def _assemble(self, legs: list[Leg], profile: str, names: Sequence[str | None] = ()) -> OfflineRoute:
+        """The route of a path of legs, with everything the server's route result holds."""
+        g, length = self.graph, self.graph.a["edge_length"]
         pieces = [p for leg in legs for p in leg.pieces]
-        return OfflineRoute(profile, self.graph.data_version, sum(leg.cost_ms for leg in legs),
-                            pieces_length_m(length, pieces),
-                            sum(self.graph.time_s(profile, p.arc) * (p.hi - p.lo) for p in pieces),
-                            self._points(pieces),
-                            [{"cost_ms": leg.cost_ms, "distance_m": round(pieces_length_m(length, leg.pieces), 1)}
-                             for leg in legs])
+        chunks = self._chunks(pieces)
+        coords = join_lines(chunks)
+        lengths = [float(length[p.arc >> 1]) * (p.hi - p.lo) for p in pieces]
+        total = sum(lengths)
+        up, down, grid, z = smoothed_climbs(cumulative_m(coords), [c[2] for c in coords])
+        flag = g.header["flags"]
+        share = lambda bit: sum(m for p, m in zip(pieces, lengths) if g.flags(p.arc >> 1) & bit) / total \
+            if total else 0.0  # noqa: E731
+        return OfflineRoute(
+            profile, g.data_version, sum(leg.cost_ms for leg in legs), total,
+            sum(g.time_s(profile, p.arc) * (p.hi - p.lo) for p in pieces), coords,
+            [{"cost_ms": leg.cost_ms, "distance_m": round(pieces_length_m(length, leg.pieces), 1)} for leg in legs],
+            up, down, profile_samples(grid, z), share(flag["cavalier"]), share(flag["ev5"]),
+            instructions_for(g.way, pieces, chunks, lengths, [len(leg.pieces) for leg in legs],
+                             push=frozenset(g.header["push_subclasses"][profile]), names=names))
 
-    def _legs(self, snaps: list[Snap], cost) -> list[Leg]:
+    def attach_pois(self, route: OfflineRoute, corridor_m: float = CORRIDOR_M) -> OfflineRoute:
+        """Fill ``route.pois`` with the bundle's POIs within ``corridor_m`` of it, in the order they come: apart from
+        the route, as on the server (``poi_data.attach_pois``), so live re-routing does not wait for them."""
+        route.pois = along(route.coordinates, self.pois, corridor_m)
+        return route
+
+    def _legs(self, snaps: list[Snap], profile: str) -> list[Leg]:
+        cost, metric = self.graph.cost(profile), self.graph.metric(profile)
         legs = []
         for i, (a, b) in enumerate(zip(snaps, snaps[1:])):
             try:
-                legs.append(search.leg(self.graph, a, b, cost))
+                legs.append(search.leg(self.graph, a, b, cost, metric))
             except NoRoute:
                 raise NoRoute(f"no route from point {i} to point {i + 1} in the bundle", field="points") from None
         return legs
 
-    def route(self, points: list[tuple[float, float]], profile: str = "bike") -> OfflineRoute:
-        """The least-cost route through the points (start, vias, end) for a profile."""
+    def route(self, points: list[tuple[float, float]], profile: str = "bike", *,
+              names: Sequence[str | None] = ()) -> OfflineRoute:
+        """The least-cost route through the points (start, vias, end) for a profile; ``names`` name the points that
+        are places, for the arrival instructions."""
         if len(points) < 2:
             raise RoutingError("a route needs at least a start and an end point", field="points")
-        cost = self.graph.cost(profile)
+        self.graph.cost(profile)  # an unknown profile is refused before any snapping
         snaps = [search.snap(self.graph, lon, lat, f"points[{i}]") for i, (lon, lat) in enumerate(points)]
-        return self._assemble(self._legs(snaps, cost), profile)
+        return self._assemble(self._legs(snaps, profile), profile, names)
 
     def round_trip(self, start: tuple[float, float], distance_m: float, profile: str = "trail",
                    seed: int = 0) -> OfflineRoute:
@@ -163,11 +232,19 @@ class OfflineClient:
         return cancel_spurs(pieces)
 
     def to_gpx(self, route: OfflineRoute, name: str = "galibot offline route") -> str:
-        """GPX 1.1 of a route, with the bundle's attribution."""
+        """GPX 1.1 of a route: the track, its start and finish and the POIs along it as waypoints, the bundle's
+        attribution."""
         gpx = G.GPX()
         gpx.creator = "galibot offline"
         gpx.name = name
         gpx.copyright_author = self.manifest.get("attribution")
+        ends = [(route.coordinates[0], "start"), (route.coordinates[-1], "finish")] if route.coordinates else []
+        for (lon, lat, ele), kind in ends:
+            gpx.waypoints.append(G.GPXWaypoint(round(lat, 7), round(lon, 7), elevation=round(ele, 1), name=kind,
+                                               type=kind))
+        for poi in route.pois:
+            gpx.waypoints.append(G.GPXWaypoint(round(poi["lat"], 7), round(poi["lon"], 7), name=poi["name"],
+                                               type="poi", description=f"km {poi['along_m'] / 1000:.1f}"))
         track = G.GPXTrack(name=name)
         track.type = route.profile
         segment = G.GPXTrackSegment([G.GPXTrackPoint(round(lat, 7), round(lon, 7), elevation=round(ele, 1))

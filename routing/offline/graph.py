@@ -1,7 +1,16 @@
-"""Read the compact graph of a bundle with the standard library alone, as a phone app would.
+"""Read, install and load a bundle's graph with the standard library alone, as a phone app would.
 
-This is the reference reader of ``docs/bundle-format.md``: no numpy, no Flask, no Redis. Arrays
-come back as ``array.array`` (C-speed storage, list-like access).
+This is the reference reader of ``docs/bundle-format.md``: no numpy, no Flask, no Redis.
+
+- The *transport* file (``graph.<h>.bin.gz``) is made small for the download: byte planes, the cost of
+  an arc's way back as a difference, a way's geometry without its end nodes.
+- *Installing* it (once per bundle version: ``install``) decodes it into plain native arrays and adds
+  what is cheaper to compute than to download: the adjacency of the original graph, and the contraction
+  hierarchy (``routing.offline.cch``). The installed file is written atomically beside the bundle.
+- *Loading* (``OfflineGraph.load``) memory-maps the installed file and views each section as a typed
+  ``memoryview``: no per-element loop, whatever the size of the region.
+
+Each profile's customised hierarchy is made on first use and kept in its own file beside the graph.
 """
 
 from __future__ import annotations
@@ -10,24 +19,36 @@ import array
 import gzip
 import json
 import math
+import mmap
+import os
 import struct
 import sys
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import GalibotError, UnknownProfile
+from . import cch
 
 MAGIC = b"GLBG"
-SUPPORTED_FORMATS = (1,)
-#: ``array`` type codes of the format's dtypes (itemsizes checked at import).
+INSTALLED_MAGIC = b"GLBI"
+SUPPORTED_FORMATS = (2,)
+INSTALLED_VERSION = 1
+ALIGN = 8
+#: ``array`` type codes of the format's dtypes (item sizes checked at import).
 TYPECODES = {"u8": "B", "i16": "h", "u16": "H", "i32": "i", "u32": "I", "f32": "f"}
 ITEMSIZE = {"u8": 1, "i16": 2, "u16": 2, "i32": 4, "u32": 4, "f32": 4}
 assert all(array.array(c).itemsize == ITEMSIZE[k] for k, c in TYPECODES.items())
+DTYPE_OF = {c: k for k, c in TYPECODES.items()}
 
 
 class BundleError(GalibotError):
     """A bundle file is missing, tampered with, truncated or of an unknown format; the message names it."""
 
     field = "bundle"
+
+
+# -- the container: magic, version, JSON header, aligned sections ----------------------------------------
 
 
 def _unshuffle(planes: bytes, count: int, size: int) -> bytes:
@@ -40,18 +61,33 @@ def _unshuffle(planes: bytes, count: int, size: int) -> bytes:
     return bytes(out)
 
 
-def decode_sections(data: bytes) -> tuple[dict, dict[str, array.array]]:
-    """The header and the arrays of an uncompressed graph file."""
-    if data[:4] != MAGIC:
-        raise BundleError("not a galibot graph file (bad magic)")
+def _read_header(data, magic: bytes, versions: tuple[int, ...], what: str) -> tuple[dict, int]:
+    """The JSON header of a container and where its sections start; BundleError for anything else."""
+    if bytes(data[:4]) != magic:
+        raise BundleError(f"not a galibot {what} (bad magic)")
     version, head_len = struct.unpack_from("<II", data, 4)
-    if version not in SUPPORTED_FORMATS:
-        raise BundleError(f"graph format {version} is not supported (this reader knows {SUPPORTED_FORMATS})")
+    if version not in versions:
+        raise BundleError(f"{what} format {version} is not supported by this reader (it knows {versions}): "
+                          "update the app, or download the bundle again")
     try:
-        header = json.loads(data[12:12 + head_len].decode("utf-8"))
+        header = json.loads(bytes(data[12:12 + head_len]).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"graph header is not JSON: {exc}") from None
-    base = 12 + head_len
+        raise BundleError(f"{what} header is not JSON: {exc}") from None
+    return header, 12 + head_len
+
+
+def _zigzag_pairs(arr: array.array) -> array.array:
+    """Undo the ``pair-delta`` encoding: each odd item is the zig-zag difference from the even item before it."""
+    out = array.array("I", arr)
+    odd = out[1::2]
+    even = out[0::2]
+    out[1::2] = array.array("I", [e + ((z >> 1) ^ -(z & 1)) for e, z in zip(even, odd)])
+    return out
+
+
+def decode_sections(data: bytes) -> tuple[dict, dict[str, array.array]]:
+    """The header and the arrays of an uncompressed transport graph file."""
+    header, base = _read_header(data, MAGIC, SUPPORTED_FORMATS, "graph file")
     arrays = {}
     for sec in header["sections"]:
         size = ITEMSIZE[sec["dtype"]]
@@ -62,41 +98,121 @@ def decode_sections(data: bytes) -> tuple[dict, dict[str, array.array]]:
         arr.frombytes(_unshuffle(data[start:start + n * size], n, size))
         if sys.byteorder == "big":
             arr.byteswap()
+        if sec.get("encoding") == "pair-delta":
+            arr = _zigzag_pairs(arr)
         arrays[sec["name"]] = arr
     return header, arrays
 
 
+def write_container(path: Path, magic: bytes, version: int, header: dict, arrays: dict[str, array.array]) -> None:
+    """Native arrays, each 8-byte aligned after a JSON header, written atomically (temporary file, then rename)."""
+    sections, offset = [], 0
+    for name, arr in arrays.items():
+        sections.append({"name": name, "dtype": DTYPE_OF[arr.typecode], "count": len(arr), "offset": offset})
+        offset += len(arr) * arr.itemsize + (-len(arr) * arr.itemsize) % ALIGN
+    head = json.dumps({**header, "byteorder": sys.byteorder, "sections": sections},
+                      separators=(",", ":")).encode("utf-8")
+    head += b" " * ((-(12 + len(head))) % ALIGN)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(magic + struct.pack("<II", version, len(head)) + head)
+            for arr in arrays.values():
+                fh.write(arr.tobytes())
+                fh.write(b"\0" * ((-len(arr) * arr.itemsize) % ALIGN))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def map_container(path: Path, magic: bytes, version: int, what: str) -> tuple[dict, dict[str, memoryview], mmap.mmap]:
+    """Memory-map an installed container and view each section as a typed memoryview (no copy, no loop)."""
+    with open(path, "rb") as fh:
+        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    header, base = _read_header(mm, magic, (version,), what)
+    if header.get("byteorder") != sys.byteorder:
+        raise BundleError(f"{path.name} was installed on a machine of another byte order: install it again")
+    view = memoryview(mm)
+    arrays = {}
+    for sec in header["sections"]:
+        start, n = base + sec["offset"], sec["count"] * ITEMSIZE[sec["dtype"]]
+        if start + n > len(mm):
+            raise BundleError(f"{path.name} is truncated in section {sec['name']}: install it again")
+        arrays[sec["name"]] = view[start:start + n].cast(TYPECODES[sec["dtype"]])
+    return header, arrays, mm
+
+
+# -- install ---------------------------------------------------------------------------------------------
+
+
+def _csr(n_nodes: int, edge_u, edge_v) -> dict[str, array.array]:
+    """The original graph's outgoing arcs by node (first_out, arc_head, arc_id): arc 2e leaves u, 2e+1 leaves v."""
+    counts = [0] * (n_nodes + 1)
+    for u, v in zip(edge_u, edge_v):
+        counts[u + 1] += 1
+        counts[v + 1] += 1
+    for x in range(n_nodes):
+        counts[x + 1] += counts[x]
+    first = array.array("I", counts)
+    fill = counts[:-1]
+    head, arc_id = array.array("I", bytes(8 * len(edge_u))), array.array("I", bytes(8 * len(edge_u)))
+    for e, (u, v) in enumerate(zip(edge_u, edge_v)):
+        k = fill[u]
+        head[k], arc_id[k], fill[u] = v, 2 * e, k + 1
+        k = fill[v]
+        head[k], arc_id[k], fill[v] = u, 2 * e + 1, k + 1
+    return {"first_out": first, "arc_head": head, "arc_id": arc_id}
+
+
+def installed_path(bundle_dir: Path, entry: dict) -> Path:
+    """Where the installed form of a bundle's graph file lives: beside it, named by the file's sha256."""
+    return Path(bundle_dir) / f".graph.{entry['sha256'][:16]}.installed"
+
+
+def install(compressed: bytes, path: Path) -> Path:
+    """Decode a transport graph (already checked against its sha256) into the installed form at ``path``, with
+    the original graph's adjacency and the hierarchy's topology. Seconds for the whole basin in Python; once."""
+    try:
+        raw = gzip.decompress(compressed)
+    except (OSError, EOFError) as exc:
+        raise BundleError(f"graph file is not valid gzip: {exc}") from None
+    header, arrays = decode_sections(raw)
+    arrays.update(_csr(header["nodes"], arrays["edge_u"], arrays["edge_v"]))
+    arrays.update(cch.topology(arrays["node_rank"], arrays["edge_u"], arrays["edge_v"]))
+    write_container(path, INSTALLED_MAGIC, INSTALLED_VERSION, header, arrays)
+    for old in path.parent.glob(".graph.*"):  # what earlier versions installed, and their hierarchies
+        if not old.name.startswith(path.stem + ".") and old.suffix in (".installed", ".cch"):
+            old.unlink(missing_ok=True)
+    return path
+
+
+# -- the loaded graph -------------------------------------------------------------------------------------
+
+
 @dataclass
 class OfflineGraph:
-    """The compact graph in memory: CSR adjacency, per-profile arc costs and times, geometry, snapping grid."""
+    """The installed graph, memory-mapped: adjacency, per-profile arc costs and times, geometry, names, snapping grid
+    and the contraction hierarchy, each customised for a profile on first use."""
 
+    path: Path
     header: dict
-    a: dict[str, array.array]
-    edge_u: array.array
-    edge_v: array.array
+    a: dict[str, memoryview]
+    _maps: list = field(default_factory=list, repr=False)
+    _metrics: dict[str, cch.Metric] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_bytes(cls, compressed: bytes) -> OfflineGraph:
-        """Decompress and decode a ``graph.*.bin.gz`` file (already checked against its sha256)."""
-        try:
-            raw = gzip.decompress(compressed)
-        except (OSError, EOFError) as exc:
-            raise BundleError(f"graph file is not valid gzip: {exc}") from None
-        header, arrays = decode_sections(raw)
-        edge_u, edge_v = cls._edge_ends(header["edges"], arrays)
-        return cls(header, arrays, edge_u, edge_v)
+    def load(cls, path: Path) -> OfflineGraph:
+        header, arrays, mm = map_container(path, INSTALLED_MAGIC, INSTALLED_VERSION, "installed graph")
+        return cls(Path(path), header, arrays, [mm])
 
-    @staticmethod
-    def _edge_ends(n_edges: int, a: dict) -> tuple[array.array, array.array]:
-        """Each edge's u and v from the CSR: arc ``2e`` leaves u for v."""
-        edge_u, edge_v = array.array("I", bytes(4 * n_edges)), array.array("I", bytes(4 * n_edges))
-        first, head, arc_id = a["first_out"], a["arc_head"], a["arc_id"]
-        for x in range(len(first) - 1):
-            for k in range(first[x], first[x + 1]):
-                arc = arc_id[k]
-                if not arc & 1:
-                    edge_u[arc >> 1], edge_v[arc >> 1] = x, head[k]
-        return edge_u, edge_v
+    @property
+    def edge_u(self) -> memoryview:
+        return self.a["edge_u"]
+
+    @property
+    def edge_v(self) -> memoryview:
+        return self.a["edge_v"]
 
     @property
     def data_version(self) -> str:
@@ -106,24 +222,49 @@ class OfflineGraph:
     def profiles(self) -> list[str]:
         return self.header["profiles"]
 
-    def cost(self, profile: str) -> array.array:
+    def cost(self, profile: str) -> memoryview:
         """Per-arc cost (ms) of a profile; ``inf_cost`` where it may not go."""
         if profile not in self.header["profiles"]:
             raise UnknownProfile(f"unknown profile {profile!r}; this bundle has {', '.join(self.profiles)}")
         return self.a[f"cost_{profile}"]
 
+    def metric(self, profile: str) -> cch.Metric:
+        """The hierarchy customised for a profile: from its file beside the graph, else made now and kept."""
+        if profile not in self._metrics:
+            cost = self.cost(profile)
+            path = self.path.with_name(f"{self.path.stem}.{profile}.cch")
+            if not path.is_file():
+                weights = cch.customise(self.a, cost, self.header["inf_cost"])
+                write_container(path, INSTALLED_MAGIC, INSTALLED_VERSION, {"profile": profile}, weights)
+            _, arrays, mm = map_container(path, INSTALLED_MAGIC, INSTALLED_VERSION, "customised hierarchy")
+            self._maps.append(mm)
+            self._metrics[profile] = cch.Metric(self.a, arrays, cost, self.header["inf_cost"])
+        return self._metrics[profile]
+
     def time_s(self, profile: str, arc: int) -> float:
         return self.a[f"time_{profile}"][arc] * self.header["time_unit_ms"] / 1000.0
 
+    def way(self, edge: int) -> tuple[str | None, str, str]:
+        """A way's name (None when it has none), class and subclass: what instructions say of it."""
+        k = self.a["edge_name"][edge]
+        first = self.a["name_first"]
+        name = bytes(self.a["name_bytes"][first[k]:first[k + 1]]).decode("utf-8") if k else None
+        return name, self.header["classes"][self.a["edge_class"][edge]], \
+            self.header["subclasses"][self.a["edge_subclass"][edge]]
+
+    def flags(self, edge: int) -> int:
+        return self.a["edge_flags"][edge]
+
     def edge_vertices(self, edge: int) -> list[tuple[float, float, float]]:
-        """(lon, lat, elevation) of an edge's geometry from u to v, decoded from its deltas."""
+        """(lon, lat, elevation) of a way's geometry from u to v: its nodes and its inner vertices (deltas)."""
         a, scale, escale = self.a, self.header["coord_scale"], self.header["elevation_scale"]
-        lo, hi = a["geom_first"][edge], a["geom_first"][edge + 1]
-        x = y = 0
-        out = []
-        for k in range(lo, hi):
+        u, v = a["edge_u"][edge], a["edge_v"][edge]
+        x, y = a["node_lon"][u], a["node_lat"][u]
+        out = [(x / scale, y / scale, a["node_ele"][u] / escale)]
+        for k in range(a["geom_first"][edge], a["geom_first"][edge + 1]):
             x, y = x + a["geom_dlon"][k], y + a["geom_dlat"][k]
             out.append((x / scale, y / scale, a["geom_ele"][k] / escale))
+        out.append((a["node_lon"][v] / scale, a["node_lat"][v] / scale, a["node_ele"][v] / escale))
         return out
 
     def cell_edges(self, lon: float, lat: float, ring: int) -> set[int]:
@@ -137,3 +278,9 @@ class OfflineGraph:
                 c = j * g["nx"] + i
                 found.update(edges[first[c]:first[c + 1]])
         return found
+
+    def close(self) -> None:
+        self._metrics.clear()
+        self.a.clear()
+        for mm in self._maps:
+            mm.close()

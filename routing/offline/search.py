@@ -1,9 +1,10 @@
-"""Snapping and least-cost search on a bundle's compact graph, in plain Python.
+"""Snapping and least-cost search on a bundle's graph, in plain Python.
 
-The search is a bidirectional Dijkstra on the CSR arrays. Everything around it (the typed values, the
-seeds at both ends of a snapped way, the path along one way, the pieces of a searched path) is the
-routing core's (``routing.core``), which the server's CCH search uses too, so both find the same
-least cost by construction.
+A profile's own costs are searched on its customised hierarchy (``cch.Metric.query``: milliseconds);
+costs changed for one request (a round trip penalising the ways it has used) by a bidirectional
+Dijkstra on the adjacency arrays. Everything around the search (the typed values, the seeds at both
+ends of a snapped way, the path along one way, the pieces of a searched path) is the routing core's
+(``routing.core``), which the server's CCH search uses too, so both find the same least cost.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 from ..core import EARTH_RADIUS_M, Leg, Snap, best_leg
 from ..errors import NoRoute, OutOfArea, TooFarFromRoad
 from ..settings import MAX_SNAP_M
+from .cch import Metric
 from .graph import OfflineGraph
 
 
@@ -35,17 +37,34 @@ def _project(graph: OfflineGraph, edge: int, lon: float, lat: float) -> tuple[fl
     return best, (best_at / walked if walked > 0 else 0.0), lon + near[0] / k, lat + near[1] / ky
 
 
+def _nearest_in(graph: OfflineGraph, edges: set[int], lon: float, lat: float) -> Snap | None:
+    best: Snap | None = None
+    for edge in sorted(edges):
+        d, f, plon, plat = _project(graph, edge, lon, lat)
+        if best is None or d < best.distance_m:
+            best = Snap(edge, f, d, plon, plat)
+    return best
+
+
+def _to_cell_border_m(graph: OfflineGraph, lon: float, lat: float) -> float:
+    """How far (m) a point is from the nearest border of its grid cell: a way closer than that crosses the cell."""
+    g = graph.header["grid"]
+    fx, fy = (lon - g["lon0"]) / g["dlon"], (lat - g["lat0"]) / g["dlat"]
+    kx = math.cos(math.radians(lat)) * math.radians(1) * EARTH_RADIUS_M
+    ky = math.radians(1) * EARTH_RADIUS_M
+    return min(min(fx % 1, 1 - fx % 1) * g["dlon"] * kx, min(fy % 1, 1 - fy % 1) * g["dlat"] * ky)
+
+
 def snap(graph: OfflineGraph, lon: float, lat: float, field: str) -> Snap:
-    """The nearest edge within MAX_SNAP_M; the 3 × 3 grid cells around a point cover that radius."""
+    """The nearest edge within MAX_SNAP_M: among the ways of the point's grid cell when the nearest of them is
+    nearer than the cell's border, else among those of the 3 × 3 cells around it, which cover that radius."""
     w, s, e, n = graph.header["bbox"]
     if not (w - 1e-6 <= lon <= e + 1e-6 and s - 1e-6 <= lat <= n + 1e-6):
         raise OutOfArea(f"{field} ({lon:g}, {lat:g}) lies outside the bundle, lon {w:g}..{e:g}, lat {s:g}..{n:g}",
                         field=field)
-    best: Snap | None = None
-    for edge in sorted(graph.cell_edges(lon, lat, ring=1)):
-        d, f, plon, plat = _project(graph, edge, lon, lat)
-        if best is None or d < best.distance_m:
-            best = Snap(edge, f, d, plon, plat)
+    best = _nearest_in(graph, graph.cell_edges(lon, lat, ring=0), lon, lat)
+    if best is None or best.distance_m >= _to_cell_border_m(graph, lon, lat):
+        best = _nearest_in(graph, graph.cell_edges(lon, lat, ring=1), lon, lat)
     if best is None or best.distance_m > MAX_SNAP_M:
         far = f"{best.distance_m:.0f} m" if best else f"over {MAX_SNAP_M:.0f} m"
         raise TooFarFromRoad(f"{field} is {far} from the nearest way; the limit is {MAX_SNAP_M:.0f} m", field=field)
@@ -107,11 +126,12 @@ def _arcs_through(parent: tuple[dict, dict], meet: int) -> tuple[list[int], int,
     return arcs, start, node
 
 
-def leg(graph: OfflineGraph, a: Snap, b: Snap, cost) -> Leg:
-    """The least-cost leg between two snapped points (the core's rules around this module's search); NoRoute
-    if there is none."""
-    found = best_leg(a, b, cost, lambda sources, targets: _bidirectional(graph, cost, sources, targets),
-                     graph.edge_u, graph.edge_v, inf=graph.header["inf_cost"])
+def leg(graph: OfflineGraph, a: Snap, b: Snap, cost, metric: Metric | None = None) -> Leg:
+    """The least-cost leg between two snapped points (the core's rules around this module's search): on the
+    hierarchy ``metric`` when the costs are its profile's, else by Dijkstra on ``cost``. NoRoute if there is none."""
+    search = metric.query if metric is not None else \
+        (lambda sources, targets: _bidirectional(graph, cost, sources, targets))
+    found = best_leg(a, b, cost, search, graph.edge_u, graph.edge_v, inf=graph.header["inf_cost"])
     if found is None:
         raise NoRoute("no route between these points in the bundle", field="points")
     return found
