@@ -212,7 +212,7 @@ def build_bundle(cfg: Settings, region: str, graph: CompiledGraph, catalogue: Ca
                   "features": [_circuit_feature(c) for c in inside]}
     files.append(_write(directory, "circuits", ".geojson.gz", "circuits",
                         _gz(json.dumps(collection, ensure_ascii=False, separators=(",", ":"))), True))
-    files += [_write(directory, f"circuit-{c.id}", ".gpx", "circuit-gpx", _circuit_gpx(c).encode("utf-8"), False)
+    files += [_write(directory, f"circuit-{c.id}", ".gpx.gz", "circuit-gpx", _gz(_circuit_gpx(c)), True)
               for c in inside]
     map_files, basemap = _map_files(directory, pyramid, bbox, rep, region)
     files += map_files

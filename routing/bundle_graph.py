@@ -4,7 +4,9 @@ One little-endian binary file (gzip-compressed in the bundle): a magic, a JSON h
 the sections, then the arrays, each 8-byte aligned. This is the *transport* form, made small: items
 are stored byte plane by byte plane (all first bytes, then all second bytes…), the cost and time of
 an arc's way back as the difference from its way there (most ways cost the same both ways), and a
-way's geometry without its end nodes. The app *installs* it once into plain arrays it memory-maps
+way's geometry without its end nodes. Travel times are not shipped: the
+phone times the arcs of its route with the profile's speed model (``routing.core.speed_kmh``) from each way's
+length and climbs, as the server does for every arc. The app *installs* it once into plain arrays it memory-maps
 (``routing.offline.graph``), with the contraction hierarchy customised for each profile on the phone.
 The layout is specified in ``docs/bundle-format.md``.
 
@@ -27,15 +29,16 @@ from .route import pushed_subclasses
 
 MAGIC = b"GLBG"
 FORMAT_VERSION = 2
-#: Coordinates are whole 1e-7 degrees (the compiled graph's own precision), elevations whole decimetres.
+#: Coordinates are whole 1e-7 degrees (the compiled graph's own precision; ``geom_scale`` may be coarser for the
+#: inner vertices of ways, but 1e-6° turned a few of the turns the server announces into others: a bearing at a
+#: modifier's bound), elevations and climbs decimetres.
 COORD_SCALE = 10_000_000
+GEOM_SCALE = 10_000_000
 ELEVATION_SCALE = 10
 #: The snapping grid: square cells of this many degrees of latitude (longitude cells are as wide in metres).
 GRID_CELL_DEG = 0.005
 FLAG_CAVALIER, FLAG_EV5, FLAG_ONEWAY = 1, 2, 4
 ALIGN = 8
-#: Travel times are whole deciseconds (an arc's cost stays exact to the millisecond).
-TIME_UNIT_MS = 100
 DTYPES = {"u8": "<u1", "i16": "<i2", "u16": "<u2", "i32": "<i4", "u32": "<u4", "f32": "<f4"}
 #: Sections of per-arc values whose odd items (the way back) are stored as the zig-zag difference from the even one.
 PAIRED = "pair-delta"
@@ -63,13 +66,15 @@ class Grid:
                 "ny": self.ny}
 
 
-def _interior(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A way's inner vertices (its first and last are its nodes), each minus the point before it: (deltas,
-    first index of each way's inner vertices)."""
+def _interior(values: np.ndarray, offsets: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A way's inner vertices (its first and last are its nodes), each minus the point before it, the way's first
+    point taken as ``start`` (its node on the geometry's grid): (deltas, first index of each way's inner vertices)."""
     n = np.diff(offsets)
     inner = np.ones(len(values), dtype=bool)
     inner[offsets[:-1]] = False
     inner[offsets[1:] - 1] = False
+    values = values.copy()
+    values[offsets[:-1]] = start
     prev = np.concatenate([[0], values[:-1]])
     first = np.zeros(len(offsets), dtype=np.uint32)
     np.cumsum(np.maximum(n - 2, 0), out=first[1:])
@@ -96,11 +101,6 @@ def _grid_index(graph: CompiledGraph, grid: Grid) -> tuple[np.ndarray, np.ndarra
     first = np.zeros(grid.nx * grid.ny + 1, dtype=np.uint32)
     np.cumsum(np.bincount(cell, minlength=grid.nx * grid.ny), out=first[1:])
     return first, edge[order].astype(np.uint32)
-
-
-def _smallest_uint(values: np.ndarray) -> np.ndarray:
-    """``values`` as uint16 when they fit, else uint32."""
-    return values.astype(np.uint16 if values.max(initial=0) <= 0xFFFF else np.uint32)
 
 
 def _names(graph: CompiledGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -130,11 +130,14 @@ def graph_sections(graph: CompiledGraph, node_rank: np.ndarray) -> tuple[dict, d
     subclasses, subclass_code = _codes(graph.edge_column("subclass"))
     flags = (graph.edge_cavalier.astype(np.uint8) * FLAG_CAVALIER + graph.edge_ev5.astype(np.uint8) * FLAG_EV5
              + graph.edge_column("oneway").astype(bool).astype(np.uint8) * FLAG_ONEWAY)
-    lon = np.rint(graph.geom_lon * COORD_SCALE).astype(np.int64)
-    lat = np.rint(graph.geom_lat * COORD_SCALE).astype(np.int64)
+    node_lon = np.rint(graph.node_lon * COORD_SCALE).astype(np.int64)
+    node_lat = np.rint(graph.node_lat * COORD_SCALE).astype(np.int64)
+    ratio = COORD_SCALE // GEOM_SCALE  # a node on the geometry's grid: (x + ratio // 2) // ratio, as readers do it
+    lon = np.rint(graph.geom_lon * GEOM_SCALE).astype(np.int64)
+    lat = np.rint(graph.geom_lat * GEOM_SCALE).astype(np.int64)
     ele = np.rint(graph.geom_elevation * ELEVATION_SCALE).astype(np.int64)
-    dlon, geom_first = _interior(lon, graph.geom_offsets)
-    dlat, _ = _interior(lat, graph.geom_offsets)
+    dlon, geom_first = _interior(lon, graph.geom_offsets, (node_lon[graph.edge_u] + ratio // 2) // ratio)
+    dlat, _ = _interior(lat, graph.geom_offsets, (node_lat[graph.edge_u] + ratio // 2) // ratio)
     inner = np.ones(len(ele), dtype=bool)
     inner[graph.geom_offsets[:-1]] = inner[graph.geom_offsets[1:] - 1] = False
     edge_name, name_first, name_bytes = _names(graph)
@@ -142,14 +145,15 @@ def graph_sections(graph: CompiledGraph, node_rank: np.ndarray) -> tuple[dict, d
     grid = Grid.over(bbox)
     cell_first, cell_edge = _grid_index(graph, grid)
     arrays: dict[str, np.ndarray] = {
-        "node_lon": np.rint(graph.node_lon * COORD_SCALE).astype(np.int32),
-        "node_lat": np.rint(graph.node_lat * COORD_SCALE).astype(np.int32),
+        "node_lon": node_lon.astype(np.int32), "node_lat": node_lat.astype(np.int32),
         "node_ele": np.rint(graph.node_elevation * ELEVATION_SCALE).astype(np.int16),
         "node_rank": np.asarray(node_rank, dtype=np.uint32),
         "edge_u": graph.edge_u.astype(np.uint32), "edge_v": graph.edge_v.astype(np.uint32),
         "edge_length": graph.edge_length.astype(np.float32),
         "edge_class": class_code, "edge_subclass": subclass_code,
         "edge_flags": flags.astype(np.uint8), "edge_name": edge_name,
+        "edge_ascent": np.rint(graph.edge_ascent * ELEVATION_SCALE).astype(np.uint16),
+        "edge_descent": np.rint(graph.edge_descent * ELEVATION_SCALE).astype(np.uint16),
         "name_first": name_first, "name_bytes": name_bytes,
         "geom_first": geom_first,
         "geom_dlon": dlon.astype(np.int32), "geom_dlat": dlat.astype(np.int32),
@@ -157,16 +161,14 @@ def graph_sections(graph: CompiledGraph, node_rank: np.ndarray) -> tuple[dict, d
         "cell_first": cell_first, "cell_edge": cell_edge,
     }
     for name, profile in PROFILES.items():
-        w = arc_weights(graph, profile)
-        arrays[f"cost_{name}"] = w.cost_ms.astype(np.uint32)
-        arrays[f"time_{name}"] = _smallest_uint(np.rint(w.time_s * 1000 / TIME_UNIT_MS))
+        arrays[f"cost_{name}"] = arc_weights(graph, profile).cost_ms.astype(np.uint32)
     header = {"format_version": FORMAT_VERSION, "data_version": graph.data_version, "bbox": list(bbox),
               "nodes": graph.n_nodes, "edges": n_ways, "arcs": 2 * n_ways, "vertices": int(len(dlon)),
               "names": len(name_first) - 1, "profiles": list(PROFILES), "classes": classes,
               "subclasses": subclasses, "inf_cost": INF_WEIGHT,
-              "push_subclasses": {name: sorted(pushed_subclasses(name)) for name in PROFILES},
-              "coord_scale": COORD_SCALE,
-              "elevation_scale": ELEVATION_SCALE, "time_unit_ms": TIME_UNIT_MS,
+              "profile_models": {name: {**profile.model(), "dismount_subclasses": sorted(pushed_subclasses(name))}
+                                 for name, profile in PROFILES.items()},
+              "coord_scale": COORD_SCALE, "geom_scale": GEOM_SCALE, "elevation_scale": ELEVATION_SCALE,
               "grid": grid.as_dict(),
               "flags": {"cavalier": FLAG_CAVALIER, "ev5": FLAG_EV5, "oneway": FLAG_ONEWAY}}
     return header, arrays
@@ -189,7 +191,7 @@ def encode_graph(graph: CompiledGraph, node_rank: np.ndarray) -> bytes:
     header, arrays = graph_sections(graph, node_rank)
     sections, blobs, offset = [], [], 0
     for name, arr in arrays.items():
-        paired = name.startswith(("cost_", "time_"))
+        paired = name.startswith("cost_")
         arr = _pair_delta(arr) if paired else arr
         items = np.ascontiguousarray(arr, dtype=DTYPES[_dtype_name(arr)])
         blob = items.view(np.uint8).reshape(-1, items.itemsize).T.tobytes()  # byte planes

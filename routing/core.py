@@ -155,6 +155,52 @@ def _at(pts: list[tuple[float, ...]], cum: list[float], d: float) -> tuple[float
     return tuple(p + t * (q - p) for p, q in zip(pts[i - 1], pts[i]))
 
 
+# -- travel time ------------------------------------------------------------------------------------------
+
+
+class _Scalar:
+    """The few numpy functions the speed models use, for plain floats: the models below run on numpy arrays on the
+    server (``xp=numpy``) and on single arcs on the phone, one formula for both."""
+
+    exp = staticmethod(math.exp)
+    abs = staticmethod(abs)
+    minimum = staticmethod(min)
+    maximum = staticmethod(max)
+
+    @staticmethod
+    def where(cond, a, b):
+        return a if cond else b
+
+
+SCALAR = _Scalar()
+
+
+def speed_kmh(model: str, params: dict, grade, xp=SCALAR):
+    """Travel speed on a grade (rise over run, signed) by a profile's speed model: ``tobler`` (walking and running)
+    or the cycling model (slower uphill, faster downhill up to a cap)."""
+    if model == "tobler":
+        return xp.minimum(6.0 * xp.exp(-3.5 * xp.abs(grade + 0.05)) * params["scale"], params["max_kmh"])
+    up = params["flat_kmh"] / (1.0 + params["uphill"] * xp.maximum(grade, 0))
+    down = xp.minimum(params["max_downhill_kmh"], params["flat_kmh"] * (1.0 + params["downhill"] *
+                                                                         xp.maximum(-grade, 0)))
+    return xp.where(grade >= 0, up, down)
+
+
+def walk_kmh(params: dict, grade, xp=SCALAR):
+    """Speed when the rider gets off and pushes: Tobler, capped at ``walk_kmh``."""
+    return xp.minimum(6.0 * xp.exp(-3.5 * xp.abs(grade + 0.05)), params.get("walk_kmh", 5.0))
+
+
+def split_time_s(length, up, down, speed: Callable, xp=SCALAR):
+    """Seconds to travel a way whose climbing and descending share its length in proportion."""
+    relief = up + down
+    l_up = xp.where(relief > 0, length * up / xp.maximum(relief, 1e-9), 0.0)
+    l_down = length - l_up
+    g_up = xp.where(l_up > 0, up / xp.maximum(l_up, 1e-9), 0.0)
+    g_down = xp.where(l_down > 0, -down / xp.maximum(l_down, 1e-9), 0.0)
+    return 3.6 * (l_up / speed(g_up) + l_down / speed(g_down))
+
+
 # -- round trips ----------------------------------------------------------------------------------
 
 #: The road distance of a loop over its circle's perimeter, to size the first try.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import core
 from .compiled import CompiledGraph
 from .errors import UnknownProfile
 
@@ -51,18 +52,17 @@ class Profile:
         return float(self.speed_kmh(np.zeros(1))[0])
 
     def speed_kmh(self, grade: np.ndarray) -> np.ndarray:
-        """Travel speed on each grade (rise over run, signed), by the profile's speed model."""
-        p = self.params
-        if self.speed_model == "tobler":
-            v = 6.0 * np.exp(-3.5 * np.abs(grade + 0.05)) * p["scale"]
-            return np.minimum(v, p["max_kmh"])
-        up = p["flat_kmh"] / (1.0 + p["uphill"] * np.clip(grade, 0, None))
-        down = np.minimum(p["max_downhill_kmh"], p["flat_kmh"] * (1.0 + p["downhill"] * np.clip(-grade, 0, None)))
-        return np.where(grade >= 0, up, down)
+        """Travel speed on each grade (rise over run, signed), by the profile's speed model (``routing.core``'s)."""
+        return core.speed_kmh(self.speed_model, self.params, grade, np)
 
     def walk_kmh(self, grade: np.ndarray) -> np.ndarray:
         """Speed when the rider gets off and pushes: Tobler, capped at ``walk_kmh``."""
-        return np.minimum(6.0 * np.exp(-3.5 * np.abs(grade + 0.05)), self.params.get("walk_kmh", 5.0))
+        return core.walk_kmh(self.params, grade, np)
+
+    def model(self) -> dict:
+        """What a phone needs to time an arc of this profile (the bundle's ``profile_models``)."""
+        return {"speed_model": self.speed_model, "params": self.params, "oneway": self.oneway,
+                "push_subclasses": list(self.push_subclasses)}
 
 
 def load_profiles(path: Path = PROFILES_FILE) -> dict[str, Profile]:
@@ -127,16 +127,6 @@ def _directed(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
     return out
 
 
-def _split_time(length: np.ndarray, up: np.ndarray, down: np.ndarray, speed) -> np.ndarray:
-    """Seconds to ride a way whose climbing and descending share its length in proportion."""
-    relief = up + down
-    l_up = np.where(relief > 0, length * up / np.maximum(relief, 1e-9), 0.0)
-    l_down = length - l_up
-    g_up = np.where(l_up > 0, up / np.maximum(l_up, 1e-9), 0.0)
-    g_down = np.where(l_down > 0, -down / np.maximum(l_down, 1e-9), 0.0)
-    return 3.6 * (l_up / speed(g_up) + l_down / speed(g_down))
-
-
 def arc_weights(graph: CompiledGraph, profile: Profile) -> ArcWeights:
     """Travel time and search cost of every arc for ``profile``."""
     length = _directed(graph.edge_length, graph.edge_length)
@@ -149,8 +139,8 @@ def arc_weights(graph: CompiledGraph, profile: Profile) -> ArcWeights:
     against = oneway & (np.arange(len(length)) % 2 == 1)
     if profile.oneway == "push":
         walked |= against
-    ride = _split_time(length, up, down, profile.speed_kmh)
-    push = _split_time(length, up, down, profile.walk_kmh)
+    ride = core.split_time_s(length, up, down, profile.speed_kmh, np)
+    push = core.split_time_s(length, up, down, profile.walk_kmh, np)
     time = np.where(walked, push, ride)
     factor = _factor_table(profile.class_factor, cls) * _factor_table(profile.subclass_factor, sub)
     on_terril = graph.edge_on_terril()

@@ -85,7 +85,8 @@ def test_pois_and_circuits_files_hold_the_catalogue(basin_bundle, catalogue, cir
     tpn = next(f for f in circ["features"] if f["id"] == "trail-pyramides-noires-inspire")
     assert abs(tpn["properties"]["distance_m"] - circuits["trail-pyramides-noires-inspire"].route.distance_m) < 1
     gpx_file = next(f for f in basin_bundle.manifest["files"] if f["name"].startswith("circuit-trail-pyramides"))
-    xml = (basin_bundle.directory / gpx_file["name"]).read_text(encoding="utf-8")
+    assert gpx_file["compression"] == "gzip" and gpx_file["name"].endswith(".gpx.gz")
+    xml = gzip.decompress((basin_bundle.directory / gpx_file["name"]).read_bytes()).decode("utf-8")
     assert abs(gpx_length(xml) / circuits["trail-pyramides-noires-inspire"].route.distance_m - 1) < 0.005
 
 

@@ -160,7 +160,7 @@ class OfflineClient:
             [{"cost_ms": leg.cost_ms, "distance_m": round(pieces_length_m(length, leg.pieces), 1)} for leg in legs],
             up, down, profile_samples(grid, z), share(flag["cavalier"]), share(flag["ev5"]),
             instructions_for(g.way, pieces, chunks, lengths, [len(leg.pieces) for leg in legs],
-                             push=frozenset(g.header["push_subclasses"][profile]), names=names))
+                             push=frozenset(g.header["profile_models"][profile]["dismount_subclasses"]), names=names))
 
     def attach_pois(self, route: OfflineRoute, corridor_m: float = CORRIDOR_M) -> OfflineRoute:
         """Fill ``route.pois`` with the bundle's POIs within ``corridor_m`` of it, in the order they come: apart from

@@ -27,6 +27,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import core
 from ..errors import GalibotError, UnknownProfile
 from . import cch
 
@@ -242,7 +243,20 @@ class OfflineGraph:
         return self._metrics[profile]
 
     def time_s(self, profile: str, arc: int) -> float:
-        return self.a[f"time_{profile}"][arc] * self.header["time_unit_ms"] / 1000.0
+        """Seconds to travel an arc, by the profile's speed model on the way's length and climbs (as the server's
+        ``routing.profiles.arc_weights``, from the climbs to the decimetre)."""
+        model, e = self.header["profile_models"][profile], arc >> 1
+        a, scale = self.a, self.header["elevation_scale"]
+        up, down = a["edge_ascent"][e] / scale, a["edge_descent"][e] / scale
+        if arc & 1:
+            up, down = down, up
+        sub = self.header["subclasses"][a["edge_subclass"][e]]
+        against = arc & 1 and a["edge_flags"][e] & self.header["flags"]["oneway"]
+        if sub in model["push_subclasses"] or (against and model["oneway"] == "push"):
+            speed = lambda grade: core.walk_kmh(model["params"], grade)  # noqa: E731
+        else:
+            speed = lambda grade: core.speed_kmh(model["speed_model"], model["params"], grade)  # noqa: E731
+        return core.split_time_s(float(a["edge_length"][e]), up, down, speed)
 
     def way(self, edge: int) -> tuple[str | None, str, str]:
         """A way's name (None when it has none), class and subclass: what instructions say of it."""
@@ -257,13 +271,15 @@ class OfflineGraph:
 
     def edge_vertices(self, edge: int) -> list[tuple[float, float, float]]:
         """(lon, lat, elevation) of a way's geometry from u to v: its nodes and its inner vertices (deltas)."""
-        a, scale, escale = self.a, self.header["coord_scale"], self.header["elevation_scale"]
+        a, h = self.a, self.header
+        scale, gscale, escale = h["coord_scale"], h["geom_scale"], h["elevation_scale"]
         u, v = a["edge_u"][edge], a["edge_v"][edge]
-        x, y = a["node_lon"][u], a["node_lat"][u]
-        out = [(x / scale, y / scale, a["node_ele"][u] / escale)]
+        out = [(a["node_lon"][u] / scale, a["node_lat"][u] / scale, a["node_ele"][u] / escale)]
+        ratio = scale // gscale
+        x, y = (a["node_lon"][u] + ratio // 2) // ratio, (a["node_lat"][u] + ratio // 2) // ratio
         for k in range(a["geom_first"][edge], a["geom_first"][edge + 1]):
             x, y = x + a["geom_dlon"][k], y + a["geom_dlat"][k]
-            out.append((x / scale, y / scale, a["geom_ele"][k] / escale))
+            out.append((x / gscale, y / gscale, a["geom_ele"][k] / escale))
         out.append((a["node_lon"][v] / scale, a["node_lat"][v] / scale, a["node_ele"][v] / escale))
         return out
 
