@@ -100,6 +100,8 @@ CASES: dict[str, Callable[[Picks], tuple[str, str, dict]]] = {
     "trip list, a page of 500 trips of 13 KB": lambda p: ("GET", "/v1/trips?limit=500", {"trips": 500}),
     "trip change feed, a page of 500": lambda p: ("GET", "/v1/trips/changes?limit=500", {"trips": 500}),
     "bundle file, the basin's largest": lambda p: ("GET", "/v1/bundles/basin/{largest}", {}),
+    "basemap tile, the basin's largest, inflated for a client that takes no gzip": lambda p: (
+        "GET", "/v1/tiles/{tile}.mvt", {"headers": {"Accept-Encoding": "identity"}}),
     "PDF sheet of the 27-point route (938 km), refused": lambda p: ("GET", "/v1/results/{route}.pdf", {}),
     "PDF sheet of the 5-sites tour (161 km, 9 pages)": lambda p: ("GET", "/v1/circuits/cinq-grands-sites?format=pdf",
                                                                   {}),
@@ -135,6 +137,8 @@ BOUNDS = {
     "trip list, a page of 500 trips of 13 KB": "500 a page, 8 MiB a token",
     "trip change feed, a page of 500": "500 a page; 5,000 entries or 30 days kept",
     "bundle file, the basin's largest": "the manifest's files only, sent from disk, Range to resume",
+    "basemap tile, the basin's largest, inflated for a client that takes no gzip":
+        "one stored tile: a lookup and a copy from the mapped archive (gunzip only without gzip)",
     "PDF sheet of the 27-point route (938 km), refused": "sheets for courses up to 250 km",
     "PDF sheet of the 5-sites tour (161 km, 9 pages)": "250 km, 60 steps, 60 POIs, 8 detail maps; the heavy limit",
     "PNG map of the 27-point route, 2,000 × 2,000": "4,000,000 pixels, sides 200 to 3,000; the heavy limit",
@@ -145,6 +149,18 @@ BOUNDS = {
     "race FIT of that upload thinned to 500 points": "thin_to 50 to 100,000; the heavy limit",
     "race roadbook PDF of the EV5 upload (208 km)": "sheets for courses up to 250 km; the heavy limit",
 }
+
+
+def largest_tile(state) -> tuple[int, int, int]:
+    """The (z, x, y) of the largest tile of the served basemap pyramid."""
+    from gpx_exports.tileset import open_basemap, pyramid_path
+
+    archive = open_basemap(pyramid_path(state.cfg))
+    try:
+        sizes = archive.sizes()
+        return max(sizes, key=sizes.get)
+    finally:
+        archive.close()
 
 
 def _race_form(what) -> dict:
@@ -172,6 +188,8 @@ def _prepare(client, state, path: str, kwargs: dict) -> tuple[str, dict]:
     if "{route}" in path:
         route = client.post("/v1/routes", json={"points": picks(state).spread}).get_json()
         path = path.replace("{route}", route["links"]["self"].rsplit("/", 1)[1])
+    if "{tile}" in path:
+        path = path.replace("{tile}", "/".join(map(str, largest_tile(state))))
     if "{largest}" in path:
         manifest = client.get("/v1/bundles/basin/manifest.json").get_json()
         path = path.replace("{largest}", max(manifest["files"], key=lambda f: f["size"])["name"])

@@ -25,6 +25,7 @@ from bench import fuzz as fuzz_bench
 from bench import gpx as gpx_bench
 from bench import hardening as hardening_bench
 from bench import load as load_bench
+from bench import offline as offline_bench
 from bench import planners as planners_bench
 from bench import pois as pois_bench
 from bench import races as races_bench
@@ -160,6 +161,8 @@ def main() -> int:
         sections.append(load_bench.run(cfg))
     if not only or "bundles" in only:
         sections.append(bundles_bench.run(cfg))
+    if not only or "offline" in only:
+        sections.append(offline_bench.run(cfg))
     if not only or "correctness" in only:
         sections.append(courses_bench.section(cfg))
     if not only or "hardening" in only:

@@ -436,6 +436,10 @@ class BasemapArchive:
                     out[tileid_to_zxy(entry.tile_id + k)] = (h["tile_data_offset"] + entry.offset, entry.length)
         return out
 
+    def sizes(self) -> dict[tuple[int, int, int], int]:
+        """Every tile's (z, x, y) and its stored size in bytes."""
+        return {zxy: length for zxy, (_, length) in self._index.items()}
+
     def tile(self, z: int, x: int, y: int) -> bytes | None:
         """The gzip MVT bytes of a tile, or None where the archive has none (outside the area)."""
         where = self._index.get((z, x, y))

@@ -73,3 +73,25 @@ def test_no_basemap_built_is_a_503_that_says_what_to_run(client, served, monkeyp
             app.extensions["galibot.basemap"] = opened
         else:
             app.extensions.pop("galibot.basemap", None)
+
+
+def test_the_largest_tile_costs_a_lookup_and_a_copy(client, served):
+    """The worst case of the endpoint: the largest stored tile, inflated for a client that takes no gzip. Its cost
+    is bounded by the tile's size (README, "Limits and worst cases": 220 KB stored, 452 KB inflated for the basin)."""
+    import time
+    import tracemalloc
+
+    archive = tileset.open_basemap(served.path)
+    sizes = archive.sizes()
+    z, x, y = max(sizes, key=sizes.get)
+    inflated = len(gzip.decompress(archive.tile(z, x, y)))
+    archive.close()
+    tracemalloc.start()
+    cpu = time.thread_time()
+    resp = client.get(f"/v1/tiles/{z}/{x}/{y}.mvt", headers={"Accept-Encoding": "identity"})
+    spent = time.thread_time() - cpu
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert resp.status_code == 200 and len(resp.data) == inflated
+    assert spent < 0.25, f"{spent:.3f} CPU-s"
+    assert peak < 4 * inflated + 2**20, f"{peak / 2**20:.1f} MB at the peak"

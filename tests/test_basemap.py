@@ -90,7 +90,7 @@ def test_outside_the_area_there_is_no_tile(pyramid):
 
 
 def test_the_same_sources_make_the_same_archive(pyramid, cfg, tmp_path):
-    tiles = [(z, x, y, pyramid.tile(z, x, y)) for z, x, y in sorted(pyramid._index)]
+    tiles = [(z, x, y, pyramid.tile(z, x, y)) for z, x, y in sorted(pyramid.sizes())]
     again = tileset.archive_bytes(sorted(tiles, key=lambda t: tileset.zxy_to_tileid(*t[:3])), cfg.basemap_bbox,
                                   name="galibot basemap")
     assert again == tileset.region_archive(pyramid, cfg.basemap_bbox)

@@ -140,15 +140,15 @@ class Metric:
                 if first[r] == first[r + 1]:
                     break
                 r = head[first[r]]
-        inf = self.inf
+        inf, get = self.inf, dist.get
         for x in sorted(todo):
-            d = dist.get(x)
+            d = get(x)
             if d is None:
                 continue
-            for k in range(first[x], first[x + 1]):
-                nd = d + weight[k]
-                y = head[k]
-                if nd < dist.get(y, inf):
+            lo, hi = first[x], first[x + 1]
+            for y, w, k in zip(head[lo:hi], weight[lo:hi], range(lo, hi)):
+                nd = d + w
+                if nd < get(y, inf):
                     dist[y], pred[y] = nd, k
         return dist, pred
 

@@ -64,7 +64,7 @@ def _unshuffle(planes: bytes, count: int, size: int) -> bytes:
 
 def _read_header(data, magic: bytes, versions: tuple[int, ...], what: str) -> tuple[dict, int]:
     """The JSON header of a container and where its sections start; BundleError for anything else."""
-    if bytes(data[:4]) != magic:
+    if bytes(data[:4]) != magic or len(data) < 12:
         raise BundleError(f"not a galibot {what} (bad magic)")
     version, head_len = struct.unpack_from("<II", data, 4)
     if version not in versions:
@@ -130,7 +130,10 @@ def write_container(path: Path, magic: bytes, version: int, header: dict, arrays
 def map_container(path: Path, magic: bytes, version: int, what: str) -> tuple[dict, dict[str, memoryview], mmap.mmap]:
     """Memory-map an installed container and view each section as a typed memoryview (no copy, no loop)."""
     with open(path, "rb") as fh:
-        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file
+            raise BundleError(f"{path.name} is empty: install it again") from None
     header, base = _read_header(mm, magic, (version,), what)
     if header.get("byteorder") != sys.byteorder:
         raise BundleError(f"{path.name} was installed on a machine of another byte order: install it again")
@@ -201,6 +204,7 @@ class OfflineGraph:
     a: dict[str, memoryview]
     _maps: list = field(default_factory=list, repr=False)
     _metrics: dict[str, cch.Metric] = field(default_factory=dict, repr=False)
+    _timings: dict[str, tuple] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, path: Path) -> OfflineGraph:
@@ -234,10 +238,12 @@ class OfflineGraph:
         if profile not in self._metrics:
             cost = self.cost(profile)
             path = self.path.with_name(f"{self.path.stem}.{profile}.cch")
-            if not path.is_file():
+            try:
+                _, arrays, mm = map_container(path, INSTALLED_MAGIC, INSTALLED_VERSION, "customised hierarchy")
+            except (OSError, BundleError):  # not made yet, or by another version of this client: make it now
                 weights = cch.customise(self.a, cost, self.header["inf_cost"])
                 write_container(path, INSTALLED_MAGIC, INSTALLED_VERSION, {"profile": profile}, weights)
-            _, arrays, mm = map_container(path, INSTALLED_MAGIC, INSTALLED_VERSION, "customised hierarchy")
+                _, arrays, mm = map_container(path, INSTALLED_MAGIC, INSTALLED_VERSION, "customised hierarchy")
             self._maps.append(mm)
             self._metrics[profile] = cch.Metric(self.a, arrays, cost, self.header["inf_cost"])
         return self._metrics[profile]
@@ -245,18 +251,25 @@ class OfflineGraph:
     def time_s(self, profile: str, arc: int) -> float:
         """Seconds to travel an arc, by the profile's speed model on the way's length and climbs (as the server's
         ``routing.profiles.arc_weights``, from the climbs to the decimetre)."""
-        model, e = self.header["profile_models"][profile], arc >> 1
-        a, scale = self.a, self.header["elevation_scale"]
+        ride, walk, pushed, push_against = self._timing(profile)
+        a, e, scale = self.a, arc >> 1, self.header["elevation_scale"]
         up, down = a["edge_ascent"][e] / scale, a["edge_descent"][e] / scale
         if arc & 1:
             up, down = down, up
-        sub = self.header["subclasses"][a["edge_subclass"][e]]
-        against = arc & 1 and a["edge_flags"][e] & self.header["flags"]["oneway"]
-        if sub in model["push_subclasses"] or (against and model["oneway"] == "push"):
-            speed = lambda grade: core.walk_kmh(model["params"], grade)  # noqa: E731
-        else:
-            speed = lambda grade: core.speed_kmh(model["speed_model"], model["params"], grade)  # noqa: E731
+        against = arc & 1 and push_against and a["edge_flags"][e] & self.header["flags"]["oneway"]
+        speed = walk if a["edge_subclass"][e] in pushed or against else ride
         return core.split_time_s(float(a["edge_length"][e]), up, down, speed)
+
+    def _timing(self, profile: str) -> tuple:
+        """A profile's riding and walking speed functions, the subclass codes it pushes on, whether it pushes
+        against oneways (made once per profile)."""
+        if profile not in self._timings:
+            model = self.header["profile_models"][profile]
+            params, kind = model["params"], model["speed_model"]
+            pushed = {i for i, sub in enumerate(self.header["subclasses"]) if sub in model["push_subclasses"]}
+            self._timings[profile] = (lambda grade: core.speed_kmh(kind, params, grade),
+                                      lambda grade: core.walk_kmh(params, grade), pushed, model["oneway"] == "push")
+        return self._timings[profile]
 
     def way(self, edge: int) -> tuple[str | None, str, str]:
         """A way's name (None when it has none), class and subclass: what instructions say of it."""
@@ -294,9 +307,3 @@ class OfflineGraph:
                 c = j * g["nx"] + i
                 found.update(edges[first[c]:first[c + 1]])
         return found
-
-    def close(self) -> None:
-        self._metrics.clear()
-        self.a.clear()
-        for mm in self._maps:
-            mm.close()
