@@ -59,10 +59,11 @@ MIN_LENGTH_UNITS = 8.0
 GRID_UNITS = 1.0
 GZIP_LEVEL = 6
 #: Bump when the tiles made change for the same input tiles.
-TILESET_VERSION = "1"
+TILESET_VERSION = "2"
 
 #: Which layers and classes show from which zoom (the zooms below 14 are made; 14 is the source). A layer's
-#: ``"*"`` entry is its default; classes not listed take it. Absent layers show at zoom 14 only.
+#: ``"*"`` entry is its default; classes not listed take it (``RULE_KEYS`` names another property for a layer).
+#: Absent layers show at zoom 14 only.
 ZOOM_RULES: dict[str, dict[str | None, int]] = {
     "transportation": {"*": 14, "motorway": 8, "trunk": 8, "primary": 9, "secondary": 10, "tertiary": 11,
                        "rail": 10, "ferry": 10, "minor": 12, "track": 12, "path": 12, "cycleway": 12,
@@ -72,7 +73,7 @@ ZOOM_RULES: dict[str, dict[str | None, int]] = {
     "landcover": {"*": 9},
     "landuse": {"*": 10},
     "park": {"*": 10},
-    "boundary": {"*": 8},
+    "boundary": {"*": 12, "2": 8, "4": 8, "5": 8, "6": 8, "7": 10},  # by admin_level: communes (8) from 12
     "place": {"*": 13, "country": 8, "state": 8, "province": 8, "city": 8, "town": 10, "village": 11,
               "suburb": 12, "hamlet": 12, "quarter": 13},
     "mountain_peak": {"*": 12},
@@ -92,12 +93,18 @@ class BasemapError(GalibotError):
     field = "basemap"
 
 
+#: The property a layer's rules are keyed by, when it is not ``class``.
+RULE_KEYS = {"boundary": "admin_level"}
+
+
 def shows_at(layer: str, props: dict, zoom: int) -> bool:
     """Whether a feature of ``layer`` with ``props`` is drawn at ``zoom`` (``ZOOM_RULES``)."""
     rules = ZOOM_RULES.get(layer)
     if rules is None:
         return zoom >= MAX_ZOOM
-    return zoom >= rules.get(props.get("class"), rules["*"])
+    value = props.get(RULE_KEYS.get(layer, "class"))
+    key = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    return zoom >= rules.get(key, rules["*"])
 
 
 def _made_layers(zoom: int) -> set[str]:

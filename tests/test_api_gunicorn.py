@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import mapbox_vector_tile as mvt
 import pytest
 import requests
 
@@ -20,6 +21,7 @@ from api.devices import make_token
 from api.nginx import find_nginx
 from api.redis_server import EmbeddedRedis, free_port
 from bench.fuzz import command as fuzz_command
+from gpx_exports import tileset
 from tests.conftest import BASE_11_19, LOUVRE
 from tests.conftest import assert_problem as problem
 
@@ -36,6 +38,7 @@ def server(cfg, basin_graph, catalogue, circuits, tmp_path_factory):
     """``python -m api.serve`` (what ``make run`` runs: nginx in front of a preloaded gunicorn) with the test caches
     (graph, catalogue and circuits already built), on its own Redis."""
     assert find_nginx(), "make install installs nginx; api.serve puts it in front of gunicorn"
+    tileset.build_pyramid(cfg)  # the tests' basemap (seconds; found if another test built it)
     redis = EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendfsync="always").start()
     port = free_port()
     log = tmp_path_factory.mktemp("log") / "serve.log"
@@ -43,7 +46,8 @@ def server(cfg, basin_graph, catalogue, circuits, tmp_path_factory):
            "GALIBOT_PLANNER_LIMIT": "100000 per minute",  # the fuzzing below is one client; limits: test_api_limits
            "GALIBOT_HEAVY_LIMIT": "100000 per minute", "GALIBOT_ROUTE_LIMIT": "1000000 per minute",
            "GALIBOT_DEVICE_LIMIT": "100000 per minute", "GALIBOT_SECRET": SECRET,
-           "GALIBOT_DATA_DIR": str(cfg.data_dir), "GALIBOT_EXPORT_DIR": str(tmp_path_factory.mktemp("exports"))}
+           "GALIBOT_DATA_DIR": str(cfg.data_dir), "GALIBOT_EXPORT_DIR": str(tmp_path_factory.mktemp("exports")),
+           "GALIBOT_BASEMAP_BBOX": ",".join(map(str, cfg.basemap_bbox))}
     proc = subprocess.Popen([sys.executable, "-m", "api.serve", "--port", str(port), "--workers", "2", "--threads",
                              "4"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     base = f"http://127.0.0.1:{port}"
@@ -101,6 +105,8 @@ def test_every_endpoint_answers(server, cfg):
     pois_file = next(f for f in manifest["files"] if f["role"] == "pois")
     part = requests.get(f"{base}/v1/bundles/basin/{pois_file['name']}", headers={"Range": "bytes=0-99"})
     assert part.status_code == 206 and len(part.content) == 100 and part.headers["ETag"] == f'"{pois_file["sha256"]}"'
+    tile = requests.get(f"{base}/v1/tiles/14/8320/5526.mvt")  # the Louvre-Lens, through nginx
+    assert tile.status_code == 200 and "transportation" in mvt.decode(tile.content)
     delta = requests.get(f"{base}/v1/pois/changes", params={"since": manifest["poi_version"]}).json()
     assert delta["version"] == manifest["poi_version"] and delta["added"] == []
     auth = {"Authorization": f"Bearer {DEVICE}"}
