@@ -296,6 +296,27 @@ class OfflineGraph:
         out.append((a["node_lon"][v] / scale, a["node_lat"][v] / scale, a["node_ele"][v] / escale))
         return out
 
+    def neighbour_edges(self, lon: float, lat: float, reach_m: float) -> set[int]:
+        """Edges of the 8 cells around a point's cell that come within ``reach_m`` of it (a cell's rectangle
+        nearer than that): only they can hold a way nearer than ``reach_m`` outside the point's own cell."""
+        g = self.header["grid"]
+        fx, fy = (lon - g["lon0"]) / g["dlon"], (lat - g["lat0"]) / g["dlat"]
+        cx, cy = math.floor(fx), math.floor(fy)
+        kx = math.cos(math.radians(lat)) * core.M_PER_DEG * g["dlon"]  # metres per cell, across and up
+        ky = core.M_PER_DEG * g["dlat"]
+        gap = {-1: fx - cx, 0: 0.0, 1: cx + 1 - fx}  # how far (in cells) the point is from the next cell that way
+        gap_y = {-1: fy - cy, 0: 0.0, 1: cy + 1 - fy}
+        first, edges = self.a["cell_first"], self.a["cell_edge"]
+        found: set[int] = set()
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                i, j = cx + dx, cy + dy
+                if (dx or dy) and 0 <= i < g["nx"] and 0 <= j < g["ny"] \
+                        and math.hypot(gap[dx] * kx, gap_y[dy] * ky) < reach_m:
+                    c = j * g["nx"] + i
+                    found.update(edges[first[c]:first[c + 1]])
+        return found
+
     def cell_edges(self, lon: float, lat: float, ring: int) -> set[int]:
         """Edges listed in the grid cells within ``ring`` cells of a point."""
         g = self.header["grid"]

@@ -38,6 +38,7 @@ def _project(graph: OfflineGraph, edge: int, lon: float, lat: float) -> tuple[fl
 
 
 def _nearest_in(graph: OfflineGraph, edges: set[int], lon: float, lat: float) -> Snap | None:
+    """The closest of ``edges`` (the lowest edge number among equals)."""
     best: Snap | None = None
     for edge in sorted(edges):
         d, f, plon, plat = _project(graph, edge, lon, lat)
@@ -46,25 +47,19 @@ def _nearest_in(graph: OfflineGraph, edges: set[int], lon: float, lat: float) ->
     return best
 
 
-def _to_cell_border_m(graph: OfflineGraph, lon: float, lat: float) -> float:
-    """How far (m) a point is from the nearest border of its grid cell: a way closer than that crosses the cell."""
-    g = graph.header["grid"]
-    fx, fy = (lon - g["lon0"]) / g["dlon"], (lat - g["lat0"]) / g["dlat"]
-    kx = math.cos(math.radians(lat)) * math.radians(1) * EARTH_RADIUS_M
-    ky = math.radians(1) * EARTH_RADIUS_M
-    return min(min(fx % 1, 1 - fx % 1) * g["dlon"] * kx, min(fy % 1, 1 - fy % 1) * g["dlat"] * ky)
-
-
 def snap(graph: OfflineGraph, lon: float, lat: float, field: str) -> Snap:
-    """The nearest edge within MAX_SNAP_M: among the ways of the point's grid cell when the nearest of them is
-    nearer than the cell's border, else among those of the 3 × 3 cells around it, which cover that radius."""
+    """The nearest edge within MAX_SNAP_M: first among the ways of the point's grid cell, then among those of the
+    neighbouring cells that come nearer than that (the 3 × 3 cells around a point cover the limit)."""
     w, s, e, n = graph.header["bbox"]
     if not (w - 1e-6 <= lon <= e + 1e-6 and s - 1e-6 <= lat <= n + 1e-6):
         raise OutOfArea(f"{field} ({lon:g}, {lat:g}) lies outside the bundle, lon {w:g}..{e:g}, lat {s:g}..{n:g}",
                         field=field)
-    best = _nearest_in(graph, graph.cell_edges(lon, lat, ring=0), lon, lat)
-    if best is None or best.distance_m >= _to_cell_border_m(graph, lon, lat):
-        best = _nearest_in(graph, graph.cell_edges(lon, lat, ring=1), lon, lat)
+    own = graph.cell_edges(lon, lat, ring=0)
+    best = _nearest_in(graph, own, lon, lat)
+    reach = min(best.distance_m, MAX_SNAP_M) if best else MAX_SNAP_M
+    other = _nearest_in(graph, graph.neighbour_edges(lon, lat, reach) - own, lon, lat)
+    if other is not None and (best is None or (other.distance_m, other.edge) < (best.distance_m, best.edge)):
+        best = other
     if best is None or best.distance_m > MAX_SNAP_M:
         far = f"{best.distance_m:.0f} m" if best else f"over {MAX_SNAP_M:.0f} m"
         raise TooFarFromRoad(f"{field} is {far} from the nearest way; the limit is {MAX_SNAP_M:.0f} m", field=field)
