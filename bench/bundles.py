@@ -4,6 +4,7 @@ downloads and trip writes, on the whole basin and its four sub-regions."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -145,8 +146,10 @@ def run(cfg: Settings) -> str:
     catalogue = load_catalogue(cfg, basin)
     circuits = load_or_build_circuits(cfg, engine, catalogue, progress=None)
     builds = build_figures(cfg, basin, catalogue, circuits, circuits_version(engine))
+    fresh = Path(tempfile.mkdtemp()) / "basin"  # a copy with nothing installed yet: the first load installs
+    shutil.copytree(builds[0]["dir"], fresh, ignore=shutil.ignore_patterns(".graph.*"))
     started = time.perf_counter()
-    client = OfflineClient(builds[0]["dir"])
+    client = OfflineClient(fresh)
     load_s = time.perf_counter() - started
     par = parity(engine, client, sample_points(basin, 3 * PARITY_REQUESTS, seed=8))
     loops = round_trips(client, catalogue)

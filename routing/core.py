@@ -124,9 +124,9 @@ def best_leg(a: Snap, b: Snap, cost: Costs, search: Search, edge_u: Sequence[int
 def cut_line(points: Sequence[Sequence[float]], lo: float, hi: float) -> list[tuple[float, ...]]:
     """The part of a (lon, lat, …) polyline between two fractions of its great-circle length, the values after
     lon and lat (elevation) interpolated along."""
-    pts = [tuple(p) for p in points]
     if lo <= 0.0 and hi >= 1.0:
-        return pts
+        return list(points)
+    pts = [tuple(p) for p in points]
     cum = [0.0]
     for p, q in zip(pts, pts[1:]):
         cum.append(cum[-1] + haversine_m(p[0], p[1], q[0], q[1]))

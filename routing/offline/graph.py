@@ -25,6 +25,7 @@ import struct
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from .. import core
@@ -267,8 +268,8 @@ class OfflineGraph:
             model = self.header["profile_models"][profile]
             params, kind = model["params"], model["speed_model"]
             pushed = {i for i, sub in enumerate(self.header["subclasses"]) if sub in model["push_subclasses"]}
-            self._timings[profile] = (lambda grade: core.speed_kmh(kind, params, grade),
-                                      lambda grade: core.walk_kmh(params, grade), pushed, model["oneway"] == "push")
+            self._timings[profile] = (partial(core.speed_kmh, kind, params), partial(core.walk_kmh, params), pushed,
+                                      model["oneway"] == "push")
         return self._timings[profile]
 
     def way(self, edge: int) -> tuple[str | None, str, str]:
