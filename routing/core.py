@@ -363,7 +363,7 @@ def smoothed_climbs(dist: Sequence[float], ele: Sequence[float]) -> tuple[float,
     window = max(1, int(round(settings.SMOOTH_WINDOW_M / step)))
     if window > 1 and len(z) > window:
         pad = [z[0]] * (window // 2) + z + [z[-1]] * (window - 1 - window // 2)
-        z = [sum(pad[i:i + window]) / window for i in range(len(z))]
+        z = [sum(run) / window for run in zip(*(pad[k:] for k in range(window)))]
     up, down = hysteresis_walk(z, settings.CLIMB_HYSTERESIS_M, None)
     return up, down, grid, z
 

@@ -26,6 +26,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import accumulate
 from pathlib import Path
 
 from .. import core
@@ -35,7 +36,7 @@ from . import cch
 MAGIC = b"GLBG"
 INSTALLED_MAGIC = b"GLBI"
 SUPPORTED_FORMATS = (2,)
-INSTALLED_VERSION = 1
+INSTALLED_VERSION = 2
 ALIGN = 8
 #: ``array`` type codes of the format's dtypes (item sizes checked at import).
 TYPECODES = {"u8": "B", "i16": "h", "u16": "H", "i32": "i", "u32": "I", "f32": "f"}
@@ -170,6 +171,24 @@ def _csr(n_nodes: int, edge_u, edge_v) -> dict[str, array.array]:
     return {"first_out": first, "arc_head": head, "arc_id": arc_id}
 
 
+def _edge_boxes(header: dict, a: dict) -> dict[str, array.array]:
+    """Each way's bounding box in the node grid (``coord_scale``), so snapping skips the ways too far to matter."""
+    ratio = header["coord_scale"] // header["geom_scale"]
+    lon, lat, first = a["node_lon"], a["node_lat"], a["geom_first"]
+    boxes = {k: array.array("i") for k in ("box_w", "box_s", "box_e", "box_n")}
+    for e, (u, v) in enumerate(zip(a["edge_u"], a["edge_v"])):
+        lo, hi = first[e], first[e + 1]
+        xs, ys = [lon[u], lon[v]], [lat[u], lat[v]]
+        if hi > lo:
+            xs += [x * ratio for x in accumulate(a["geom_dlon"][lo:hi], initial=(lon[u] + ratio // 2) // ratio)]
+            ys += [y * ratio for y in accumulate(a["geom_dlat"][lo:hi], initial=(lat[u] + ratio // 2) // ratio)]
+        boxes["box_w"].append(min(xs))
+        boxes["box_s"].append(min(ys))
+        boxes["box_e"].append(max(xs))
+        boxes["box_n"].append(max(ys))
+    return boxes
+
+
 def installed_path(bundle_dir: Path, entry: dict) -> Path:
     """Where the installed form of a bundle's graph file lives: beside it, named by the file's sha256."""
     return Path(bundle_dir) / f".graph.{entry['sha256'][:16]}.installed"
@@ -185,6 +204,7 @@ def install(compressed: bytes, path: Path) -> Path:
     header, arrays = decode_sections(raw)
     arrays.update(_csr(header["nodes"], arrays["edge_u"], arrays["edge_v"]))
     arrays.update(cch.topology(arrays["node_rank"], arrays["edge_u"], arrays["edge_v"]))
+    arrays.update(_edge_boxes(header, arrays))
     write_container(path, INSTALLED_MAGIC, INSTALLED_VERSION, header, arrays)
     for old in path.parent.glob(".graph.*"):  # what earlier versions installed, and their hierarchies
         if not old.name.startswith(path.stem + ".") and old.suffix in (".installed", ".cch"):
@@ -288,14 +308,17 @@ class OfflineGraph:
         a, h = self.a, self.header
         scale, gscale, escale = h["coord_scale"], h["geom_scale"], h["elevation_scale"]
         u, v = a["edge_u"][edge], a["edge_v"][edge]
-        out = [(a["node_lon"][u] / scale, a["node_lat"][u] / scale, a["node_ele"][u] / escale)]
+        lo, hi = a["geom_first"][edge], a["geom_first"][edge + 1]
+        start = (a["node_lon"][u] / scale, a["node_lat"][u] / scale, a["node_ele"][u] / escale)
+        end = (a["node_lon"][v] / scale, a["node_lat"][v] / scale, a["node_ele"][v] / escale)
+        if lo == hi:
+            return [start, end]
         ratio = scale // gscale
-        x, y = (a["node_lon"][u] + ratio // 2) // ratio, (a["node_lat"][u] + ratio // 2) // ratio
-        for k in range(a["geom_first"][edge], a["geom_first"][edge + 1]):
-            x, y = x + a["geom_dlon"][k], y + a["geom_dlat"][k]
-            out.append((x / gscale, y / gscale, a["geom_ele"][k] / escale))
-        out.append((a["node_lon"][v] / scale, a["node_lat"][v] / scale, a["node_ele"][v] / escale))
-        return out
+        xs = accumulate(a["geom_dlon"][lo:hi], initial=(a["node_lon"][u] + ratio // 2) // ratio)
+        ys = accumulate(a["geom_dlat"][lo:hi], initial=(a["node_lat"][u] + ratio // 2) // ratio)
+        next(xs), next(ys)  # the node itself, already exact in ``start``
+        inner = [(x / gscale, y / gscale, z / escale) for x, y, z in zip(xs, ys, a["geom_ele"][lo:hi])]
+        return [start, *inner, end]
 
     def neighbour_edges(self, lon: float, lat: float, reach_m: float) -> set[int]:
         """Edges of the 8 cells around a point's cell that come within ``reach_m`` of it (a cell's rectangle

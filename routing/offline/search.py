@@ -38,11 +38,21 @@ def _project(graph: OfflineGraph, edge: int, lon: float, lat: float) -> tuple[fl
 
 
 def _nearest_in(graph: OfflineGraph, edges: set[int], lon: float, lat: float) -> Snap | None:
-    """The closest of ``edges`` (the lowest edge number among equals)."""
+    """The closest of ``edges`` (the lowest edge number among equals): the ways in order of their bounding box's
+    distance, until a box lies farther than the nearest way found."""
+    a, scale = graph.a, graph.header["coord_scale"]
+    kx = math.cos(math.radians(lat)) * math.radians(1) * EARTH_RADIUS_M / scale
+    ky = math.radians(1) * EARTH_RADIUS_M / scale
+    px, py = lon * scale, lat * scale
+    w, s, e, n = a["box_w"], a["box_s"], a["box_e"], a["box_n"]
+    near = sorted((math.hypot(max(w[k] - px, 0.0, px - e[k]) * kx, max(s[k] - py, 0.0, py - n[k]) * ky), k)
+                  for k in edges)
     best: Snap | None = None
-    for edge in sorted(edges):
+    for box_m, edge in near:
+        if best is not None and box_m > best.distance_m:
+            break
         d, f, plon, plat = _project(graph, edge, lon, lat)
-        if best is None or d < best.distance_m:
+        if best is None or (d, edge) < (best.distance_m, best.edge):
             best = Snap(edge, f, d, plon, plat)
     return best
 
