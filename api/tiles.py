@@ -21,7 +21,7 @@ import threading
 from flask import Blueprint, Response, current_app, request
 
 from gpx_exports.mapstyle import style
-from gpx_exports.tileset import ZOOM_RULES, BasemapArchive, BasemapError, open_basemap, pyramid_path
+from gpx_exports.tileset import BasemapArchive, BasemapError, open_basemap, pyramid_path
 from routing.settings import Settings
 
 from .errors import APIProblem
@@ -73,12 +73,12 @@ def _json_with_etag(doc: dict) -> Response:
 @bp.get("/tiles.json")
 def tilejson():
     """The TileJSON 3.0 of the basemap: tile URL, zooms, bounds, layers and attribution."""
-    info = archive().info
+    opened = archive()
+    info, meta = opened.info, opened.metadata
     return _json_with_etag({
-        "tilejson": "3.0.0", "name": "galibot basemap", "tiles": [_tile_url()], "minzoom": info.min_zoom,
-        "maxzoom": info.max_zoom, "bounds": list(info.bbox), "attribution": archive().metadata.get("attribution"),
-        "vector_layers": [{"id": layer, "minzoom": min(rules.values()), "maxzoom": info.max_zoom, "fields": {}}
-                          for layer, rules in ZOOM_RULES.items()]})
+        "tilejson": "3.0.0", "name": meta.get("name"), "tiles": [_tile_url()], "minzoom": info.min_zoom,
+        "maxzoom": info.max_zoom, "bounds": list(info.bbox), "attribution": meta.get("attribution"),
+        "vector_layers": meta.get("vector_layers", [])})
 
 
 @bp.get("/style.json")

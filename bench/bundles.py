@@ -12,12 +12,11 @@ import time
 import uuid
 from pathlib import Path
 
-import gpxpy
 import numpy as np
 
-import gpx_exports as gx
 from api import create_app
 from api.redis_server import EmbeddedRedis
+from bench import offline as offline_bench
 from gpx_exports.bundles import REGIONS, build_bundle, region_graph
 from poi_data import load_catalogue
 from poi_data.build import catalogue_version
@@ -25,22 +24,15 @@ from poi_data.circuits import circuits_version, load_or_build_circuits
 from routing.build import load_or_build
 from routing.checks import sample_points
 from routing.engine import Engine
-from routing.errors import RoutingError
 from routing.offline.client import OfflineClient
-from routing.profiles import PROFILES
 from routing.progress import Reporter
 from routing.settings import Settings
 
 PARITY_REQUESTS = 200
-GPXPY_SCALE = 6378.137 / 6371.009  # gpxpy's sphere against osmnx's
 
 
 def _ms(samples: list[float], q: float) -> float:
     return round(float(np.percentile(samples, q)) * 1000, 1)
-
-
-def _gpx_m(xml: str) -> float:
-    return gpxpy.parse(xml).length_2d() / GPXPY_SCALE
 
 
 def build_figures(cfg: Settings, basin, catalogue, circuits, version: str) -> list[dict]:
@@ -70,35 +62,16 @@ def cold_bundles() -> tuple[float, str]:
         return time.perf_counter() - started, proc.stdout
 
 
-def parity(engine: Engine, client: OfflineClient, points: list) -> dict:
-    """The same A→B requests on the server and offline, cycling through the profiles."""
-    profiles = list(PROFILES)
-    cost_err, gpx_err, t_off, t_srv, skipped = [], [], [], [], 0
-    t_bike = []
-    for i, (a, b) in enumerate(zip(points[0::2], points[1::2])):
-        profile = profiles[i % len(profiles)]
-        started = time.perf_counter()
-        try:
-            server = engine.route([a, b], profile)[0]
-        except RoutingError:
-            skipped += 1
-            continue
-        t_srv.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        mine = client.route([a, b], profile)
-        t_off.append(time.perf_counter() - started)
-        if profile == "bike":
-            t_bike.append(t_off[-1])
-        cost_err.append(abs(mine.cost_ms / (server.cost * 1000) - 1))
-        gpx_err.append(abs(_gpx_m(client.to_gpx(mine)) / _gpx_m(gx.to_gpx(gx.course(server, "route", "s"))) - 1))
-        if len(cost_err) == PARITY_REQUESTS:
-            break
+def parity(engine: Engine, client: OfflineClient, catalogue, points: list) -> dict:
+    """The same A→B requests on the server and offline (``bench.offline.parity``), summed up for this section."""
+    par = offline_bench.parity(engine, client, catalogue, points)
+    bike = [t for t, profile in zip(par["off"], par["profile"]) if profile == "bike"]
     return {
-        "n": len(cost_err), "skipped": skipped,
-        "cost_max": max(cost_err), "cost_ok": sum(e < 0.001 for e in cost_err),
-        "gpx_max": max(gpx_err), "gpx_ok": sum(e < 0.005 for e in gpx_err),
-        "off_p50": _ms(t_off, 50), "off_p95": _ms(t_off, 95), "bike_p50": _ms(t_bike, 50),
-        "srv_p50": _ms(t_srv, 50), "srv_p95": _ms(t_srv, 95),
+        "n": len(par["cost"]), "skipped": par["skipped"],
+        "cost_max": max(par["cost"]), "cost_ok": sum(e < 0.001 for e in par["cost"]),
+        "gpx_max": max(par["gpx"]), "gpx_ok": sum(e < 0.005 for e in par["gpx"]),
+        "off_p50": _ms(par["off"], 50), "off_p95": _ms(par["off"], 95), "bike_p50": _ms(bike, 50),
+        "srv_p50": _ms(par["srv"], 50), "srv_p95": _ms(par["srv"], 95),
     }
 
 
@@ -151,7 +124,7 @@ def run(cfg: Settings) -> str:
     started = time.perf_counter()
     client = OfflineClient(fresh)
     load_s = time.perf_counter() - started
-    par = parity(engine, client, sample_points(basin, 3 * PARITY_REQUESTS, seed=8))
+    par = parity(engine, client, catalogue, sample_points(basin, 3 * PARITY_REQUESTS, seed=8))
     loops = round_trips(client, catalogue)
     dl = resume_and_trips(cfg, basin)
     cold_s, cold_out = cold_bundles()

@@ -93,7 +93,7 @@ def parity(engine: Engine, client: OfflineClient, catalogue, points: list) -> di
     """The same A→B requests on the server and offline, cycling through the profiles, in one run."""
     profiles = list(PROFILES)
     out = {"cost": [], "gpx": [], "inst": 0, "ascent": [], "pois": [], "off": [], "srv": [], "poi_t": [],
-           "skipped": 0, "duration": []}
+           "skipped": 0, "duration": [], "profile": []}
     for i, (a, b) in enumerate(zip(points[0::2], points[1::2])):
         profile = profiles[i % len(profiles)]
         started = time.perf_counter()
@@ -106,6 +106,7 @@ def parity(engine: Engine, client: OfflineClient, catalogue, points: list) -> di
         started = time.perf_counter()
         mine = client.route([a, b], profile)
         out["off"].append(time.perf_counter() - started)
+        out["profile"].append(profile)
         started = time.perf_counter()
         client.attach_pois(mine)
         out["poi_t"].append(time.perf_counter() - started)
