@@ -13,16 +13,23 @@ PORT   ?= 5000
 
 install: $(STAMP)
 
-$(STAMP): setup.cfg pyproject.toml
-	@# nginx buffers slow clients in front of gunicorn (api/serve.py); Debian's package, installed as root
-	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx >/dev/null || \
-	    { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx >/dev/null; }; \
-	  else echo "galibot: nginx is missing; install it (apt-get install nginx) so make run buffers slow clients"; fi; }
+$(STAMP): setup.cfg pyproject.toml package-lock.json
+	@# Debian's packages, installed as root: nginx buffers slow clients in front of gunicorn (api/serve.py), and
+	@# chromium runs the web planner's browser tests (tests/test_web_planner.py; skipped where it is missing)
+	@missing=""; \
+	  { command -v nginx >/dev/null || test -x /usr/sbin/nginx; } || missing="$$missing nginx"; \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing >/dev/null || \
+	      { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing >/dev/null; }; \
+	    else echo "galibot: missing Debian packages:$$missing (apt-get install$$missing as root)"; fi; fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# The web planner's front end (MapLibre GL JS, axe-core), exactly as package-lock.json pins it
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error; \
+	  else echo "galibot: npm is missing, so the web planner at / has no map (apt-get install npm)"; fi
 	touch $(STAMP)
 
 # Compile the graph of the whole basin into var/ (about 30 s once; later runs load the cache).

@@ -7,6 +7,7 @@ from typing import Any
 
 import redis
 from flask import Flask
+from flask_cors import CORS
 
 from gpx_exports.store import DEFAULT_MAX_BYTES
 from routing.build import BuildRequest, parse_bbox
@@ -22,6 +23,9 @@ from .trip_store import TripStore
 
 #: The rate limits a deployment may set (api/limits.py has the defaults).
 LIMIT_KEYS = ("GALIBOT_PLANNER_LIMIT", "GALIBOT_HEAVY_LIMIT", "GALIBOT_ROUTE_LIMIT", "GALIBOT_DEVICE_LIMIT")
+#: Response headers a browser client on another origin may read (the rest are CORS-safelisted).
+CORS_EXPOSED = ("ETag", "Location", "Retry-After", "Content-Disposition", "Galibot-Thinning-Deviation-M",
+                "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 #: Where ``make run`` serves; links in shared files use ``GALIBOT_PUBLIC_URL``, never the request's Host.
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
 
@@ -34,6 +38,20 @@ def _redis_client(url: str | None) -> redis.Redis | None:
     return redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S)
 
 
+def cors_origins(value: str | None) -> list[str]:
+    """The origins allowed to call the API from a browser: ``GALIBOT_CORS_ORIGINS``, comma-separated, ``*`` for
+    any; none by default (the planner page is served by the API itself and needs none)."""
+    return [o.strip().rstrip("/") for o in (value or "").split(",") if o.strip()]
+
+
+def init_cors(app: Flask) -> None:
+    """CORS headers on ``/v1`` for the configured origins (flask-cors answers the preflights)."""
+    origins = cors_origins(app.config["GALIBOT_CORS_ORIGINS"])
+    if origins:
+        CORS(app, resources={r"/v1/*": {"origins": "*" if origins == ["*"] else origins}},
+             expose_headers=list(CORS_EXPOSED), max_age=600)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The app factory.
 
@@ -42,6 +60,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     client rate limits, see api/limits.py),
     ``GALIBOT_PUBLIC_URL`` (the base of links written into files, default DEFAULT_PUBLIC_URL),
     ``GALIBOT_EXPORT_MAX_BYTES`` (the export store's cap; env ``GALIBOT_EXPORT_MAX_MB``, default 1 GiB),
+    ``GALIBOT_CORS_ORIGINS`` (browser origins allowed to call ``/v1``, comma-separated or ``*``; default none),
+    ``GALIBOT_NODE_MODULES`` (where ``npm ci`` put the page's packages; default the project's ``node_modules``),
     ``GALIBOT_SECRET`` (signs device tokens; default: a random one kept in ``<cache dir>/secret``),
     ``GALIBOT_SETTINGS`` (a routing Settings), ``GALIBOT_GRAPH`` (an already loaded graph, for tests) and
     ``GALIBOT_LOAD_GATE`` (a ``threading.Event`` the loader waits for, so a test sees the loading state).
@@ -54,6 +74,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         **{key: os.environ.get(key) for key in LIMIT_KEYS},
         GALIBOT_PUBLIC_URL=os.environ.get("GALIBOT_PUBLIC_URL", DEFAULT_PUBLIC_URL),
         GALIBOT_SECRET=os.environ.get("GALIBOT_SECRET"),
+        GALIBOT_CORS_ORIGINS=os.environ.get("GALIBOT_CORS_ORIGINS"),
+        GALIBOT_NODE_MODULES=os.environ.get("GALIBOT_NODE_MODULES"),
         GALIBOT_EXPORT_MAX_BYTES=int(float(os.environ.get("GALIBOT_EXPORT_MAX_MB", DEFAULT_MAX_BYTES / 2**20)) * 2**20),
         JSON_SORT_KEYS=False,
     )
@@ -76,7 +98,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         devices,
         health,
         isochrones,
+        network,
         openapi,
+        planner,
         pois,
         races,
         results,
@@ -92,8 +116,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # plus the multipart envelope, unless the caller set one; JSON bodies get a smaller cap (common.json_body)
     app.config["MAX_CONTENT_LENGTH"] = (config or {}).get("MAX_CONTENT_LENGTH") or MAX_GPX_BYTES + 1024 * 1024
     for blueprint in (health.bp, pois.bp, routes.bp, tours.bp, roundtrips.bp, trails.bp, isochrones.bp, circuits.bp,
-                      results.bp, races.bp, bundles.bp, tiles.bp, devices.bp, trips.bp, openapi.bp):
+                      results.bp, races.bp, bundles.bp, tiles.bp, network.bp, devices.bp, trips.bp, openapi.bp,
+                      planner.bp):
         app.register_blueprint(blueprint)
+    init_cors(app)
     app.extensions["galibot.limiter"] = init_limits(app)
     state.start_loading()
     return app

@@ -15,6 +15,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response, jsonify
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from gpx_exports.network import NETWORK_KINDS
 from presentation import LANGUAGES
 from routing import __version__
 from routing.profiles import PROFILES
@@ -45,6 +46,7 @@ from .responses import (
     POIFeatureSchema,
     RouteCollectionSchema,
     RouteFeatureSchema,
+    ThemeListSchema,
 )
 
 bp = Blueprint("openapi", __name__)
@@ -200,7 +202,8 @@ OPERATION_IDS = {
     ("/v1/races", "post"): "createRace", ("/v1/races/{race_id}", "put"): "publishRace",
     ("/v1/races/{race_id}", "get"): "getRace",
     ("/v1/tiles/{z}/{x}/{y}.mvt", "get"): "getTile", ("/v1/tiles/tiles.json", "get"): "getTileJson",
-    ("/v1/tiles/style.json", "get"): "getMapStyle",
+    ("/v1/tiles/style.json", "get"): "getMapStyle", ("/v1/pois/themes", "get"): "listThemes",
+    ("/v1/network/{kind}.geojson", "get"): "getNetwork",
 }
 
 
@@ -285,6 +288,13 @@ def offline_operations() -> dict[str, dict]:
             "responses": {"200": {"description": "the tile", "content": mvt},
                           "204": {"description": "no tile here: outside the served area (draw empty land)"},
                           **not_modified, **problems, "414": SERVER_LIMIT}}},
+        "/v1/network/{kind}.geojson": {"get": {
+            "summary": "The greenways, cavaliers or EuroVelo 5 as one GeoJSON MultiLineString, for a map overlay",
+            "parameters": [{**_path("kind", "what to draw"),
+                            "schema": {"type": "string", "enum": list(NETWORK_KINDS)}}],
+            "responses": {"200": {"description": "a FeatureCollection of one Feature (its km in properties)",
+                                  "content": {GEOJSON: {"schema": {"type": "object"}}}},
+                          **not_modified, **problems, "414": SERVER_LIMIT}}},
         "/v1/tiles/tiles.json": {"get": {"summary": "The basemap's TileJSON 3.0",
                                          "responses": _json({"type": "object"}, (503,), extra=not_modified)}},
         "/v1/tiles/style.json": {"get": {
@@ -349,6 +359,8 @@ def core_operations() -> dict[str, dict]:
         "/v1/pois": {"get": {"summary": "POIs by theme, bbox, distance and text, as GeoJSON with a total",
                              "parameters": _query(pois.POIQuerySchema),
                              "responses": _responses(POICollectionSchema, (400, 422, 503), media="application/json")}},
+        "/v1/pois/themes": {"get": {"summary": "The POI themes with their labels by language and their POI counts",
+                                    "responses": _json(ThemeListSchema, (503,))}},
         "/v1/pois/{poi_id}": {"get": {"summary": "One POI",
                                       "parameters": [_path("poi_id", "a catalogue id"), LANG_PARAMETER],
                                       "responses": _responses(POIFeatureSchema, (404, 422, 503),

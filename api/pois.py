@@ -9,10 +9,11 @@ from gpx_exports.bundles import bundle_poi_feature
 from poi_data import THEMES, versions
 from poi_data.catalogue import MAX_RADIUS_M, Catalogue
 from poi_data.geojson import poi_feature
+from poi_data.labels import load_themes
 from presentation import LANGUAGES, poi_description, words
 
 from .common import BBoxText, LonLatText, language, load, service
-from .responses import POIChangesSchema, POICollectionSchema, POIFeatureSchema
+from .responses import POIChangesSchema, POICollectionSchema, POIFeatureSchema, ThemeListSchema
 
 bp = Blueprint("pois", __name__, url_prefix="/v1/pois")
 
@@ -85,6 +86,14 @@ def poi_changes():
     delta["changed"] = [bundle_poi_feature(p) for p in delta["changed"]]
     delta["removed"] = [{"id": pid, "deleted": True} for pid in delta["removed"]]
     return jsonify(POIChangesSchema().dump(delta))
+
+
+@bp.get("/themes")
+def list_themes():
+    """The POI themes, with their labels in every language and how many POIs each holds (for a map's legend)."""
+    cat, labels = service().catalogue, load_themes()
+    return jsonify(ThemeListSchema().dump({"themes": [
+        {"id": t, "labels": labels[t]["labels"], "count": len(cat.theme_indices(t))} for t in THEMES]}))
 
 
 @bp.get("/<poi_id>")

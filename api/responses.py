@@ -290,6 +290,16 @@ class CircuitListSchema(Schema):
     circuits = fields.List(fields.Nested(CircuitSummarySchema), required=True)
 
 
+class ThemeSchema(Schema):
+    id = Str(required=True)
+    labels = fields.Dict(keys=Str(), values=Str(), required=True, metadata={"description": "by language"})
+    count = fields.Integer(required=True)
+
+
+class ThemeListSchema(Schema):
+    themes = fields.List(fields.Nested(ThemeSchema), required=True)
+
+
 class AnalysisSchema(Schema):
     """What ``POST /v1/gpx/analyze`` finds in a track."""
 

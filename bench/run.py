@@ -26,6 +26,7 @@ from bench import gpx as gpx_bench
 from bench import hardening as hardening_bench
 from bench import load as load_bench
 from bench import offline as offline_bench
+from bench import planner as planner_bench
 from bench import planners as planners_bench
 from bench import pois as pois_bench
 from bench import races as races_bench
@@ -163,6 +164,8 @@ def main() -> int:
         sections.append(bundles_bench.run(cfg))
     if not only or "offline" in only:
         sections.append(offline_bench.run(cfg))
+    if not only or "planner" in only:
+        sections.append(planner_bench.run(cfg))
     if not only or "correctness" in only:
         sections.append(courses_bench.section(cfg))
     if not only or "hardening" in only:

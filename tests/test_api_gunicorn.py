@@ -137,7 +137,7 @@ def test_errors_are_problems_and_etags_give_304(server):
 
 #: Schema fuzzing budget: examples per operation, so a CI run is bounded (a few minutes); the seed is bench.fuzz's.
 #: ``python -m bench.run fuzz`` runs the same fuzzers with 600 (over 25,000 cases).
-FUZZ_EXAMPLES = 40
+FUZZ_EXAMPLES = 25
 
 
 def _schemathesis(base: str, cwd: Path, token: str | None) -> subprocess.Popen:

@@ -1,0 +1,186 @@
+// The page's words in French and English, and the number formats: the page's own presentation layer.
+// Route texts (instructions, POI descriptions) come from the API in the reader's language (`lang`).
+
+export const LANGS = ["fr", "en"];
+
+const WORDS = {
+  fr: {
+    title: "galibot — planificateur du Bassin minier",
+    tagline: "Bassin minier",
+    skip: "Aller au panneau",
+    langButton: "English",
+    langHint: "Switch the page to English",
+    mapLabel: "Carte du Bassin minier",
+    plan: "Planifier",
+    mode: "Type d'itinéraire",
+    modeRoute: "De A à B",
+    modeRoundtrip: "Boucle",
+    modeTour: "Tournée de lieux",
+    modeTrail: "Trail des terrils",
+    modeThemed: "Circuit thématique",
+    hintRoute: "Cliquez sur la carte pour placer le départ, puis l'arrivée ; d'autres clics ajoutent des étapes. Glissez un point pour le déplacer.",
+    hintRoundtrip: "Cliquez sur la carte pour placer le départ de la boucle.",
+    hintTour: "Cliquez sur le départ, puis sur les lieux à visiter (les ronds de couleur) : l'ordre est optimisé.",
+    hintTrail: "Cliquez sur le départ : le parcours passe par le nombre de sommets de terrils demandé.",
+    hintThemed: "Cliquez sur le départ et choisissez un thème : le circuit visite les lieux les plus intéressants dans la distance.",
+    profile: "Profil",
+    profiles: {bike: "Vélo", road_bike: "Vélo de route", mtb: "VTT", walk: "Marche", trail: "Trail"},
+    points: "Points",
+    start: "Départ",
+    end: "Arrivée",
+    via: "Étape",
+    stop: "Lieu",
+    remove: "Retirer",
+    noPoints: "Aucun point : cliquez sur la carte.",
+    addCentre: "Ajouter le centre de la carte",
+    alternatives: "Montrer des variantes",
+    distance: "Distance (km)",
+    seed: "Variante n°",
+    terrilCount: "Nombre de terrils",
+    theme: "Thème",
+    compute: "Calculer",
+    clear: "Effacer",
+    computing: "Calcul en cours…",
+    result: "Résultat",
+    routeN: "Itinéraire {n}",
+    best: "meilleur",
+    distanceLabel: "Distance",
+    durationLabel: "Durée",
+    ascentLabel: "D+",
+    descentLabel: "D−",
+    greenwayLabel: "Sur voies vertes et chemins",
+    cavalierLabel: "Sur cavaliers",
+    ev5Label: "Sur l'EuroVelo 5",
+    terrilsLabel: "Sommets de terrils",
+    profileChart: "Profil altimétrique",
+    chartLabel: "Altitude en fonction de la distance : {d}, de {lo} à {hi}. Flèches gauche et droite pour parcourir.",
+    chartAt: "{km} : {ele}",
+    downloads: "Téléchargements",
+    download: {gpx: "GPX (GPS)", geojson: "GeoJSON", pdf: "Fiche PDF à imprimer", png: "Image PNG de la carte"},
+    instructions: "Instructions",
+    poisAlong: "Lieux le long du parcours",
+    noPois: "Aucun lieu à moins de 150 m.",
+    circuits: "Circuits",
+    openCircuit: "Ouvrir",
+    importGpx: "Analyser un GPX",
+    gpxFile: "Fichier GPX",
+    pointsLabel: "Points de la trace",
+    matchedLabel: "Sur le réseau",
+    layers: "Couches",
+    layer: {greenways: "Voies vertes", cavaliers: "Cavaliers", ev5: "EuroVelo 5", terrils: "Terrils",
+            great_mining_sites: "Grands sites miniers", pois: "Lieux"},
+    themes: {},
+    errorTitle: "Erreur",
+    networkError: "Le serveur ne répond pas.",
+    needStart: "Placez d'abord un départ sur la carte.",
+    needTwo: "Placez un départ et une arrivée sur la carte.",
+    needStop: "Ajoutez au moins un lieu à visiter après le départ.",
+    terrilPopup: "Terril {n} — {name}, {h}",
+    attribution: "© OpenStreetMap contributors (ODbL) · Mission Bassin Minier (Licence Ouverte) · SRTM (NASA) · EuroVelo",
+  },
+  en: {
+    title: "galibot — Mining Basin planner",
+    tagline: "Mining Basin",
+    skip: "Skip to the panel",
+    langButton: "Français",
+    langHint: "Passer la page en français",
+    mapLabel: "Map of the Mining Basin",
+    plan: "Plan",
+    mode: "Kind of route",
+    modeRoute: "A to B",
+    modeRoundtrip: "Round trip",
+    modeTour: "Tour of places",
+    modeTrail: "Terril trail",
+    modeThemed: "Themed circuit",
+    hintRoute: "Click the map to set the start, then the end; more clicks add via points. Drag a point to move it.",
+    hintRoundtrip: "Click the map to set the start of the loop.",
+    hintTour: "Click the start, then the places to visit (the coloured dots): the order is optimised.",
+    hintTrail: "Click the start: the course climbs the number of terril summits asked for.",
+    hintThemed: "Click the start and choose a theme: the circuit visits the most interesting places within the distance.",
+    profile: "Profile",
+    profiles: {bike: "Bike", road_bike: "Road bike", mtb: "Mountain bike", walk: "Walk", trail: "Trail running"},
+    points: "Points",
+    start: "Start",
+    end: "End",
+    via: "Via",
+    stop: "Place",
+    remove: "Remove",
+    noPoints: "No points yet: click the map.",
+    addCentre: "Add the centre of the map",
+    alternatives: "Show alternatives",
+    distance: "Distance (km)",
+    seed: "Variant no.",
+    terrilCount: "Number of terrils",
+    theme: "Theme",
+    compute: "Plan",
+    clear: "Clear",
+    computing: "Computing…",
+    result: "Result",
+    routeN: "Route {n}",
+    best: "best",
+    distanceLabel: "Distance",
+    durationLabel: "Duration",
+    ascentLabel: "Ascent",
+    descentLabel: "Descent",
+    greenwayLabel: "On greenways and paths",
+    cavalierLabel: "On cavaliers",
+    ev5Label: "On EuroVelo 5",
+    terrilsLabel: "Terril summits",
+    profileChart: "Elevation profile",
+    chartLabel: "Elevation along the route: {d}, from {lo} to {hi}. Left and right arrows move along it.",
+    chartAt: "{km}: {ele}",
+    downloads: "Downloads",
+    download: {gpx: "GPX (GPS)", geojson: "GeoJSON", pdf: "Printable PDF sheet", png: "PNG picture of the map"},
+    instructions: "Instructions",
+    poisAlong: "Places along the way",
+    noPois: "No place within 150 m.",
+    circuits: "Circuits",
+    openCircuit: "Open",
+    importGpx: "Analyse a GPX",
+    gpxFile: "GPX file",
+    pointsLabel: "Track points",
+    matchedLabel: "On the network",
+    layers: "Layers",
+    layer: {greenways: "Greenways", cavaliers: "Cavaliers", ev5: "EuroVelo 5", terrils: "Terrils",
+            great_mining_sites: "Great mining sites", pois: "Places"},
+    themes: {},
+    errorTitle: "Error",
+    networkError: "The server does not answer.",
+    needStart: "Set a start on the map first.",
+    needTwo: "Set a start and an end on the map.",
+    needStop: "Add at least one place to visit after the start.",
+    terrilPopup: "Terril {n} — {name}, {h}",
+    attribution: "© OpenStreetMap contributors (ODbL) · Mission Bassin Minier (Licence Ouverte) · SRTM (NASA) · EuroVelo",
+  },
+};
+
+/** The page language: the URL's, else the browser's first French or English preference, else French. */
+export function pickLanguage(asked) {
+  if (LANGS.includes(asked)) return asked;
+  for (const tag of navigator.languages || [navigator.language || ""]) {
+    const base = tag.slice(0, 2).toLowerCase();
+    if (LANGS.includes(base)) return base;
+  }
+  return "fr";
+}
+
+export function t(lang, key, vars = {}) {
+  let text = key.split(".").reduce((o, k) => (o == null ? o : o[k]), WORDS[lang]);
+  if (text == null) text = key.split(".").reduce((o, k) => (o == null ? o : o[k]), WORDS.en) ?? key;
+  return String(text).replace(/\{(\w+)\}/g, (_, k) => (k in vars ? vars[k] : `{${k}}`));
+}
+
+function number(lang, value, digits) {
+  return new Intl.NumberFormat(lang, {maximumFractionDigits: digits, minimumFractionDigits: digits}).format(value);
+}
+
+export const fmt = {
+  km: (lang, m) => `${number(lang, m / 1000, m < 10000 ? 2 : 1)} km`,
+  m: (lang, m) => `${number(lang, m, 0)} m`,
+  share: (lang, s) => new Intl.NumberFormat(lang, {style: "percent", maximumFractionDigits: 0}).format(s),
+  duration: (lang, s) => {
+    const minutes = Math.round(s / 60);
+    const h = Math.floor(minutes / 60), mm = minutes % 60;
+    return h ? `${h} h ${String(mm).padStart(2, "0")}` : `${mm} min`;
+  },
+};
