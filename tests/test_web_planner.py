@@ -184,6 +184,10 @@ def test_the_gpx_download_is_a_gpx_of_the_route(page):
     gpx = gpxpy.parse(Path(got.value.path()).read_text(encoding="utf-8"))
     length = sum(t.length_2d() for t in gpx.tracks)
     assert abs(length - result["properties"]["distance_m"]) < 0.01 * result["properties"]["distance_m"]
+    fit = requests.get(page.page.get_attribute("#downloads a[data-format=fit]", "href"), timeout=60)
+    assert fit.status_code == 200 and fit.content[8:12] == b".FIT"  # the FIT file header's signature
+    formats = page.page.eval_on_selector_all("#downloads a", "links => links.map(a => a.dataset.format)")
+    assert formats == ["gpx", "fit", "csv", "geojson", "pdf", "png"]
 
 
 def test_a_plan_reopens_from_its_url(page, browser, server):

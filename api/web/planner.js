@@ -435,11 +435,15 @@ function renderPois(list) {
   }));
 }
 
+const DOWNLOADS = ["gpx", "fit", "csv", "geojson", "pdf", "png"];
+
 function renderDownloads(links) {
-  $("downloads").replaceChildren(...["gpx", "geojson", "pdf", "png"].filter((k) => links[k]).map((k) => {
+  // FIT and CSV (the race kit's course files) are the stored result's other formats: <key>.fit, <key>.csv
+  const href = (k) => links[k] || (links.self ? `${links.self}.${k}` : null);
+  $("downloads").replaceChildren(...DOWNLOADS.filter((k) => href(k)).map((k) => {
     const li = document.createElement("li");
     const a = document.createElement("a");
-    a.href = apiUrl(links[k], {lang: state.lang}).href;
+    a.href = apiUrl(href(k), {lang: state.lang}).href;
     a.textContent = t(state.lang, `download.${k}`);
     a.dataset.format = k;
     if (k !== "png") a.setAttribute("download", "");
