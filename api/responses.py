@@ -323,11 +323,44 @@ class AnalysisSchema(Schema):
     snapped = fields.Dict(metadata={"description": "a GeoJSON MultiLineString, unless snap=false"})
 
 
+#: Route properties galibot's own code makes as lists of plain JSON values, in their schema's shape: the fast dump
+#: passes them through instead of walking them value by value (a test holds it equal to the schemas' own dump).
+BULK = {"instructions": InstructionSchema, "pois": RoutePOISchema, "elevation_profile": None}
+
+
 def dump_result(result: dict) -> dict:
-    """A computed result through its schema: a route Feature, a collection of them, or isochrone areas."""
+    """A computed result through its schema: a route Feature, a collection of them, or isochrone areas.
+
+    The large arrays of a route (its coordinates, instructions, POIs and elevation profile) are copied as they are
+    when every item has only the fields its schema declares; the rest goes through marshmallow."""
     if result.get("type") == "Feature":
-        return RouteFeatureSchema().dump(result)
+        return dump_route(result)
     features = result.get("features") or []
     if features and features[0].get("geometry", {}).get("type") != "LineString":
         return IsochroneCollectionSchema().dump(result)
-    return RouteCollectionSchema().dump(result)
+    out = RouteCollectionSchema().dump({**result, "features": []})
+    out["features"] = [dump_route(f) for f in features]
+    return out
+
+
+def dump_route(feature: dict) -> dict:
+    """A route Feature as ``RouteFeatureSchema`` dumps it, its bulk arrays copied without a walk through fields."""
+    props = feature.get("properties") or {}
+    bulk = {k: props[k] for k in BULK if k in props and _plain(props[k], BULK[k])}
+    geometry = feature.get("geometry") or {}
+    out = RouteFeatureSchema().dump({**feature, "geometry": {**geometry, "coordinates": []},
+                                     "properties": {k: v for k, v in props.items() if k not in bulk}})
+    out["geometry"]["coordinates"] = geometry.get("coordinates", [])
+    dumped = {**out["properties"], **bulk}
+    out["properties"] = {k: dumped[k] for k in RoutePropertiesSchema._declared_fields if k in dumped}
+    return out
+
+
+def _plain(items: list, schema: type[Schema] | None) -> bool:
+    """Whether a bulk list can be copied: a list whose dicts hold only the fields of their schema."""
+    if not isinstance(items, list):
+        return False
+    if schema is None:
+        return True
+    allowed = schema._declared_fields.keys()
+    return all(isinstance(i, dict) and i.keys() <= allowed for i in items)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 from flask import Blueprint, Response, current_app, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -194,17 +195,22 @@ def neutral_body(key: str, compute: Callable[[], dict]) -> tuple[bytes, bool, bo
         return body, True, True
     result = dump_result(compute())
     result["links"] = links(key)
-    body = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode()
+    body = to_json(result)
     if (result.get("properties") or {}).get("deadline_hit"):
         return body, False, False  # cut by the wall clock, so not what the same request gives on an idle machine
     _store().put(key, ".json", body)
     return body, False, True
 
 
+def to_json(value) -> bytes:
+    """Compact UTF-8 JSON of a result, by orjson: about ten times the standard library's speed on a route's
+    arrays, the same numbers (shortest round-trip floats), numpy scalars and arrays as their values."""
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
 def rendered(body: bytes, lang: str) -> bytes:
     """A stored result worded for a reader of ``lang``."""
-    out = render_result(json.loads(body), words(lang), service().catalogue.find)
-    return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode()
+    return to_json(render_result(orjson.loads(body), words(lang), service().catalogue.find))
 
 
 def _rendering_key(key: str, lang: str) -> str:
@@ -318,7 +324,7 @@ def _file(key: str, worded: Callable[[], bytes], opts: dict, cached: bool, lang:
     course or the CSV table. Each is made once and kept in the export store; ``worded`` gives the result in
     ``lang``, asked only then."""
     def source(w: Words) -> tuple[dict, gx.Course]:
-        result = json.loads(worded())
+        result = orjson.loads(worded())
         return result, _course(result, opts, w)
 
     content, suffix, made = make_file(key, source, opts, lang, link=f"{public_url()}/v1/results/{key}")

@@ -31,6 +31,7 @@ from bench import planners as planners_bench
 from bench import pois as pois_bench
 from bench import races as races_bench
 from bench import sheets as sheets_bench
+from bench import throughput as throughput_bench
 from routing import checks, landmarks
 from routing.build import BuildRequest, load_or_build
 from routing.compiled import CompiledGraph
@@ -166,6 +167,8 @@ def main() -> int:
         sections.append(offline_bench.run(cfg))
     if not only or "planner" in only:
         sections.append(planner_bench.run(cfg))
+    if not only or "throughput" in only:
+        sections.append(throughput_bench.run(cfg))
     if not only or "correctness" in only:
         sections.append(courses_bench.section(cfg))
     if not only or "hardening" in only:

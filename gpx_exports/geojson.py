@@ -13,8 +13,13 @@ ATTRIBUTION = "; ".join(text for text, _ in settings.LICENCES)
 
 
 def _line(coords) -> dict:
-    return {"type": "LineString",
-            "coordinates": [[round(x, 7), round(y, 7), round(z, 1)] for x, y, z in coords.tolist()]}
+    """A 3D LineString to 7 decimals of a degree (1 cm) and 0.1 m, rounded as arrays (numpy's rounding: a value
+    exactly half-way may round the other way from Python's ``round``, by the last digit)."""
+    c = np.asarray(coords, dtype=float)
+    if not len(c):
+        return {"type": "LineString", "coordinates": []}
+    rounded = np.column_stack([np.round(c[:, 0], 7), np.round(c[:, 1], 7), np.round(c[:, 2], 1)])
+    return {"type": "LineString", "coordinates": rounded.tolist()}
 
 
 def route_feature(route: Route) -> dict:

@@ -222,6 +222,34 @@ class Catalogue:
             return 10.0
         return 5.0  # every token starts a word of the name or of the commune/number
 
+    def _wanted(self, idx: np.ndarray, themes: list[str] | None) -> np.ndarray:
+        if not themes:
+            return idx
+        wanted = set().union(*(self.theme_indices(t) for t in themes))
+        return np.array([i for i in idx if i in wanted], dtype=int)
+
+    def _nearest_on_segments(self, xy: np.ndarray, corridor_m: float,
+                             themes: list[str] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(POI indices, distance to the route, metres along it to the nearest point) of the POIs within
+        ``corridor_m`` of a line of metric points.
+
+        The line is cut into its segments once, the POI index is asked which segments pass near which POIs, and
+        distances are taken between a POI and those few segments only: a POI near a long route costs a few
+        two-point distances instead of a walk along the whole line. Of equal distances the earliest segment wins."""
+        segments = shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1))
+        seg, poi = self._shape_tree.query(segments, predicate="dwithin", distance=corridor_m)
+        keep = np.isin(poi, self._wanted(np.unique(poi), themes))
+        seg, poi = seg[keep], poi[keep]
+        if not len(poi):
+            return np.array([], dtype=int), np.array([]), np.array([])
+        d = shapely.distance(self._shapes[poi], segments[seg])
+        best = np.lexsort((seg, d, poi))  # per POI: the nearest segment, the earliest among equals
+        first = np.r_[True, poi[best][1:] != poi[best][:-1]]
+        seg, poi, d = seg[best][first], poi[best][first], d[best][first]
+        start = np.r_[0.0, np.cumsum(np.hypot(*np.diff(xy, axis=0).T))]
+        near = shapely.get_point(shapely.shortest_line(segments[seg], self._shapes[poi]), 0)
+        return poi, d, start[seg] + shapely.line_locate_point(segments[seg], near)
+
     def along(self, coordinates, corridor_m: float = 150.0, themes: list[str] | None = None) -> list[Hit]:
         """POIs within ``corridor_m`` of a route (lon/lat[/ele] points), ordered by distance along it.
 
@@ -234,19 +262,11 @@ class Catalogue:
         x, y = geo.to_metric(pts[:, 0], pts[:, 1])
         xy = np.column_stack([x, y])
         # a zero-length route (its points at one place) is a valid answer: its POIs are those around that place
-        degenerate = len(np.unique(xy, axis=0)) < 2
-        line = shapely.Point(xy[0]) if degenerate else shapely.LineString(xy)
-        idx = self._shape_tree.query(line, predicate="dwithin", distance=corridor_m)
-        if themes:
-            wanted = set().union(*(self.theme_indices(t) for t in themes))
-            idx = np.array([i for i in idx if i in wanted], dtype=int)
-        if not len(idx):
-            return []
-        shapes = self._shapes[idx]
-        dist = shapely.distance(shapes, line)
-        if degenerate:
-            along = np.zeros(len(idx))
+        if len(np.unique(xy, axis=0)) < 2:
+            idx = self._wanted(self._shape_tree.query(shapely.Point(xy[0]), predicate="dwithin", distance=corridor_m),
+                               themes)
+            dist, along = shapely.distance(self._shapes[idx], shapely.Point(xy[0])), np.zeros(len(idx))
         else:
-            along = shapely.line_locate_point(line, shapely.get_point(shapely.shortest_line(line, shapes), 0))
-        order = np.argsort(along, kind="stable")
+            idx, dist, along = self._nearest_on_segments(xy, corridor_m, themes)
+        order = np.lexsort((idx, along))  # where the route first comes nearest; POIs at one spot by index
         return [Hit(self.pois[idx[k]], round(float(dist[k]), 1), round(float(along[k]), 1)) for k in order]

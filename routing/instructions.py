@@ -50,37 +50,66 @@ def _modifier(turn: float) -> str | None:
 
 
 def _stretches(way: Callable[[int], WayKey], pieces: list, lengths: Sequence[float],
-               leg_sizes: list[int]) -> list[dict]:
-    """Consecutive pieces on the same way (name, class, subclass), split at the leg ends."""
+               leg_sizes: list[int], runs: Sequence[tuple[int, int]] | None = None) -> list[dict]:
+    """Consecutive pieces on the same way (name, class, subclass), split at the leg ends; ``runs`` are those
+    stretches as (first piece, end) ranges when the caller found them already."""
     leg_starts, at = {0}, 0
     for size in leg_sizes[:-1]:
         at += size
         leg_starts.add(at)
-    out: list[dict] = []
-    for i, piece in enumerate(pieces):
-        key = way(piece.arc >> 1)
-        new_leg = i in leg_starts and i > 0
-        if out and out[-1]["key"] == key and not new_leg:
-            out[-1]["pieces"].append(i)
-            out[-1]["length"] += float(lengths[i])
-        else:
-            out.append({"key": key, "pieces": [i], "length": float(lengths[i]), "leg_start": new_leg})
+    if runs is None:
+        runs = _runs(way, pieces, leg_starts)
+    metres = [float(m) for m in lengths]
+    out = [{"key": way(pieces[a].arc >> 1), "pieces": [a, b - 1], "length": sum(metres[a:b]),
+            "leg_start": a in leg_starts and a > 0} for a, b in runs]
     merged: list[dict] = []
-    for st in out:
+    for st in out:  # "pieces" holds the first and the last piece of a stretch
         if merged and st["length"] < MIN_STRETCH_M and not st["leg_start"]:
-            merged[-1]["pieces"] += st["pieces"]
+            merged[-1]["pieces"][-1] = st["pieces"][-1]
             merged[-1]["length"] += st["length"]
         elif merged and merged[-1]["key"] == st["key"] and not st["leg_start"]:
-            merged[-1]["pieces"] += st["pieces"]
+            merged[-1]["pieces"][-1] = st["pieces"][-1]
             merged[-1]["length"] += st["length"]
         else:
             merged.append(st)
     return merged
 
 
+def _bearing_lookups(piece_points, bearings) -> tuple[Callable[[int], float], Callable[[int, float], float]]:
+    """(piece → bearing at its start, (piece, fallback) → bearing at its end): from ``bearings`` when given, else
+    measured on the piece's points; a piece of one point heads 0 at its start and keeps the fallback at its end."""
+    if bearings is None:
+        def start_of(k: int) -> float:
+            pts = piece_points[k]
+            return _bearing(pts, from_end=False) if len(pts) > 1 else 0.0
+
+        def end_of(k: int, fallback: float) -> float:
+            pts = piece_points[k]
+            return _bearing(pts, from_end=True) if len(pts) > 1 else fallback
+        return start_of, end_of
+    starts, ends = bearings
+    return (lambda k: 0.0 if math.isnan(starts[k]) else float(starts[k]),
+            lambda k, fallback: fallback if math.isnan(ends[k]) else float(ends[k]))
+
+
+def _runs(way: Callable[[int], WayKey], pieces: list, leg_starts: set[int]) -> list[tuple[int, int]]:
+    """(first piece, end) of each run of consecutive pieces on one way, a leg's start opening a new run."""
+    out: list[tuple[int, int]] = []
+    start, key = 0, None
+    for i, piece in enumerate(pieces):
+        k = way(piece.arc >> 1)
+        if i > 0 and (k != key or i in leg_starts):
+            out.append((start, i))
+            start = i
+        key = k
+    return out + [(start, len(pieces))] if pieces else out
+
+
 def instructions_for(way: Callable[[int], WayKey], pieces: list, piece_points: Sequence[Sequence[Sequence[float]]],
                      lengths: Sequence[float], leg_sizes: list[int], *, push: frozenset[str] = frozenset(),
-                     names: Sequence[str | None] = ()) -> list[dict]:
+                     names: Sequence[str | None] = (),
+                     bearings: tuple[Sequence[float], Sequence[float]] | None = None,
+                     runs: Sequence[tuple[int, int]] | None = None) -> list[dict]:
     """Depart, turn/continue, waypoint and arrive maneuvers, language-neutral.
 
     Each has ``type``, ``modifier`` (slight/sharp left/right, uturn, or None for straight on), the way's ``name``,
@@ -88,15 +117,19 @@ def instructions_for(way: Callable[[int], WayKey], pieces: list, piece_points: S
     has the ``bearing`` it heads on; a waypoint its ``number`` and ``place``; the arrive its ``place``.
     ``way(edge)`` gives a way's name, class and subclass; ``piece_points`` are each piece's (lon, lat, …) points.
     ``push`` holds the subclasses where the rider gets off and pushes (a bike on steps). ``names`` are the names
-    of the route's points (start, vias, end; None where a point is bare coordinates).
+    of the route's points (start, vias, end; None where a point is bare coordinates). ``bearings``, when given, are
+    each piece's bearings at its start and at its end as ``_bearing`` measures them (NaN for a piece of one point),
+    computed for all pieces at once by the server (``routing.route.piece_bearings``), and ``runs`` the (first
+    piece, end) ranges of consecutive pieces on one way within a leg (``routing.route.way_runs``).
     """
+    start_of, end_of = _bearing_lookups(piece_points, bearings)
     names = list(names) + [None] * (len(leg_sizes) + 1 - len(names))
     out: list[dict] = []
     stop = 0
     prev_end_bearing = None
-    for k, st in enumerate(_stretches(way, pieces, lengths, leg_sizes)):
-        first, last = piece_points[st["pieces"][0]], piece_points[st["pieces"][-1]]
-        start_bearing = _bearing(first, from_end=False) if len(first) > 1 else 0.0
+    for k, st in enumerate(_stretches(way, pieces, lengths, leg_sizes, runs)):
+        first = piece_points[st["pieces"][0]]
+        start_bearing = start_of(st["pieces"][0])
         name, cls, sub = st["key"]
         base = {"name": name, "way_class": cls, "subclass": sub, "distance_m": round(st["length"], 1),
                 "location": [round(float(first[0][0]), 7), round(float(first[0][1]), 7)], "push": sub in push}
@@ -109,7 +142,7 @@ def instructions_for(way: Callable[[int], WayKey], pieces: list, piece_points: S
         else:
             mod = _modifier((start_bearing - prev_end_bearing + 540) % 360 - 180)
             out.append({"type": "continue" if mod is None else "turn", "modifier": mod, **base})
-        prev_end_bearing = _bearing(last, from_end=True) if len(last) > 1 else start_bearing
+        prev_end_bearing = end_of(st["pieces"][-1], start_bearing)
     end = piece_points[-1][-1]
     out.append({"type": "arrive", "modifier": None, "name": None, "way_class": None, "subclass": None,
                 "distance_m": 0.0, "location": [round(float(end[0]), 7), round(float(end[1]), 7)], "push": False,

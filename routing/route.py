@@ -16,7 +16,7 @@ from . import settings
 from .compiled import CompiledGraph
 from .core import Leg, Piece, cut_line, hysteresis_walk, profile_samples
 from .geo import great_circle_m
-from .instructions import instructions_for
+from .instructions import BEARING_SPAN_M, instructions_for
 from .profiles import get_profile
 
 if TYPE_CHECKING:
@@ -72,18 +72,57 @@ class Route:
         }
 
 
-def _arc_vertices(graph: CompiledGraph, arc: int) -> np.ndarray:
-    """(n, 3) lon, lat, elevation of an arc's geometry, in its direction of travel."""
-    e = arc >> 1
-    pts = graph.geom_points()[graph.geom_offsets[e]:graph.geom_offsets[e + 1]]
-    return pts[::-1] if arc & 1 else pts
+def gather_pieces(graph: CompiledGraph, pieces: Sequence[Piece]) -> tuple[np.ndarray, np.ndarray]:
+    """(the (lon, lat, ele) points of every piece one after the other, the offset of each piece's first point and
+    their total), each piece in its direction of travel and cut to its fractions: one gather, since a route has
+    hundreds of whole arcs and at most two cut ones a leg."""
+    arcs = np.fromiter((p.arc for p in pieces), dtype=np.int64, count=len(pieces))
+    edges = arcs >> 1
+    begin, end = graph.geom_offsets[edges].astype(np.int64), graph.geom_offsets[edges + 1].astype(np.int64)
+    sizes = end - begin
+    first = np.cumsum(sizes) - sizes
+    owner = np.repeat(np.arange(len(arcs)), sizes)
+    pos = np.arange(int(sizes.sum())) - first[owner]
+    backwards = (arcs & 1).astype(bool)[owner]
+    pts = graph.geom_points()[np.where(backwards, end[owner] - 1 - pos, begin[owner] + pos)]
+    cut = [k for k, p in enumerate(pieces) if not (p.lo <= 0.0 and p.hi >= 1.0)]
+    if not cut:
+        return pts, np.append(first, len(pts))
+    parts, start = [], 0
+    for k in cut:
+        parts.append(pts[first[start]:first[k]])
+        part = np.array(cut_line(pts[first[k]:first[k] + sizes[k]].tolist(), pieces[k].lo, pieces[k].hi))
+        parts.append(part)
+        sizes[k] = len(part)
+        start = k + 1
+    parts.append(pts[first[start]:] if start < len(pieces) else pts[:0])
+    return np.vstack(parts), np.append(0, np.cumsum(sizes))
 
 
-def _piece_points(graph: CompiledGraph, piece: Piece) -> np.ndarray:
-    pts = _arc_vertices(graph, piece.arc)
-    if piece.lo <= 0.0 and piece.hi >= 1.0:
-        return pts
-    return np.array(cut_line(pts.tolist(), piece.lo, piece.hi))
+def piece_bearings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each piece's compass bearing at its start and at its end, as ``instructions`` measures one (towards the
+    first point BEARING_SPAN_M away within the piece, else its far end), for all pieces at once; NaN for a piece
+    of one point."""
+    return _bearings(points, offsets, from_end=False), _bearings(points, offsets, from_end=True)
+
+
+def _bearings(points: np.ndarray, offsets: np.ndarray, *, from_end: bool) -> np.ndarray:
+    sizes = np.diff(offsets)
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+    pos = np.arange(len(points)) - offsets[:-1][owner]  # 0 at each piece's anchor, counting away from it
+    anchor = offsets[1:] - 1 if from_end else offsets[:-1]
+    idx = anchor[owner] - pos if from_end else anchor[owner] + pos
+    lon0, lat0 = points[anchor, 0], points[anchor, 1]
+    cos0 = np.cos(np.radians(lat0))
+    dx = (points[idx, 0] - lon0[owner]) * cos0[owner] * 111_320
+    dy = (points[idx, 1] - lat0[owner]) * 110_540
+    far = (np.hypot(dx, dy) >= BEARING_SPAN_M) & (pos > 0)
+    reach = np.minimum.reduceat(np.where(far, pos, sizes[owner] - 1), offsets[:-1])  # the first far point, or last
+    sel = anchor - reach if from_end else anchor + reach
+    b = np.degrees(np.arctan2((points[sel, 0] - lon0) * cos0 * 111_320, (points[sel, 1] - lat0) * 110_540)) % 360
+    b = (b + 180) % 360 if from_end else b
+    b[sizes < 2] = np.nan
+    return b
 
 
 def join_points(chunks: list[np.ndarray]) -> np.ndarray:
@@ -96,7 +135,7 @@ def join_points(chunks: list[np.ndarray]) -> np.ndarray:
 
 def path_points(graph: CompiledGraph, pieces: list[Piece]) -> np.ndarray:
     """The (lon, lat, ele) line of a path of arc pieces, without building a whole route (for map-matching)."""
-    return join_points([_piece_points(graph, p) for p in pieces])
+    return join_points([gather_pieces(graph, pieces)[0]]) if pieces else np.empty((0, 3))
 
 
 def cumulative_distance(coords: np.ndarray) -> np.ndarray:
@@ -116,7 +155,18 @@ def climbs_with_hysteresis(z: np.ndarray, threshold: float) -> tuple[float, floa
     """
     if len(z) < 2:
         return 0.0, 0.0
-    return hysteresis_walk(z.tolist(), threshold, None)
+    return hysteresis_walk(turning_points(z).tolist(), threshold, None)
+
+
+def turning_points(z: np.ndarray) -> np.ndarray:
+    """The ends and the local extremes of a profile, without repeats: the only samples the hysteresis acts on (a
+    sample inside a rise or fall moves the walk no further than the rise or fall's end does), so the walk on them
+    gives the same totals in a fraction of the steps."""
+    z = z[np.r_[True, np.diff(z) != 0]]
+    if len(z) < 3:
+        return z
+    d = np.diff(z)
+    return z[np.r_[True, d[:-1] * d[1:] < 0, True]]
 
 
 def cumulative_climbs(z: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
@@ -151,13 +201,23 @@ def smoothed_climbs(dist: np.ndarray, ele: np.ndarray) -> tuple[float, float, np
 
 
 def _way_types(graph: CompiledGraph, arcs: np.ndarray, lengths: np.ndarray) -> dict[str, float]:
-    cls = graph.edge_column("class")[arcs >> 1]
-    sub = graph.edge_column("subclass")[arcs >> 1]
-    out: dict[str, float] = {}
-    for c, s, length in zip(cls, sub, lengths):
-        key = c if c == s else f"{c}/{s}"
-        out[key] = out.get(key, 0.0) + float(length)
-    return {k: round(v, 1) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
+    """Metres by way type (``class``, or ``class/subclass`` where they differ), the longest first."""
+    types, per_edge = way_type_ids(graph)
+    metres = np.bincount(per_edge[arcs >> 1], weights=lengths, minlength=len(types))
+    order = sorted(np.flatnonzero(np.bincount(per_edge[arcs >> 1], minlength=len(types))), key=lambda t: -metres[t])
+    return {types[t]: round(float(metres[t]), 1) for t in order}
+
+
+def way_type_ids(graph: CompiledGraph) -> tuple[list[str], np.ndarray]:
+    """(the way types, each edge's index into them), made once per graph."""
+    if "_way_type" not in graph._columns:
+        cols = [graph.meta["attr_names"].index(c) for c in ("class", "subclass")]
+        ids: dict[str, int] = {}
+        per_row = np.array([ids.setdefault(row[cols[0]] if row[cols[0]] == row[cols[1]] else
+                                           f"{row[cols[0]]}/{row[cols[1]]}", len(ids))
+                            for row in graph.meta["attr_table"]])
+        graph._columns["_way_type"] = (list(ids), per_row[graph.edge_attr])
+    return graph._columns["_way_type"]
 
 
 def way_keys(graph: CompiledGraph):
@@ -166,26 +226,64 @@ def way_keys(graph: CompiledGraph):
     return lambda e: (names[e], cls[e], sub[e])
 
 
+def way_key_ids(graph: CompiledGraph) -> np.ndarray:
+    """An integer per edge, equal for edges of one way key (name, class, subclass): what instructions compare, as
+    numbers. Made once per graph."""
+    if "_way_key" not in graph._columns:
+        cols = [graph.meta["attr_names"].index(c) for c in ("name", "class", "subclass")]
+        ids: dict[tuple, int] = {}
+        per_row = np.array([ids.setdefault(tuple(row[c] for c in cols), len(ids)) for row in graph.meta["attr_table"]])
+        graph._columns["_way_key"] = per_row[graph.edge_attr]
+    return graph._columns["_way_key"]
+
+
+def way_runs(graph: CompiledGraph, arcs: np.ndarray, leg_sizes: Sequence[int]) -> list[tuple[int, int]]:
+    """(first piece, end) of each run of consecutive pieces on one way, a leg's start opening a new run: the
+    stretches ``instructions`` starts from, found in one pass over the arrays."""
+    if not len(arcs):
+        return []
+    key = way_key_ids(graph)[arcs >> 1]
+    cut = np.zeros(len(arcs), dtype=bool)
+    cut[1:] = key[1:] != key[:-1]
+    cut[np.cumsum(leg_sizes)[:-1]] = True
+    cut[0] = False
+    bounds = [0, *np.flatnonzero(cut).tolist(), len(arcs)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
 def pushed_subclasses(profile: str) -> frozenset[str]:
     """Where a rider of ``profile`` gets off the bike: its push subclasses that cost a dismount (steps)."""
     p = get_profile(profile)
     return frozenset(p.dismount_s) & frozenset(p.push_subclasses) if p.rides else frozenset()
 
 
+class PiecePoints:
+    """Each piece's points as ``gather_pieces`` laid them out: ``pp[k]`` is piece k's (n, 3) points, a view."""
+
+    def __init__(self, points: np.ndarray, offsets: np.ndarray) -> None:
+        self.points, self.offsets = points, offsets
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        k = k + len(self) if k < 0 else k
+        return self.points[self.offsets[k]:self.offsets[k + 1]]
+
+
 def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], points: list, profile: str, *,
                 names: Sequence[str | None] = ()) -> Route:
     """Assemble the full result of a path made of legs; ``names`` name its points (start, vias, end) if known."""
     pieces = [p for leg in legs for p in leg.pieces]
-    arcs = np.array([p.arc for p in pieces], dtype=np.int64)
-    share = np.array([p.hi - p.lo for p in pieces])
+    arcs = np.fromiter((p.arc for p in pieces), dtype=np.int64, count=len(pieces))
+    share = np.fromiter((p.hi - p.lo for p in pieces), dtype=float, count=len(pieces))
     lengths = graph.edge_length[arcs >> 1] * share
-    chunks = [_piece_points(graph, p) for p in pieces]
-    leg_info = []
-    for leg in legs:
-        leg_len = float(sum(graph.edge_length[p.arc >> 1] * (p.hi - p.lo) for p in leg.pieces))
-        leg_time = float(sum(weights.time_s[p.arc] * (p.hi - p.lo) for p in leg.pieces))
-        leg_info.append({"distance_m": round(leg_len, 1), "duration_s": round(leg_time, 1)})
-    coords = join_points(chunks)
+    times = weights.time_s[arcs] * share
+    points, offsets = gather_pieces(graph, pieces)
+    ends = np.cumsum([len(leg.pieces) for leg in legs])
+    leg_info = [{"distance_m": round(float(lengths[a:b].sum()), 1), "duration_s": round(float(times[a:b].sum()), 1)}
+                for a, b in zip(np.r_[0, ends[:-1]], ends)]
+    coords = join_points([points])
     dist = cumulative_distance(coords)
     up, down, grid, z = smoothed_climbs(dist, coords[:, 2])
     total = float(lengths.sum())
@@ -195,7 +293,7 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
         data_version=graph.data_version,
         coordinates=coords,
         distance_m=total,
-        duration_s=float((weights.time_s[arcs] * share).sum()),
+        duration_s=float(times.sum()),
         cost=float(sum(leg.cost_ms for leg in legs)) / 1000.0,
         ascent_m=up,
         descent_m=down,
@@ -203,8 +301,10 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
         way_types=_way_types(graph, arcs, lengths),
         cavalier_share=on(graph.edge_cavalier),
         ev5_share=on(graph.edge_ev5),
-        instructions=instructions_for(way_keys(graph), pieces, chunks, lengths, [len(leg.pieces) for leg in legs],
-                                      push=pushed_subclasses(profile), names=names),
+        instructions=instructions_for(way_keys(graph), pieces, PiecePoints(points, offsets), lengths,
+                                      [len(leg.pieces) for leg in legs], push=pushed_subclasses(profile), names=names,
+                                      bearings=piece_bearings(points, offsets),
+                                      runs=way_runs(graph, arcs, [len(leg.pieces) for leg in legs])),
         legs=leg_info,
         arcs=arcs.tolist(),
         arc_lengths=lengths.tolist(),

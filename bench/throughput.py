@@ -1,0 +1,273 @@
+"""Throughput benchmark (issue 19): what a request costs in process, and what the served API sustains under wrk.
+
+In process: ``route()`` against the CCH search alone on 1,000 random basin pairs, the 17 pairs between the great
+sites against networkx, and the profile of an uncached ``POST /v1/routes``. Served (``python -m api.serve`` as
+``make run`` starts it: nginx, gunicorn, Redis): worker start and memory for 2 and 4 workers, then wrk, Debian's
+compiled load generator, on the loopback against health, a cached route, uncached random routes, a circuit GPX and
+1,000 connections downloading one race GPX.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import dataclasses
+import json
+import pstats
+import re
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import requests
+
+from bench.engine import _digraph
+from bench.hardening import UNLIMITED, Served
+from bench.load import random_pairs
+from bench.scenarios import CACHED, CIRCUIT_GPX, RACE_GPX
+from routing import landmarks
+from routing.build import BuildRequest, load_or_build
+from routing.engine import Engine
+from routing.errors import RoutingError
+from routing.settings import Settings
+
+PAIRS, SEED, PROFILE = 1000, 19, "bike"
+GREAT_SITES = ("chm_lewarde", "base_11_19", "fosse_9_9bis", "arenberg", "cite_electriciens")
+#: What a request's time is spent on: the functions the profile reports, as (label, module path, function name).
+PROFILE_PARTS = (("Engine.route (search, geometry, instructions)", "routing/engine.py", "route"),
+                 ("POIs along the route", "poi_data/__init__.py", "attach_pois"),
+                 ("the route as GeoJSON", "gpx_exports/geojson.py", "route_feature"),
+                 ("dump through the schemas", "api/responses.py", "dump_result"),
+                 ("wording in the reader's language", "presentation/results.py", "render_result"),
+                 ("JSON encoding", "api/results.py", "to_json"),
+                 ("Redis", "redis/client.py", "execute_command"))
+WRK_S = 15
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def site_pairs(cfg: Settings, graph) -> list[tuple[str, str, tuple, tuple]]:
+    """The 17 pairs: the 5 great sites between themselves (10), the Louvre-Lens to each (5), Béthune and Don to the
+    Louvre-Lens (2)."""
+    at = landmarks.locate(cfg, graph, (*GREAT_SITES, "louvre_lens", "bethune", "don"))
+    pairs = [(a, b) for i, a in enumerate(GREAT_SITES) for b in GREAT_SITES[i + 1:]]
+    pairs += [("louvre_lens", s) for s in GREAT_SITES] + [("bethune", "louvre_lens"), ("don", "louvre_lens")]
+    return [(a, b, at[a], at[b]) for a, b in pairs]
+
+
+def _ms(seconds: list[float], q: float) -> float:
+    return float(np.percentile(seconds, q)) * 1000
+
+
+def route_against_search(graph, engine: Engine) -> list[str]:
+    """``route()`` from two points against the CCH node-to-node search on the same random pairs, in this run."""
+    rng = np.random.default_rng(SEED)
+    pairs = [(int(s), int(t)) for s, t in rng.integers(0, graph.n_nodes, size=(PAIRS, 2))]
+    query = engine.query(PROFILE)
+    search, full = [], []
+    for s, t in pairs:
+        t0 = time.perf_counter()
+        engine.node_to_node(s, t, PROFILE, query)
+        search.append(time.perf_counter() - t0)
+    for s, t in pairs:
+        pts = [(float(graph.node_lon[n]), float(graph.node_lat[n])) for n in (s, t)]
+        t0 = time.perf_counter()
+        try:
+            engine.route(pts, PROFILE)
+        except RoutingError:
+            pass
+        full.append(time.perf_counter() - t0)
+    return [f"| CCH search alone (baseline) | {_ms(search, 50):.3f} | {_ms(search, 95):.3f} | 1× |",
+            f"| route(): snap, search, geometry, climbs, instructions | **{_ms(full, 50):.2f}** | "
+            f"{_ms(full, 95):.2f} | "
+            f"{np.median(full) / np.median(search):.0f}× the search |"]
+
+
+def sites_against_networkx(cfg: Settings, graph, engine: Engine) -> list[str]:
+    """The 17 site pairs: ``route()`` against networkx's bidirectional Dijkstra on the same arcs and weights."""
+    weights = engine.weights(PROFILE)
+    G = _digraph(engine.tail, engine.head, weights.cost_ms)
+    rows, ratios = [], []
+    for a, b, pa, pb in site_pairs(cfg, graph):
+        ours = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            r = engine.route([pa, pb], PROFILE)[0]
+            ours.append(time.perf_counter() - t0)
+        s, t = engine.snap([pa])[0], engine.snap([pb])[0]
+        u, v = int(graph.edge_u[s.edge]), int(graph.edge_v[t.edge])  # the nodes of the snapped ways
+        t0 = time.perf_counter()
+        nx.bidirectional_dijkstra(G, u, v)
+        theirs = time.perf_counter() - t0
+        ratios.append(theirs / float(np.median(ours)))
+        rows.append(f"| {a} → {b} | {r.distance_m / 1000:.1f} | {np.median(ours) * 1000:.2f} | {theirs * 1000:.0f} | "
+                    f"{ratios[-1]:,.0f}× |")
+    return rows + [f"| **median of the 17** | | | | **{np.median(ratios):,.0f}×** |"]
+
+
+def request_profile(cfg: Settings, pairs: list, tmp: Path) -> tuple[float, list[str]]:
+    """p50 (ms) of an uncached ``POST /v1/routes`` through the Flask app in this process, and where it goes."""
+    from api import create_app
+    from api.redis_server import EmbeddedRedis
+
+    redis = EmbeddedRedis(tmp / "redis-profile").start()
+    try:
+        app = create_app({"REDIS_URL": redis.url, "TESTING": True, **UNLIMITED,
+                          "GALIBOT_SETTINGS": dataclasses.replace(cfg, export_dir=tmp / "exports-profile")})
+        client = app.test_client()
+        while client.get("/v1/health").status_code != 200:
+            time.sleep(0.5)
+        for p in pairs[:5]:
+            client.post("/v1/routes", json={"points": p})
+        prof, times = cProfile.Profile(), []
+        for p in pairs[5:45]:
+            t0 = time.perf_counter()
+            prof.enable()
+            assert client.post("/v1/routes", json={"points": p}).status_code == 200
+            prof.disable()
+            times.append(time.perf_counter() - t0)
+    finally:
+        redis.stop()
+    stats = pstats.Stats(prof).stats
+    total = sum(v[3] for k, v in stats.items() if k[2] == "post_route")
+    rows = []
+    for label, path, func in PROFILE_PARTS:
+        spent = sum(v[3] for k, v in stats.items() if k[0].endswith(path) and k[2] == func)
+        rows.append(f"| {label} | {100 * spent / total:.0f} % |")
+    return _ms(times, 50), rows
+
+
+def worker_memory(served: Served) -> tuple[list[int], list[int]]:
+    """(RSS, PSS) in MB of each gunicorn worker: PSS counts the pages shared after the fork once between them."""
+    rss, pss = [], []
+    for pid in served.workers():
+        status = Path(f"/proc/{pid}/status").read_text()
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        rss.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) // 1024)
+        pss.append(int(re.search(r"Pss:\s+(\d+)", rollup).group(1)) // 1024)
+    return rss, pss
+
+
+def start_and_memory(cfg: Settings, tmp: Path, workers: int) -> str:
+    started = time.perf_counter()
+    served = Served(cfg, tmp / f"start-{workers}", workers=workers)
+    try:
+        requests.post(f"{served.base}/v1/routes", json={"points": [[2.80437, 50.43061], [3.1691, 50.3369]]},
+                      timeout=120).raise_for_status()
+        first = time.perf_counter() - started
+        rss, pss = worker_memory(served)
+    finally:
+        served.stop()
+    return (f"| {workers} | {first:.1f} | {', '.join(map(str, rss))} | {sum(rss):,} | {', '.join(map(str, pss))} | "
+            f"{sum(pss):,} |")
+
+
+WRK_POST = """wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local bodies, i = {}, 0
+for line in io.lines("%s") do bodies[#bodies + 1] = line end
+request = function()
+  i = i %% #bodies + 1
+  return wrk.format(nil, nil, nil, bodies[i])
+end
+"""
+WRK_DONE = """done = function(summary, latency, requests)
+  io.write(string.format("GALIBOT %%d %%d %%d %%d %%d %%d %%f %%f %%f\\n", summary.requests, summary.errors.connect,
+    summary.errors.read, summary.errors.write, summary.errors.status, summary.errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.requests / (summary.duration / 1e6)))
+end
+"""
+
+
+def wrk(url: str, connections: int, script: str, tmp: Path, *, seconds: int = WRK_S) -> dict:
+    """One wrk run (2 threads, as many cores as the machine has): requests, errors, p50 and p99 (ms), req/s."""
+    lua = tmp / "wrk.lua"
+    lua.write_text(script + WRK_DONE)
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "30s",
+                          "-s", str(lua), url], capture_output=True, text=True, timeout=seconds + 120).stdout
+    fields = next(line for line in out.splitlines() if line.startswith("GALIBOT")).split()[1:]
+    n, *errors, p50, p99, rps = fields
+    return {"requests": int(n), "errors": sum(int(e) for e in errors), "p50": float(p50), "p99": float(p99),
+            "rps": float(rps)}
+
+
+def _bodies(path: Path, items: list[dict]) -> str:
+    path.write_text("\n".join(json.dumps(i, separators=(",", ":")) for i in items) + "\n")
+    return WRK_POST % path
+
+
+def load(cfg: Settings, tmp: Path, pairs: list) -> list[str]:
+    served = Served(cfg, tmp / "load")
+    try:
+        base = served.base
+        requests.post(f"{base}/v1/routes", json=CACHED, timeout=60).raise_for_status()
+        for path in (CIRCUIT_GPX, RACE_GPX):
+            requests.get(base + path, timeout=120).raise_for_status()
+        runs = [("GET /v1/health (baseline)", f"{base}/v1/health", 32, ""),
+                ("POST /v1/routes, cached", f"{base}/v1/routes", 32, _bodies(tmp / "cached.txt", [CACHED])),
+                ("POST /v1/routes, uncached random pairs", f"{base}/v1/routes", 32,
+                 _bodies(tmp / "pairs.txt", [{"points": p, "profile": PROFILE} for p in pairs])),
+                ("GET circuit GPX (TPN-style course)", base + CIRCUIT_GPX, 32, ""),
+                ("race morning: 1,000 connections, one race GPX", base + RACE_GPX, 1000, "")]
+        rows = []
+        for label, url, conns, script in runs:
+            s = wrk(url, conns, script, tmp)
+            rows.append(f"| {label} | {conns} | {s['requests']:,} | {s['errors']} | {s['rps']:,.0f} | "
+                        f"{s['p50']:.1f} | {s['p99']:.1f} |")
+        return rows
+    finally:
+        served.stop()
+
+
+def run(cfg: Settings) -> str:
+    graph, _, _ = load_or_build(cfg, BuildRequest())
+    engine = Engine(graph, cfg.cache_dir)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        pairs = random_pairs(cfg, n=8000, seed=SEED)
+        route_rows = route_against_search(graph, engine)
+        site_rows = sites_against_networkx(cfg, graph, engine)
+        p50, profile_rows = request_profile(cfg, pairs, tmp)
+        del engine, graph
+        start_rows = [start_and_memory(cfg, tmp, n) for n in (2, 4)]
+        load_rows = load(cfg, tmp, pairs[100:])
+    return "\n".join([
+        "## Throughput (issue 19)",
+        "",
+        "`python -m bench.run throughput`.",
+        "",
+        f"### `route()` against the search ({PAIRS} random basin node pairs, seed {SEED}, {PROFILE}, one process)",
+        "",
+        "| what | p50 (ms) | p95 (ms) | ratio |",
+        "|---|---|---|---|",
+        *route_rows,
+        "",
+        "### The 17 site pairs: `route()` against networkx's `bidirectional_dijkstra` (same arcs, same integer "
+        "weights; route() median of 5, networkx once)",
+        "",
+        "| pair | km | route() (ms) | networkx (ms) | networkx / route() |",
+        "|---|---|---|---|---|",
+        *site_rows,
+        "",
+        f"### One uncached `POST /v1/routes` in process (Flask test client, real Redis, 40 random pairs): p50 "
+        f"{p50:.1f} ms",
+        "",
+        "| part (cProfile, cumulative) | share of the request |",
+        "|---|---|",
+        *profile_rows,
+        "",
+        "### Worker start and memory (`python -m api.serve --workers N`, preloaded gunicorn, the whole basin)",
+        "",
+        "| workers | launch to the first route (s) | RSS per worker (MB) | RSS total | PSS per worker (MB) | "
+        "PSS total |",
+        "|---|---|---|---|---|---|",
+        *start_rows,
+        "",
+        f"### Load: wrk 4.1 (2 threads, {WRK_S} s each) on the loopback against `python -m api.serve` (nginx, "
+        "gunicorn 2 workers × 8 threads, Redis), all on this machine's 2 cores",
+        "",
+        "| scenario | connections | requests | errors | req/s | p50 (ms) | p99 (ms) |",
+        "|---|---|---|---|---|---|---|",
+        *load_rows,
+    ])

@@ -1,0 +1,103 @@
+"""The fast request path (issue 19) gives what the slow one gave: the same JSON as the schemas' dump, the same
+route pieces, maneuvers and climbs as the per-piece code, the same POIs along a route as a whole-line search."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+
+from api.responses import RouteCollectionSchema, RouteFeatureSchema, dump_result
+from gpx_exports import route_feature
+from poi_data import attach_pois
+from routing import geo
+from routing import route as R
+from routing.core import cut_line, hysteresis_walk
+from routing.instructions import instructions_for
+
+pytestmark = pytest.mark.slow
+
+LOUVRE, BASE_11_19, LEWARDE = (2.80437, 50.43061), (2.78975, 50.44406), (3.1691, 50.3369)
+
+
+def _pairs(graph, n: int, seed: int) -> list[list[tuple[float, float]]]:
+    rng = np.random.default_rng(seed)
+    return [[(float(graph.node_lon[a]), float(graph.node_lat[a])), (float(graph.node_lon[b]), float(graph.node_lat[b]))]
+            for a, b in rng.integers(0, graph.n_nodes, size=(n, 2))]
+
+
+def _old_piece_points(graph, piece) -> np.ndarray:
+    """A piece's points one piece at a time, as build_route made them before the gather."""
+    e = piece.arc >> 1
+    pts = graph.geom_points()[graph.geom_offsets[e]:graph.geom_offsets[e + 1]]
+    pts = pts[::-1] if piece.arc & 1 else pts
+    return pts if piece.lo <= 0.0 and piece.hi >= 1.0 else np.array(cut_line(pts.tolist(), piece.lo, piece.hi))
+
+
+def test_the_gathered_pieces_bearings_and_runs_make_the_per_piece_maneuvers(basin_graph, basin_engine):
+    checked = 0
+    for k, pts in enumerate(_pairs(basin_graph, 60, 3)):
+        if k % 3 == 0:
+            pts = [pts[0], LOUVRE, pts[1]]  # a via point: cut pieces inside the route
+        profile = ("bike", "walk", "trail")[k % 3]
+        legs = basin_engine.legs(basin_engine.snap(pts), profile, basin_engine.query(profile),
+                                 basin_engine.weights(profile).cost_ms)
+        pieces = [p for leg in legs for p in leg.pieces]
+        chunks = [_old_piece_points(basin_graph, p) for p in pieces]
+        points, offsets = R.gather_pieces(basin_graph, pieces)
+        assert np.array_equal(points, np.vstack(chunks))
+        arcs = np.array([p.arc for p in pieces])
+        lengths = basin_graph.edge_length[arcs >> 1] * np.array([p.hi - p.lo for p in pieces])
+        sizes = [len(leg.pieces) for leg in legs]
+        by_piece = instructions_for(R.way_keys(basin_graph), pieces, chunks, lengths, sizes)
+        at_once = instructions_for(R.way_keys(basin_graph), pieces, R.PiecePoints(points, offsets), lengths, sizes,
+                                   bearings=R.piece_bearings(points, offsets),
+                                   runs=R.way_runs(basin_graph, arcs, sizes))
+        assert at_once == by_piece
+        assert len(by_piece) > 2 and any(i["modifier"] for i in by_piece)
+        checked += 1
+    assert checked == 60
+
+
+def test_the_hysteresis_on_turning_points_counts_every_climb():
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        z = np.round(np.cumsum(rng.normal(0, 2, size=rng.integers(2, 400))), 1)
+        z[rng.integers(0, len(z), size=len(z) // 4)] = z[0]  # plateaus and repeats
+        assert R.climbs_with_hysteresis(z, 5.0) == hysteresis_walk(z.tolist(), 5.0, None)
+    assert R.turning_points(np.array([1.0, 2, 2, 3, 1, 1, 0, 4])).tolist() == [1.0, 3, 0, 4]
+
+
+def _whole_line_hits(catalogue, coords, corridor_m=150.0) -> set[tuple[str, float]]:
+    """POIs and distances by the former search: every hit against the whole route line."""
+    x, y = geo.to_metric(coords[:, 0], coords[:, 1])
+    line = shapely.LineString(np.column_stack([x, y]))
+    idx = catalogue._shape_tree.query(line, predicate="dwithin", distance=corridor_m)
+    dist = shapely.distance(catalogue._shapes[idx], line)
+    return {(catalogue.pois[i]["id"], round(float(d), 1)) for i, d in zip(idx, dist)}
+
+
+def test_pois_along_a_route_are_those_of_a_whole_line_search_in_route_order(basin_engine, catalogue):
+    hits = 0
+    for pts in [[LOUVRE, LEWARDE], [LOUVRE, BASE_11_19], *_pairs(basin_engine.graph, 20, 4)]:
+        route = basin_engine.route(pts, "trail")[0]
+        along = catalogue.along(route.coordinates)
+        assert {(h.poi["id"], h.distance_m) for h in along} == _whole_line_hits(catalogue, route.coordinates)
+        marks = [h.along_m for h in along]
+        assert marks == sorted(marks) and all(0 <= m <= route.distance_m * 1.01 for m in marks)
+        hits += len(along)
+    assert hits > 100
+
+
+def test_the_fast_dump_is_the_schemas_dump(basin_engine, catalogue):
+    routes = basin_engine.route([LOUVRE, BASE_11_19, LEWARDE], "bike", 2)
+    for r in routes:
+        attach_pois(r, catalogue)
+    one = route_feature(routes[0])
+    assert one["properties"]["pois"] and len(one["properties"]["instructions"]) > 10
+    assert dump_result(one) == RouteFeatureSchema().dump(one)
+    many = {"type": "FeatureCollection", "features": [route_feature(r) for r in routes], "total": {"routes": 3}}
+    assert dump_result(many) == RouteCollectionSchema().dump(many)
+    stray = route_feature(routes[0])
+    stray["properties"]["instructions"][0]["debug"] = 1  # a field the schema does not declare is dropped as before
+    assert "debug" not in dump_result(stray)["properties"]["instructions"][0]
