@@ -54,6 +54,9 @@ test-fast: install
 BENCH_STAMP := $(VENV)/.bench-stamp
 
 $(BENCH_STAMP): $(STAMP)
+	@# wrk, the compiled load generator of the throughput section (Debian's package, as root)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+	  --no-install-recommends wrk >/dev/null; } || echo "galibot: wrk is missing (apt-get install wrk as root)"
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 

@@ -80,11 +80,14 @@ class RoutePropertiesSchema(Schema):
     cavalier_share = Num(required=True)
     ev5_share = Num(required=True)
     data_version = Str(required=True)
-    elevation_profile = fields.List(fields.List(Num()), required=True, metadata={"description": "[m, elevation]"})
+    elevation_profile = fields.List(fields.List(Num()), metadata={
+        "description": "[m, elevation]; always there but where a route request's details leaves it out"})
     way_types = fields.Dict(keys=Str(), values=Num(), required=True, metadata={"description": "metres by way type"})
     legs = fields.List(fields.Nested(LegSchema), required=True)
-    instructions = fields.List(fields.Nested(InstructionSchema), required=True)
-    pois = fields.List(fields.Nested(RoutePOISchema), required=True)
+    instructions = fields.List(fields.Nested(InstructionSchema), metadata={
+        "description": "always there but where a route request's details leaves them out"})
+    pois = fields.List(fields.Nested(RoutePOISchema), metadata={
+        "description": "always there but where a route request's details leaves them out"})
     attribution = Str(required=True)
     overlap_with_best = Num(metadata={"description": "alternatives: the share shared with the best route"})
     target_m = Num(metadata={"description": "round trips and trails: the length asked for"})

@@ -6,7 +6,7 @@ import json
 
 import shapely
 from flask import Blueprint
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
 from gpx_exports import route_feature
 from poi_data import attach_pois
@@ -20,6 +20,8 @@ from .places import CORRIDOR_M, Place, stop
 from .results import cached_post
 
 bp = Blueprint("routes", __name__, url_prefix="/v1/routes")
+#: The parts of a route a client may leave out (``details``), the costly ones: maneuvers, POIs, the profile.
+DETAILS = ("instructions", "pois", "elevation_profile")
 
 
 class RouteRequestSchema(Schema):
@@ -31,6 +33,16 @@ class RouteRequestSchema(Schema):
     avoid = fields.Dict(load_default=None, allow_none=True,
                         metadata={"description": "a GeoJSON Polygon or MultiPolygon the route must not enter"})
     lang = fields.String(validate=validate.OneOf(LANGUAGES))
+    details = fields.List(fields.String(validate=validate.OneOf(DETAILS)), load_default=list(DETAILS),
+                          metadata={"description": "the route's details to compute: instructions, pois and "
+                                                   "elevation_profile (all by default); live re-routing asks for "
+                                                   "none ([]), for the line and the figures only"})
+
+    @post_load
+    def _details_in_order(self, data: dict, **_) -> dict:
+        """The details as a set in one order: the same request is one cache entry however they are listed."""
+        data["details"] = [d for d in DETAILS if d in data["details"]]
+        return data
 
     @validates("avoid")
     def _avoid(self, value: dict | None, **_) -> None:
@@ -50,14 +62,25 @@ def _avoid_geometry(value: dict | None) -> shapely.Geometry | None:
 def _compute(args: dict) -> dict:
     state = service()
     places = [stop(p, f"points[{i}]") for i, p in enumerate(args["points"])]
+    details = args["details"]
     routes = state.engine.route([(p.lon, p.lat) for p in places], args["profile"], args["alternatives"],
-                                _avoid_geometry(args["avoid"]), names=[p.name for p in places])
-    for r in routes:
-        attach_pois(r, state.catalogue, CORRIDOR_M)
+                                _avoid_geometry(args["avoid"]), names=[p.name for p in places],
+                                instructions="instructions" in details)
+    if "pois" in details:
+        for r in routes:
+            attach_pois(r, state.catalogue, CORRIDOR_M)
+    features = [_with_details(route_feature(r), details) for r in routes]
     if args["alternatives"] == 0:
-        return route_feature(routes[0])
-    return {"type": "FeatureCollection", "features": [route_feature(r) for r in routes],
-            "total": {"routes": len(routes)}}
+        return features[0]
+    return {"type": "FeatureCollection", "features": features, "total": {"routes": len(routes)}}
+
+
+def _with_details(feature: dict, details: list[str]) -> dict:
+    """The Feature without the details the client left out (absent, not empty: an empty list means none found)."""
+    for name in DETAILS:
+        if name not in details:
+            del feature["properties"][name]
+    return feature
 
 
 @bp.post("")

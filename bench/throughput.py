@@ -15,6 +15,7 @@ import json
 import pstats
 import re
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -173,7 +174,7 @@ request = function()
 end
 """
 WRK_DONE = """done = function(summary, latency, requests)
-  io.write(string.format("GALIBOT %%d %%d %%d %%d %%d %%d %%f %%f %%f\\n", summary.requests, summary.errors.connect,
+  io.write(string.format("GALIBOT %d %d %d %d %d %d %f %f %f\\n", summary.requests, summary.errors.connect,
     summary.errors.read, summary.errors.write, summary.errors.status, summary.errors.timeout,
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.requests / (summary.duration / 1e6)))
 end
@@ -227,10 +228,14 @@ def run(cfg: Settings) -> str:
         tmp = Path(tmp_name)
         pairs = random_pairs(cfg, n=8000, seed=SEED)
         route_rows = route_against_search(graph, engine)
+        print("throughput: route() against the search", *route_rows, sep="\n", file=sys.stderr)
         site_rows = sites_against_networkx(cfg, graph, engine)
+        print("throughput: the 17 site pairs", *site_rows, sep="\n", file=sys.stderr)
         p50, profile_rows = request_profile(cfg, pairs, tmp)
+        print(f"throughput: one request p50 {p50:.1f} ms", *profile_rows, sep="\n", file=sys.stderr)
         del engine, graph
         start_rows = [start_and_memory(cfg, tmp, n) for n in (2, 4)]
+        print("throughput: workers", *start_rows, sep="\n", file=sys.stderr)
         load_rows = load(cfg, tmp, pairs[100:])
     return "\n".join([
         "## Throughput (issue 19)",

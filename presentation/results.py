@@ -68,8 +68,12 @@ def _named(place: dict | None, w: Words, lookup: POILookup) -> dict | None:
 
 
 def _route_properties(props: dict, w: Words, lookup: POILookup) -> dict:
-    return {**props, "instructions": worded(props.get("instructions") or [], w),
-            "pois": [_route_poi(p, w, lookup) for p in props.get("pois") or []]}
+    out = dict(props)
+    if "instructions" in props:  # a client may have left them out (``details``)
+        out["instructions"] = worded(props["instructions"] or [], w)
+    if "pois" in props:
+        out["pois"] = [_route_poi(p, w, lookup) for p in props["pois"] or []]
+    return out
 
 
 def _plan_properties(props: dict, w: Words, lookup: POILookup, distance_m: float) -> dict:

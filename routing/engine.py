@@ -147,10 +147,11 @@ class Engine:
 
     def route(self, points: list[tuple[float, float]], profile: str = DEFAULT_PROFILE, alternatives: int = 0,
               avoid: shapely.Geometry | None = None, *,
-              names: Sequence[str | None] = ()) -> list[Route]:
+              names: Sequence[str | None] = (), instructions: bool = True) -> list[Route]:
         """The best route through ``points`` (start, vias, end), then up to ``alternatives`` others.
 
-        ``names`` name the points that are places (the arrival instructions say them).
+        ``names`` name the points that are places (the arrival instructions say them); without ``instructions``
+        the routes have none (live re-routing needs the line and the figures only).
         """
         get_profile(profile)
         if len(points) < 2:
@@ -164,11 +165,11 @@ class Engine:
             cost = self._avoid_costs(avoid, points, cost)
             query = rk.CCHQuery(self.custom_metric(cost))
         legs = self.legs(snaps, profile, query, cost, avoid is not None)
-        best = build_route(self.graph, weights, legs, points, profile, names=names)
+        best = build_route(self.graph, weights, legs, points, profile, names=names, instructions=instructions)
         routes = [best]
         if alternatives and len(points) == 2:
             routes += self._alternatives(snaps, profile, cost, legs[0], best, alternatives, weights, points,
-                                         names)
+                                         names, instructions=instructions)
         return routes
 
     def route_through(self, snaps: list[Snap], points: list, profile: str, *,
@@ -204,7 +205,7 @@ class Engine:
         return out
 
     def _alternatives(self, snaps, profile, cost, best: Leg, best_route: Route, wanted: int, weights, points,
-                      names) -> list[Route]:
+                      names, *, instructions: bool = True) -> list[Route]:
         """Other good routes by the penalty method: penalise the arcs found so far and search again."""
         penalised = cost.copy()
         metric = self.custom_metric(penalised)
@@ -223,7 +224,8 @@ class Engine:
             true_leg = leg.priced(cost)
             if true_leg.cost_ms > settings.ALT_MAX_DETOUR * best.cost_ms:
                 break
-            route = build_route(self.graph, weights, [true_leg], points, profile, names=names)
+            route = build_route(self.graph, weights, [true_leg], points, profile, names=names,
+                                instructions=instructions)
             shared = [route.overlap_with(r) for r in [best_route, *out]]
             if max(shared) <= settings.ALT_MAX_OVERLAP:
                 route.overlap = round(shared[0], 3)

@@ -271,9 +271,20 @@ class PiecePoints:
         return self.points[self.offsets[k]:self.offsets[k + 1]]
 
 
+def _maneuvers(graph: CompiledGraph, pieces: list[Piece], points: np.ndarray, offsets: np.ndarray,
+               lengths: np.ndarray, legs: list[Leg], profile: str, names: Sequence[str | None]) -> list[dict]:
+    """The route's maneuvers, from the gathered pieces: bearings and way runs found as arrays."""
+    sizes = [len(leg.pieces) for leg in legs]
+    arcs = np.fromiter((p.arc for p in pieces), dtype=np.int64, count=len(pieces))
+    return instructions_for(way_keys(graph), pieces, PiecePoints(points, offsets), lengths, sizes,
+                            push=pushed_subclasses(profile), names=names, bearings=piece_bearings(points, offsets),
+                            runs=way_runs(graph, arcs, sizes))
+
+
 def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], points: list, profile: str, *,
-                names: Sequence[str | None] = ()) -> Route:
-    """Assemble the full result of a path made of legs; ``names`` name its points (start, vias, end) if known."""
+                names: Sequence[str | None] = (), instructions: bool = True) -> Route:
+    """Assemble the full result of a path made of legs; ``names`` name its points (start, vias, end) if known.
+    Without ``instructions`` (a client re-routing live needs only the line and the figures) none are made."""
     pieces = [p for leg in legs for p in leg.pieces]
     arcs = np.fromiter((p.arc for p in pieces), dtype=np.int64, count=len(pieces))
     share = np.fromiter((p.hi - p.lo for p in pieces), dtype=float, count=len(pieces))
@@ -301,10 +312,7 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
         way_types=_way_types(graph, arcs, lengths),
         cavalier_share=on(graph.edge_cavalier),
         ev5_share=on(graph.edge_ev5),
-        instructions=instructions_for(way_keys(graph), pieces, PiecePoints(points, offsets), lengths,
-                                      [len(leg.pieces) for leg in legs], push=pushed_subclasses(profile), names=names,
-                                      bearings=piece_bearings(points, offsets),
-                                      runs=way_runs(graph, arcs, [len(leg.pieces) for leg in legs])),
+        instructions=_maneuvers(graph, pieces, points, offsets, lengths, legs, profile, names) if instructions else [],
         legs=leg_info,
         arcs=arcs.tolist(),
         arc_lengths=lengths.tolist(),

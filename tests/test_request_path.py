@@ -14,6 +14,7 @@ from routing import geo
 from routing import route as R
 from routing.core import cut_line, hysteresis_walk
 from routing.instructions import instructions_for
+from tests.conftest import assert_problem
 
 pytestmark = pytest.mark.slow
 
@@ -101,3 +102,25 @@ def test_the_fast_dump_is_the_schemas_dump(basin_engine, catalogue):
     stray = route_feature(routes[0])
     stray["properties"]["instructions"][0]["debug"] = 1  # a field the schema does not declare is dropped as before
     assert "debug" not in dump_result(stray)["properties"]["instructions"][0]
+
+
+def test_a_client_asks_only_the_details_it_needs(client):
+    full = client.post("/v1/routes", json={"points": [LOUVRE, LEWARDE], "lang": "fr"}).get_json()
+    bare = client.post("/v1/routes", json={"points": [LOUVRE, LEWARDE], "details": [], "lang": "fr"})
+    assert bare.status_code == 200
+    bare = bare.get_json()
+    assert bare["geometry"] == full["geometry"]
+    for figure in ("distance_m", "duration_s", "ascent_m", "descent_m", "ev5_share", "cavalier_share"):
+        assert bare["properties"][figure] == full["properties"][figure]
+    assert not {"instructions", "pois", "elevation_profile"} & bare["properties"].keys()
+    assert len(bare["links"]["self"]) > 10 and bare["links"]["self"] != full["links"]["self"]  # its own result
+    pois = client.post("/v1/routes", json={"points": [LOUVRE, LEWARDE], "details": ["pois", "pois"]}).get_json()
+    assert [p["id"] for p in pois["properties"]["pois"]] == [p["id"] for p in full["properties"]["pois"]]
+    assert "instructions" not in pois["properties"]
+    gpx = client.post("/v1/routes?format=gpx", json={"points": [LOUVRE, LEWARDE], "details": []})
+    assert gpx.status_code == 200 and b"<trk>" in gpx.data
+
+
+def test_an_unknown_detail_is_refused_naming_the_field(client):
+    resp = client.post("/v1/routes", json={"points": [LOUVRE, LEWARDE], "details": ["weather"]})
+    assert "instructions, pois, elevation_profile" in assert_problem(resp, 422, "details[0]")["detail"]
