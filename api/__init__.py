@@ -62,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ``GALIBOT_EXPORT_MAX_BYTES`` (the export store's cap; env ``GALIBOT_EXPORT_MAX_MB``, default 1 GiB),
     ``GALIBOT_CORS_ORIGINS`` (browser origins allowed to call ``/v1``, comma-separated or ``*``; default none),
     ``GALIBOT_NODE_MODULES`` (where ``npm ci`` put the page's packages; default the project's ``node_modules``),
+    ``GALIBOT_JOBS`` (``queue``: heavy requests go to RQ workers, api/jobs.py; default ``inline``),
     ``GALIBOT_SECRET`` (signs device tokens; default: a random one kept in ``<cache dir>/secret``),
     ``GALIBOT_SETTINGS`` (a routing Settings), ``GALIBOT_GRAPH`` (an already loaded graph, for tests) and
     ``GALIBOT_LOAD_GATE`` (a ``threading.Event`` the loader waits for, so a test sees the loading state).
@@ -76,6 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         GALIBOT_SECRET=os.environ.get("GALIBOT_SECRET"),
         GALIBOT_CORS_ORIGINS=os.environ.get("GALIBOT_CORS_ORIGINS"),
         GALIBOT_NODE_MODULES=os.environ.get("GALIBOT_NODE_MODULES"),
+        GALIBOT_JOBS=os.environ.get("GALIBOT_JOBS", "inline"),
         GALIBOT_EXPORT_MAX_BYTES=int(float(os.environ.get("GALIBOT_EXPORT_MAX_MB", DEFAULT_MAX_BYTES / 2**20)) * 2**20),
         JSON_SORT_KEYS=False,
     )
@@ -98,6 +100,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         devices,
         health,
         isochrones,
+        jobs,
         network,
         openapi,
         planner,
@@ -117,7 +120,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = (config or {}).get("MAX_CONTENT_LENGTH") or MAX_GPX_BYTES + 1024 * 1024
     for blueprint in (health.bp, pois.bp, routes.bp, tours.bp, roundtrips.bp, trails.bp, isochrones.bp, circuits.bp,
                       results.bp, races.bp, bundles.bp, tiles.bp, network.bp, devices.bp, trips.bp, openapi.bp,
-                      planner.bp):
+                      planner.bp, jobs.bp):
         app.register_blueprint(blueprint)
     init_cors(app)
     app.extensions["galibot.limiter"] = init_limits(app)

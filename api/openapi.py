@@ -26,6 +26,7 @@ from . import (
     devices,
     health,
     isochrones,
+    jobs,
     pois,
     races,
     results,
@@ -203,7 +204,7 @@ OPERATION_IDS = {
     ("/v1/races/{race_id}", "get"): "getRace",
     ("/v1/tiles/{z}/{x}/{y}.mvt", "get"): "getTile", ("/v1/tiles/tiles.json", "get"): "getTileJson",
     ("/v1/tiles/style.json", "get"): "getMapStyle", ("/v1/pois/themes", "get"): "listThemes",
-    ("/v1/network/{kind}.geojson", "get"): "getNetwork",
+    ("/v1/network/{kind}.geojson", "get"): "getNetwork", ("/v1/jobs/{job_id}", "get"): "getJob",
 }
 
 
@@ -226,6 +227,17 @@ def _post(summary: str, schema, codes: tuple[int, ...] = PLANNED) -> dict:
     """A planner's POST: a JSON body, the file options, a route result (GeoJSON or GPX)."""
     return {"post": {"summary": summary, "parameters": _query(results.FileOptionsSchema), "requestBody": _body(schema),
                      "responses": _responses(ROUTE_RESULT, codes, gpx=True)}}
+
+
+def _queued(op: dict) -> dict:
+    """A planner whose heavy requests a server with a job queue answers ``202 Accepted`` (api/jobs.py)."""
+    op["post"]["responses"]["202"] = {
+        "description": "queued (a server with RQ workers, as make run starts): a worker computes the result; "
+                       "poll the job at Location",
+        "headers": {"Location": {"schema": {"type": "string"}, "description": "the job: /v1/jobs/<id>"},
+                    "Retry-After": {"schema": {"type": "integer"}, "description": "seconds before asking"}},
+        "content": {"application/json": {"schema": jobs.JobSchema}}}
+    return op
 
 
 def operations() -> dict[str, dict]:
@@ -367,9 +379,15 @@ def core_operations() -> dict[str, dict]:
                                                               media="application/json")}},
         "/v1/routes": post("A to B (and vias) with alternatives and avoid areas", routes.RouteRequestSchema,
                            (400, 404, 415, 422, 503)),
-        "/v1/tours": post("Visit stops in the best order, optionally in days ending near lodging", tours.TourSchema),
+        "/v1/tours": _queued(post("Visit stops in the best order, optionally in days ending near lodging",
+                                  tours.TourSchema)),
         "/v1/roundtrips": post("Up to 3 loops of a length or duration from a start", roundtrips.RoundTripSchema),
-        "/v1/trails": post("A trail-running course over N terril summits", trails.TrailSchema),
+        "/v1/trails": _queued(post("A trail-running course over N terril summits", trails.TrailSchema)),
+        "/v1/jobs/{job_id}": {"get": {
+            "summary": "A queued request: its status and progress, then its result's links or its problem",
+            "parameters": [{**_path("job_id", "from the Location of a 202 answer"),
+                            "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}],
+            "responses": _json(jobs.JobSchema, (404, 503))}},
         "/v1/isochrones": {"get": {"summary": "The area reachable within each number of minutes",
                                    "parameters": _query(isochrones.IsochroneQuerySchema),
                                    "responses": _responses(IsochroneCollectionSchema, (400, 422, 429, 503))}},

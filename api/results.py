@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import orjson
+import redis
 from flask import Blueprint, Response, current_app, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -31,7 +32,7 @@ from presentation import SHEET_LANGUAGE, Words, render_result, words
 from routing.io import code_version
 from routing.profiles import DEFAULT_PROFILE, PROFILES
 
-from . import cache
+from . import cache, jobs
 from .common import PatternText, json_body, language, load, service
 from .errors import APIProblem
 from .places import commune_of
@@ -153,11 +154,14 @@ def picture_size(opts: dict) -> tuple[int, int]:
 
 #: What every file option is when not given (a stored file's name only hashes the options that differ).
 DEFAULT_FILE_OPTIONS = FileOptionsSchema().load({})
+#: One instance, for every request: a schema instance copies its fields when made, which cost more than the load
+#: on a cached route (marshmallow's loads do not change the instance).
+FILE_OPTIONS = FileOptionsSchema(unknown=EXCLUDE)
 
 
 def file_options() -> dict:
     """The validated delivery options; ``format`` falls back to the Accept header."""
-    opts = load(FileOptionsSchema(unknown=EXCLUDE), request.args.to_dict())  # the endpoint's own args share the query
+    opts = load(FILE_OPTIONS, request.args.to_dict())  # the endpoint's own args share the query
     if opts.get("format") is None:
         offered = ["application/json", *(FORMATS[f] for f in FILE_FORMATS if f != "geojson")]
         best = request.accept_mimetypes.best_match(offered)
@@ -193,13 +197,23 @@ def neutral_body(key: str, compute: Callable[[], dict]) -> tuple[bytes, bool, bo
     body = _store().get(key, ".json")
     if body is not None:
         return body, True, True
+    body, keep = computed_body(key, compute)
+    store_job_body(key, body, keep=keep)
+    return body, False, keep
+
+
+def computed_body(key: str, compute: Callable[[], dict]) -> tuple[bytes, bool]:
+    """(language-neutral JSON body, worth keeping) of a result computed now: in the request, or on a worker."""
     result = dump_result(compute())
     result["links"] = links(key)
-    body = to_json(result)
-    if (result.get("properties") or {}).get("deadline_hit"):
-        return body, False, False  # cut by the wall clock, so not what the same request gives on an idle machine
-    _store().put(key, ".json", body)
-    return body, False, True
+    # a result cut by the wall clock is not what the same request gives on an idle machine: not kept
+    return to_json(result), not (result.get("properties") or {}).get("deadline_hit")
+
+
+def store_job_body(key: str, body: bytes, *, keep: bool) -> None:
+    """Keep a computed body in the export store under its key (once: a stored one is left as it is)."""
+    if keep:
+        _store().put(key, ".json", body)
 
 
 def to_json(value) -> bytes:
@@ -227,9 +241,14 @@ def worded_body(key: str, neutral: bytes, lang: str) -> bytes:
     return body
 
 
+def result_key(endpoint: str, params: dict) -> str:
+    """A result's key: its endpoint and parameters, the data version and the code that makes results."""
+    return gx.export_key(endpoint, params, f"{service().graph.data_version}+{results_code()}")
+
+
 def result_body(endpoint: str, params: dict, compute: Callable[[], dict], lang: str) -> tuple[str, bytes, bool]:
     """(key, JSON body in ``lang``, served from a cache) of a result: from Redis, else the store, else computed."""
-    key = gx.export_key(endpoint, params, f"{service().graph.data_version}+{results_code()}")
+    key = result_key(endpoint, params)
     body = cache.get(_rendering_key(key, lang))
     if body is not None:
         return key, body, True
@@ -262,10 +281,33 @@ def serve_result(endpoint: str, params: dict, compute: Callable[[], dict], expli
     """A computed result in the format asked for (JSON, GeoJSON, GPX, PDF, PNG or SVG), in the reader's language."""
     opts = file_options()
     lang = reader_language(explicit_lang, opts)
+    queued = _queued(endpoint, params, lang)
+    if queued is not None:
+        return queued
     key, body, cached = result_body(endpoint, params, compute, lang)
     if opts["format"] in FILE_FORMATS:
         return _file(key, lambda: body, opts, cached, lang)
     return _in_language(cache.respond(body, "application/geo+json", cached))
+
+
+def _queued(endpoint: str, params: dict, lang: str) -> Response | None:
+    """``202 Accepted`` and the job, for a heavy request not computed yet; None to answer in the request.
+
+    The planner's own checks run first, so an impossible request is refused at once. With Redis down, the
+    request is computed in place, as without a queue.
+    """
+    heavy = jobs.heavy_job(endpoint, params)
+    if heavy is None:
+        return None
+    key = result_key(endpoint, params)
+    if cache.get(_rendering_key(key, lang)) is not None or _store().has(key, ".json"):
+        return None
+    heavy.check(params)
+    try:
+        return jobs.submit(key, endpoint, params)
+    except redis.RedisError as exc:
+        current_app.logger.warning("galibot: the job queue is unreachable (%s); computing in the request", exc)
+        return None
 
 
 def _in_language(resp: Response) -> Response:

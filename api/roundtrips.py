@@ -55,7 +55,11 @@ def _roundtrips(args: dict) -> dict:
                       deadline_hit=any(lp.deadline_hit for lp in loops))
 
 
+#: The request schema, made once (see results.FILE_OPTIONS).
+ROUNDTRIP_REQUEST = RoundTripSchema()
+
+
 @bp.post("/roundtrips")
 def post_roundtrips():
     """Up to 3 loops of a target length from a start, reproducible with ``seed``."""
-    return cached_post("roundtrips", RoundTripSchema(), _roundtrips)
+    return cached_post("roundtrips", ROUNDTRIP_REQUEST, _roundtrips)

@@ -83,7 +83,11 @@ def _with_details(feature: dict, details: list[str]) -> dict:
     return feature
 
 
+#: The request schema, made once (see results.FILE_OPTIONS).
+ROUTE_REQUEST = RouteRequestSchema()
+
+
 @bp.post("")
 def post_route():
     """Compute a route (a Feature), or the best and its alternatives (a FeatureCollection)."""
-    return cached_post("routes", RouteRequestSchema(), _compute)
+    return cached_post("routes", ROUTE_REQUEST, _compute)

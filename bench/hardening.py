@@ -272,10 +272,14 @@ def worst_rows(worst: dict[str, dict]) -> list[str]:
 
 
 class Served:
-    """``python -m api.serve`` on the whole basin (nginx, ``workers`` × 8 threads) with its own capped Redis."""
+    """``python -m api.serve`` on the whole basin (nginx, ``workers`` × 8 threads) with its own capped Redis.
+
+    ``job_workers`` RQ workers take the heavy requests; none by default, so what a request costs is measured in
+    the request (``make run`` starts one: bench.throughput measures the jobs).
+    """
 
     def __init__(self, cfg: Settings, tmp: Path, *, export_max_mb: float = 1024, redis_maxmemory: str = "256mb",
-                 limits: bool = False, log: Path | None = None, workers: int = 2) -> None:
+                 limits: bool = False, log: Path | None = None, workers: int = 2, job_workers: int = 0) -> None:
         self.redis = EmbeddedRedis(tmp / "redis", appendfsync="always", maxmemory=redis_maxmemory).start()
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -286,7 +290,8 @@ class Served:
             env.update(UNLIMITED)
         self.export_dir = tmp / "exports"
         self.proc = subprocess.Popen([sys.executable, "-m", "api.serve", "--port", str(self.port),
-                                      "--workers", str(workers)], cwd=ROOT, env=env,
+                                      "--workers", str(workers), "--job-workers", str(job_workers)],
+                                     cwd=ROOT, env=env,
                                      stdout=subprocess.DEVNULL,
                                      stderr=log.open("wb") if log else subprocess.DEVNULL)
         deadline = time.monotonic() + 600

@@ -12,12 +12,17 @@ from __future__ import annotations
 import cProfile
 import dataclasses
 import json
+import os
 import pstats
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import networkx as nx
@@ -139,6 +144,46 @@ def request_profile(cfg: Settings, pairs: list, tmp: Path) -> tuple[float, list[
     return _ms(times, 50), rows
 
 
+#: The phases of a trail course, as (label, function name in routing/planners/trail.py or engine.py).
+TRAIL_PARTS = (("candidate summits and the planner's checks", "trail.py", "trail_candidates"),
+               ("cost matrix between start and candidates (CCH)", "trail.py", "cost_matrix"),
+               ("greedy hint and sparse arcs", "trail.py", "greedy_course"),
+               ("leg lengths of the kept arcs", "trail.py", "leg_lengths"),
+               ("CP-SAT solve", "trail.py", "solve_prize_circuit"),
+               ("the course routed through its sequence", "engine.py", "route_through"))
+
+
+def trail_course(cfg: Settings, engine: Engine) -> list[str]:
+    """The TPN-style course (Louvre-Lens, 110 km, 20 terrils) at the named circuits' budget and at the API request's,
+    three times each: wall time, where it goes, and whether the three courses are the same."""
+    from routing import settings
+    from routing.planners.tour import Stop
+    from routing.planners.trail import plan_trail
+
+    start = Stop(*landmarks.locate(cfg, engine.graph, ("louvre_lens",))["louvre_lens"])
+    rows = []
+    for label, budget in (("circuit budget (`TRAIL_TIME_LIMIT_S`)", settings.TRAIL_TIME_LIMIT_S),
+                          ("API request budget (`TRAIL_REQUEST_LIMIT_S`)", settings.TRAIL_REQUEST_LIMIT_S)):
+        times, courses, prof = [], set(), cProfile.Profile()
+        for _ in range(3):
+            t0 = time.perf_counter()
+            prof.enable()
+            c = plan_trail(engine, start, 110_000, 20, time_limit_s=budget, workers=cfg.workers)
+            prof.disable()
+            times.append(time.perf_counter() - t0)
+            courses.add((tuple(s["number"] for s in c.summits), round(c.route.distance_m), round(c.route.ascent_m)))
+        stats = pstats.Stats(prof).stats
+        spent = {part: sum(v[3] for k, v in stats.items() if k[0].endswith(path) and k[2] == func) / 3
+                 for part, path, func in TRAIL_PARTS}
+        parts = ", ".join(f"{part} {seconds:.2f} s" for part, seconds in spent.items())
+        summits, metres, ascent = next(iter(courses))
+        wall = f"{np.median(times):.1f} ({min(times):.1f}–{max(times):.1f})"
+        rows.append(f"| {label}: {budget:g} deterministic s | {wall} | "
+                    f"{metres / 1000:.1f} km, {ascent} m D+, {len(summits)} terrils | "
+                    f"{'identical' if len(courses) == 1 else f'{len(courses)} different'} | {parts} |")
+    return rows
+
+
 def worker_memory(served: Served) -> tuple[list[int], list[int]]:
     """(RSS, PSS) in MB of each gunicorn worker: PSS counts the pages shared after the fork once between them."""
     rss, pss = [], []
@@ -208,7 +253,9 @@ def load(cfg: Settings, tmp: Path, pairs: list) -> list[str]:
         runs = [("GET /v1/health (baseline)", f"{base}/v1/health", 32, ""),
                 ("POST /v1/routes, cached", f"{base}/v1/routes", 32, _bodies(tmp / "cached.txt", [CACHED])),
                 ("POST /v1/routes, uncached random pairs", f"{base}/v1/routes", 32,
-                 _bodies(tmp / "pairs.txt", [{"points": p, "profile": PROFILE} for p in pairs])),
+                 _bodies(tmp / "pairs.txt", [{"points": p, "profile": PROFILE} for p in pairs[:4000]])),
+                ('POST /v1/routes, uncached, `"details": []` (live re-routing)', f"{base}/v1/routes", 32,
+                 _bodies(tmp / "bare.txt", [{"points": p, "profile": PROFILE, "details": []} for p in pairs[4000:]])),
                 ("GET circuit GPX (TPN-style course)", base + CIRCUIT_GPX, 32, ""),
                 ("race morning: 1,000 connections, one race GPX", base + RACE_GPX, 1000, "")]
         rows = []
@@ -219,6 +266,102 @@ def load(cfg: Settings, tmp: Path, pairs: list) -> list[str]:
         return rows
     finally:
         served.stop()
+
+
+JOBS = 20
+#: 20 distinct courses from the Base 11/19 (each its own job): 20 to 39 km over 3 to 6 terrils.
+JOB_COURSES = [{"start": "great-site-base-11-19", "distance_km": 20 + i, "terrils": 3 + i % 4} for i in range(JOBS)]
+
+
+def _job_workers(served: Served) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(served.proc.pid), "-f", "api.worker"], capture_output=True, text=True)
+    return sorted(int(p) for p in out.stdout.split())
+
+
+def _rq_workers(served: Served) -> int:
+    """RQ workers registered in the served Redis (each registers once it has loaded the graph)."""
+    import redis
+    from rq import Worker
+
+    return len(Worker.all(connection=redis.Redis.from_url(served.redis.url)))
+
+
+def _poll(base: str, location: str, timeout_s: float = 600) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        resp = requests.get(base + location, timeout=30)
+        if resp.status_code != 200:
+            return {"status": f"lost ({resp.status_code})"}
+        job = resp.json()
+        if job["status"] in ("finished", "failed"):
+            return job
+        time.sleep(0.5)
+    return {"status": "timed out"}
+
+
+def _health_while(base: str, busy: threading.Event) -> list[float]:
+    """``/v1/health`` timed 5 times a second while ``busy`` is set."""
+    latencies = []
+    while busy.is_set():
+        t0 = time.perf_counter()
+        requests.get(f"{base}/v1/health", timeout=30)
+        latencies.append(time.perf_counter() - t0)
+        time.sleep(0.2)
+    return latencies
+
+
+def jobs(cfg: Settings, tmp: Path) -> list[str]:
+    """20 concurrent trail courses on 2 RQ workers (health timed meanwhile), then a work horse killed mid-job."""
+    served = Served(cfg, tmp / "jobs", workers=2, job_workers=2)
+    try:
+        base = served.base
+        deadline = time.monotonic() + 600
+        while _rq_workers(served) < 2:
+            assert time.monotonic() < deadline, "the RQ workers did not start"
+            time.sleep(1)
+        busy = threading.Event()
+        busy.set()
+        with ThreadPoolExecutor(JOBS + 1) as pool:
+            health = pool.submit(_health_while, base, busy)
+            started = time.perf_counter()
+            posted = list(pool.map(lambda body: requests.post(f"{base}/v1/trails", json=body, timeout=60), JOB_COURSES))
+            accepted = [r for r in posted if r.status_code == 202]
+            outcomes = list(pool.map(lambda r: _poll(base, r.headers["Location"]), accepted))
+            elapsed = time.perf_counter() - started
+            busy.clear()
+            latencies = health.result()
+        finished = sum(o["status"] == "finished" for o in outcomes)
+        failed = [o for o in outcomes if o["status"] == "failed"]
+        lost = len(outcomes) - finished - len(failed)
+        killed = _kill_mid_job(served)
+    finally:
+        served.stop()
+    answers = ", ".join(f"{n} × {code}" for code, n in sorted(Counter(r.status_code for r in posted).items()))
+    refusals = "; ".join(sorted({f"{o['problem']['status']} {o['problem']['field']}" for o in failed})) or "none"
+    return [f"| {JOBS} trail courses posted at once (20–39 km, 3–6 terrils) | answers: {answers}; finished "
+            f"{finished}, failed {len(failed)} (their problems: {refusals}), lost {lost}; all done in "
+            f"{elapsed:.1f} s |",
+            f"| `GET /v1/health` meanwhile ({len(latencies)} requests) | p50 {_ms(latencies, 50):.1f} ms, "
+            f"p99 **{_ms(latencies, 99):.1f} ms**, max {max(latencies) * 1000:.1f} ms |",
+            f"| a work horse SIGKILLed mid-job | {killed} |"]
+
+
+def _kill_mid_job(served: Served) -> str:
+    """Post a course, SIGKILL the work horse computing it, and follow the job to its end."""
+    base = served.base
+    resp = requests.post(f"{base}/v1/trails", json={"start": "great-site-base-11-19", "distance_km": 45,
+                                                     "terrils": 7}, timeout=60)
+    location = resp.headers["Location"]
+    deadline = time.monotonic() + 300
+    while requests.get(base + location, timeout=30).json()["status"] != "started":
+        assert time.monotonic() < deadline, "the job did not start"
+        time.sleep(0.1)
+    horses = [int(p) for w in _job_workers(served) for p in subprocess.run(
+        ["pgrep", "-P", str(w)], capture_output=True, text=True).stdout.split()]
+    os.kill(horses[0], signal.SIGKILL)
+    job = _poll(base, location)
+    return (f"the worker reports the run failed (\"Work-horse terminated unexpectedly … signal 9\"), RQ queues it "
+            f"again: status **{job['status']}** after {job.get('attempts')} runs")
 
 
 def run(cfg: Settings) -> str:
@@ -233,10 +376,15 @@ def run(cfg: Settings) -> str:
         print("throughput: the 17 site pairs", *site_rows, sep="\n", file=sys.stderr)
         p50, profile_rows = request_profile(cfg, pairs, tmp)
         print(f"throughput: one request p50 {p50:.1f} ms", *profile_rows, sep="\n", file=sys.stderr)
+        trail_rows = trail_course(cfg, engine)
+        print("throughput: trail course", *trail_rows, sep="\n", file=sys.stderr)
         del engine, graph
+        load_rows = load(cfg, tmp, pairs[100:])  # first: its start builds what a new code version must (bundles)
+        print("throughput: load", *load_rows, sep="\n", file=sys.stderr)
         start_rows = [start_and_memory(cfg, tmp, n) for n in (2, 4)]
         print("throughput: workers", *start_rows, sep="\n", file=sys.stderr)
-        load_rows = load(cfg, tmp, pairs[100:])
+        job_rows = jobs(cfg, tmp)
+        print("throughput: jobs", *job_rows, sep="\n", file=sys.stderr)
     return "\n".join([
         "## Throughput (issue 19)",
         "",
@@ -262,6 +410,12 @@ def run(cfg: Settings) -> str:
         "|---|---|",
         *profile_rows,
         "",
+        "### The TPN-style course (Louvre-Lens, 110 km, 20 terrils), 3 runs at each budget (cProfile on)",
+        "",
+        "| budget | wall (s), median (min–max) | course | 3 runs | where the time goes (per run) |",
+        "|---|---|---|---|---|",
+        *trail_rows,
+        "",
         "### Worker start and memory (`python -m api.serve --workers N`, preloaded gunicorn, the whole basin)",
         "",
         "| workers | launch to the first route (s) | RSS per worker (MB) | RSS total | PSS per worker (MB) | "
@@ -275,4 +429,10 @@ def run(cfg: Settings) -> str:
         "| scenario | connections | requests | errors | req/s | p50 (ms) | p99 (ms) |",
         "|---|---|---|---|---|---|---|",
         *load_rows,
+        "",
+        "### Jobs: `python -m api.serve --workers 2 --job-workers 2` (2 RQ worker processes beside gunicorn)",
+        "",
+        "| what | outcome |",
+        "|---|---|",
+        *job_rows,
     ])

@@ -54,6 +54,10 @@ class ExportStore:
             raise ValueError(f"bad export name {key!r}{suffix!r}")
         return self.root / key[:2] / f"{key}{suffix}"
 
+    def has(self, key: str, suffix: str) -> bool:
+        """Whether the export is stored (without marking it used)."""
+        return self.path(key, suffix).is_file()
+
     def get(self, key: str, suffix: str) -> bytes | None:
         """The stored export, or None."""
         p = self.path(key, suffix)

@@ -167,18 +167,23 @@ def solve_prize_circuit(dist: np.ndarray, cost: np.ndarray, fixed: int, prizes: 
     return seq + ([0] if loop else []), status == cp_model.OPTIMAL, safety_net_fired(solver, status)
 
 
-def plan_trail(engine: Engine, start: Stop, distance_m: float, n_terrils: int, profile: str = "trail",
-               finish: Stop | None = None, via: list[Stop] | None = None, *,
-               time_limit_s: float = settings.TRAIL_TIME_LIMIT_S, workers: int = 2) -> TrailCourse:
-    """A course from ``start`` (to ``finish``, else back) through ``via``, of about ``distance_m``, over N terrils."""
+def trail_candidates(engine: Engine, start: Stop, distance_m: float, n_terrils: int, *, profile: str = "trail",
+                     finish: Stop | None = None, via: list[Stop] | None = None) -> tuple[list[Snap], _Candidates]:
+    """(the fixed stops snapped, the candidate terrils) of a course: what ``plan_trail`` checks before any search.
+
+    It costs milliseconds, so a server that hands the solve to a worker calls it first and refuses an
+    impossible course at once rather than through a failed job.
+
+    Raises:
+        UnknownProfile, OutOfArea, TooFarFromRoad, ImpossibleTarget (``terrils`` when too few summits lie within
+        reach).
+    """
     get_profile(profile)
     if n_terrils < 1:
         raise ImpossibleTarget(f"a trail course climbs at least 1 terril, not {n_terrils}", field="terrils")
     if not distance_m > 0:
         raise ImpossibleTarget(f"the distance must be positive, not {distance_m:g} m")
-    t0 = time.monotonic()
     via = via or []
-    fixed_stops = [start, *via] + ([finish] if finish else [])
     fixed_snaps = engine.snap([(start.lon, start.lat)], field="start")
     fixed_snaps += engine.snap([(s.lon, s.lat) for s in via], field="via") if via else []
     fixed_snaps += engine.snap([(finish.lon, finish.lat)], field="finish") if finish else []
@@ -187,6 +192,18 @@ def plan_trail(engine: Engine, start: Stop, distance_m: float, n_terrils: int, p
         raise ImpossibleTarget(f"only {len(cands.terrils)} terril summits lie within reach of a "
                                f"{distance_m / 1000:g} km course from here; {n_terrils} were asked for",
                                field="terrils")
+    return fixed_snaps, cands
+
+
+def plan_trail(engine: Engine, start: Stop, distance_m: float, n_terrils: int, profile: str = "trail",
+               finish: Stop | None = None, via: list[Stop] | None = None, *,
+               time_limit_s: float = settings.TRAIL_TIME_LIMIT_S, workers: int = 2) -> TrailCourse:
+    """A course from ``start`` (to ``finish``, else back) through ``via``, of about ``distance_m``, over N terrils."""
+    t0 = time.monotonic()
+    via = via or []
+    fixed_stops = [start, *via] + ([finish] if finish else [])
+    fixed_snaps, cands = trail_candidates(engine, start, distance_m, n_terrils, profile=profile, finish=finish,
+                                          via=via)
     snaps = fixed_snaps + cands.snaps
     cost = cost_matrix(engine, snaps, profile)
     prizes = [terril_relief(t) for t in cands.terrils]
