@@ -146,7 +146,7 @@ def request_profile(cfg: Settings, pairs: list, tmp: Path) -> tuple[float, list[
 
 #: The phases of a trail course, as (label, function name in routing/planners/trail.py or engine.py).
 TRAIL_PARTS = (("candidate summits and the planner's checks", "trail.py", "trail_candidates"),
-               ("cost matrix between start and candidates (CCH)", "trail.py", "cost_matrix"),
+               ("cost matrix between start and candidates (CCH)", "matrix.py", "cost_matrix"),
                ("greedy hint and sparse arcs", "trail.py", "greedy_course"),
                ("leg lengths of the kept arcs", "trail.py", "leg_lengths"),
                ("CP-SAT solve", "trail.py", "solve_prize_circuit"),
