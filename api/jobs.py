@@ -23,7 +23,7 @@ import redis
 from flask import Blueprint, Response, current_app, jsonify, url_for
 from marshmallow import Schema, fields
 from rq import Queue, Retry
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 
 from routing.errors import GalibotError
@@ -93,10 +93,13 @@ def submit(key: str, endpoint: str, params: dict) -> Response:
     except NoSuchJobError:
         job = None
     if job is None:
-        job = queue.enqueue_call("api.worker.compute", args=(endpoint, params, key), job_id=key,
-                                 timeout=JOB_TIMEOUT_S, result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
-                                 retry=Retry(max=RETRIES), description=f"{endpoint} {key}",
-                                 meta={"endpoint": endpoint, "stage": None, "progress": 0.0})
+        try:  # unique: two requests at once enqueue one job (atomically, in Redis), the second reads it
+            job = queue.enqueue_call("api.worker.compute", args=(endpoint, params, key), job_id=key,
+                                     timeout=JOB_TIMEOUT_S, result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
+                                     retry=Retry(max=RETRIES), description=f"{endpoint} {key}", unique=True,
+                                     meta={"endpoint": endpoint, "stage": None, "progress": 0.0})
+        except DuplicateJobError:
+            job = Job.fetch(key, connection=queue.connection)
     resp = jsonify(JobSchema().dump(_describe(job)))
     resp.status_code = 202
     resp.headers["Location"] = url_for("jobs.get_job", job_id=key)

@@ -154,3 +154,25 @@ def test_a_long_tour_is_a_job_and_a_short_one_is_answered_at_once(queued, catalo
     tour = api.get(job["links"]["result"]).get_json()
     assert tour["properties"]["kind"] == "tour"
     assert sorted(s["id"] for s in tour["properties"]["stops"]) == sorted(stops)
+
+
+def test_the_same_course_asked_at_once_is_one_job(queued):
+    """Requests racing for a new course enqueue it once (RQ's unique enqueue), and all follow that job."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rq import Queue
+
+    from api.jobs import QUEUE
+
+    api, _ = queued
+    body = {**COURSE, "distance_km": 27}
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: api.post("/v1/trails", json=body), range(4)))
+    assert {a.status_code for a in answers} == {202}
+    locations = {a.headers["Location"] for a in answers}
+    assert len(locations) == 1
+    job_id = locations.pop().rsplit("/", 1)[1]
+    queue = Queue(QUEUE, connection=api.application.extensions["galibot.redis"])
+    assert queue.job_ids.count(job_id) <= 1
+    job = _finished(api, f"/v1/jobs/{job_id}")
+    assert job["status"] == "finished" and job["attempts"] == 1
