@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
-from flask import Blueprint, Response, current_app, jsonify, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, url_for
 from marshmallow import Schema, fields
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
@@ -78,6 +78,11 @@ def heavy_job(endpoint: str, params: dict) -> Heavy | None:
     return heavy if heavy.heavy(params) else None
 
 
+def job_progress() -> Callable[[str, float], None] | None:
+    """Where a planner reports its stages when it runs as a job (the worker sets it), else None."""
+    return g.get("galibot_job_progress")
+
+
 def submit(key: str, endpoint: str, params: dict) -> Response:
     """``202 Accepted`` for the job computing ``key``: the one queued, running or done, or a new one.
 
@@ -124,7 +129,9 @@ class JobSchema(Schema):
     status = fields.String(required=True, metadata={"enum": ["queued", "started", "finished", "failed"]})
     position = fields.Integer(allow_none=True, metadata={"description": "queued: jobs ahead of it"})
     progress = fields.Float(required=True, metadata={"description": "0 to 1"})
-    stage = fields.String(allow_none=True, metadata={"description": "started: what the worker is doing"})
+    stage = fields.String(allow_none=True, metadata={
+        "description": "started: what the worker is doing (`computing`; a trail course: `costs`, `solving`, "
+                       "`routing`)"})
     attempts = fields.Integer(required=True, metadata={"description": "runs started so far (a retry is a second)"})
     enqueued_at = fields.DateTime(allow_none=True)
     started_at = fields.DateTime(allow_none=True)

@@ -12,7 +12,7 @@ from routing.planners.tour import Stop
 from routing.planners.trail import plan_trail, trail_candidates
 
 from .common import service
-from .jobs import HEAVY, Heavy
+from .jobs import HEAVY, Heavy, job_progress
 from .places import Place, collection, planned_feature, positive, profile_field, request_fields, stop
 from .results import cached_post
 
@@ -49,7 +49,8 @@ def _trail(args: dict) -> dict:
     start, finish, via = _stops(args)
     with request_fields(distance_m="distance_km"):
         course = plan_trail(state.engine, start, args["distance_km"] * 1000, args["terrils"], args["profile"],
-                            finish, via, time_limit_s=settings.TRAIL_REQUEST_LIMIT_S, workers=state.cfg.workers)
+                            finish, via, time_limit_s=settings.TRAIL_REQUEST_LIMIT_S, workers=state.cfg.workers,
+                            progress=job_progress())
     runner = runner_figures(course.route.distance_m, course.route.ascent_m).as_dict()
     return collection([planned_feature(course.route, summits=course.summits, target_m=course.target_m)],
                       kind="trail", terrils=len(course.summits), optimal=course.optimal,

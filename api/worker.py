@@ -15,8 +15,9 @@ import socket
 import sys
 
 import redis
-from flask import Flask
+from flask import Flask, g
 from rq import Queue, Worker, get_current_job
+from rq.job import Job
 
 from routing.errors import GalibotError
 
@@ -39,6 +40,7 @@ def compute(endpoint: str, params: dict, key: str) -> dict:
         job.save_meta()
     app = APP or _app()
     with app.test_request_context("/v1/jobs"):
+        g.galibot_job_progress = _reporter(job)
         try:
             body, keep = computed_body(key, lambda: HEAVY[endpoint].compute(params))
         except (GalibotError, APIProblem) as exc:
@@ -48,6 +50,15 @@ def compute(endpoint: str, params: dict, key: str) -> dict:
                             "detail": "the planner's wall-clock safety net ended the search on a busy worker; "
                                       "ask again (the job is then queued anew)"}}
     return {"body": body}
+
+
+def _reporter(job: Job | None):
+    """A planner's ``progress(stage, share)`` written into the job's meta, where ``GET /v1/jobs/<id>`` reads it."""
+    def report(stage: str, share: float) -> None:
+        if job is not None:
+            job.meta.update(stage=stage, progress=round(share, 2))
+            job.save_meta()
+    return report
 
 
 def _app() -> Flask:

@@ -55,6 +55,11 @@ def _wait_for(condition, timeout_s: float) -> None:
         time.sleep(0.2)
 
 
+def _stage(client, location: str) -> tuple[str | None, float]:
+    job = client.get(location).get_json()
+    return job["stage"], job["progress"]
+
+
 def _finished(client, location: str, timeout_s: float = 240) -> dict:
     """Poll a job until it has finished or failed."""
     deadline = time.monotonic() + timeout_s
@@ -119,7 +124,8 @@ def test_a_worker_killed_mid_job_runs_it_again(queued):
     resp = api.post("/v1/trails", json={**COURSE, "distance_km": 33})
     assert resp.status_code == 202
     location = resp.headers["Location"]
-    _wait_for(lambda: api.get(location).get_json()["status"] == "started", 120)
+    # the planner's stages reach the job: killed while it solves
+    _wait_for(lambda: _stage(api, location) == ("solving", 0.1), 120)
     horses = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True).stdout.split()
     assert len(horses) == 1, horses
     os.kill(int(horses[0]), signal.SIGKILL)

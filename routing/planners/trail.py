@@ -12,6 +12,7 @@ leg the engine will route, so the routed course has the length the solver planne
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,9 @@ from .matrix import UNREACHABLE, cost_matrix
 from .order import circuit_arcs, cp_solver, follow, safety_net_fired
 from .pieces import length_m
 from .tour import Stop
+
+#: ``progress(stage, share of the work done)``: what a long planner tells its caller as it goes.
+Progress = Callable[[str, float], None]
 
 #: A summit counts as climbed if the course passes within this distance of it.
 SUMMIT_SNAP_M = 150.0
@@ -197,13 +201,20 @@ def trail_candidates(engine: Engine, start: Stop, distance_m: float, n_terrils: 
 
 def plan_trail(engine: Engine, start: Stop, distance_m: float, n_terrils: int, profile: str = "trail",
                finish: Stop | None = None, via: list[Stop] | None = None, *,
-               time_limit_s: float = settings.TRAIL_TIME_LIMIT_S, workers: int = 2) -> TrailCourse:
-    """A course from ``start`` (to ``finish``, else back) through ``via``, of about ``distance_m``, over N terrils."""
+               time_limit_s: float = settings.TRAIL_TIME_LIMIT_S, workers: int = 2,
+               progress: Progress | None = None) -> TrailCourse:
+    """A course from ``start`` (to ``finish``, else back) through ``via``, of about ``distance_m``, over N terrils.
+
+    ``progress(stage, share)`` is told each stage as it starts (``costs``, ``solving``, ``routing``) with the
+    share of the work done before it, for a job's status; the solve is most of the time.
+    """
     t0 = time.monotonic()
+    report = progress or (lambda stage, share: None)
     via = via or []
     fixed_stops = [start, *via] + ([finish] if finish else [])
     fixed_snaps, cands = trail_candidates(engine, start, distance_m, n_terrils, profile=profile, finish=finish,
                                           via=via)
+    report("costs", 0.02)
     snaps = fixed_snaps + cands.snaps
     cost = cost_matrix(engine, snaps, profile)
     prizes = [terril_relief(t) for t in cands.terrils]
@@ -212,6 +223,7 @@ def plan_trail(engine: Engine, start: Stop, distance_m: float, n_terrils: int, p
     dist = leg_lengths(engine, snaps, profile, arcs)
     lo = int(distance_m * (1 - settings.TRAIL_TOLERANCE))
     hi = int(distance_m * (1 + settings.TRAIL_TOLERANCE))
+    report("solving", 0.1)
     # the budget is deterministic work, whatever the time already spent: the same request gives the same course
     found = solve_prize_circuit(dist, cost, len(fixed_snaps), prizes, n_terrils, lo, hi, finish is None, time_limit_s,
                                 workers, hint)
@@ -219,6 +231,7 @@ def plan_trail(engine: Engine, start: Stop, distance_m: float, n_terrils: int, p
         raise ImpossibleTarget(f"no course of {distance_m / 1000:g} km (±{settings.TRAIL_TOLERANCE:.0%}) climbing "
                                f"{n_terrils} terrils was found from here", field="distance_m")
     seq, optimal, fired = found
+    report("routing", 0.95)
     route = engine.route_through([snaps[i] for i in seq], [_point(fixed_stops, cands, i) for i in seq], profile,
                                  names=[_name(fixed_stops, cands, i) for i in seq])
     return TrailCourse(route, _summits(route, seq, len(fixed_snaps), cands), distance_m, time.monotonic() - t0,
