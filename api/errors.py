@@ -94,12 +94,24 @@ def problem(status: int, title: str, detail: str = "", field: str | None = None,
     return Response(json.dumps(body), status=status, mimetype="application/problem+json")
 
 
+def problem_fields(exc: APIProblem | GalibotError) -> dict:
+    """The problem a refusal answers (status, title, detail, field, and a GPX error's line): what the handlers
+    send, and what a job that met the refusal on a worker reports."""
+    if isinstance(exc, APIProblem):
+        return {"status": exc.status, "title": exc.title, "detail": exc.detail, "field": exc.field}
+    fields = {"status": status_of(exc), "title": type(exc).__name__, "detail": str(exc),
+              "field": getattr(exc, "field", None)}
+    if getattr(exc, "line", None):
+        fields["line"] = exc.line
+    return fields
+
+
 def register_error_handlers(app: Flask) -> None:
     """Map APIProblem, library errors, HTTP errors and anything unexpected to problem+json."""
 
     @app.errorhandler(APIProblem)
     def _api_problem(exc: APIProblem) -> Response:
-        resp = problem(exc.status, exc.title, exc.detail, exc.field)
+        resp = problem(**problem_fields(exc))
         resp.headers.update(exc.headers)
         return resp
 
@@ -111,9 +123,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(GalibotError)
     def _library(exc: GalibotError) -> Response:
-        status = status_of(exc)
-        extra = {"line": exc.line} if getattr(exc, "line", None) else {}
-        return problem(status, type(exc).__name__, str(exc), getattr(exc, "field", None), **extra)
+        return problem(**problem_fields(exc))
 
     @app.errorhandler(ValidationError)
     def _invalid(exc: ValidationError) -> Response:

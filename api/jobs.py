@@ -26,9 +26,7 @@ from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 
-from routing.errors import GalibotError
-
-from .errors import APIProblem, status_of
+from .errors import APIProblem
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 
@@ -92,7 +90,8 @@ def submit(key: str, endpoint: str, params: dict) -> Response:
     queue = _queue()
     try:
         job = Job.fetch(key, connection=queue.connection)
-        if _status(job) == "failed" and not 400 <= (job.return_value() or {}).get("problem", {}).get("status", 0) < 500:
+        status, returned = _state(job)
+        if status == "failed" and not 400 <= returned.get("problem", {}).get("status", 0) < 500:
             job.delete()
             job = None
     except NoSuchJobError:
@@ -105,7 +104,7 @@ def submit(key: str, endpoint: str, params: dict) -> Response:
                                      meta={"endpoint": endpoint, "stage": None, "progress": 0.0})
         except DuplicateJobError:
             job = Job.fetch(key, connection=queue.connection)
-    resp = jsonify(JobSchema().dump(_describe(job)))
+    resp = jsonify(JOB.dump(_describe(job)))
     resp.status_code = 202
     resp.headers["Location"] = url_for("jobs.get_job", job_id=key)
     resp.headers["Retry-After"] = str(RETRY_AFTER_S)
@@ -143,22 +142,27 @@ class JobSchema(Schema):
                         metadata={"description": "self; finished: the result (result, gpx, geojson, pdf, png)"})
 
 
-def _status(job: Job) -> str:
+#: The job schema, made once (see results.FILE_OPTIONS).
+JOB = JobSchema()
+
+
+def _state(job: Job) -> tuple[str, dict]:
+    """(status, what the worker returned: ``{"body"}`` or ``{"problem"}``, else empty), with one read of the result."""
     status = job.get_status(refresh=False)
     if status == JobStatus.FINISHED:
         # a body evicted from Redis before the API stored it is a failure too: asked again, the job runs anew
         returned = job.return_value() or {}
-        return "finished" if "body" in returned else "failed"
+        return ("finished" if "body" in returned else "failed"), returned
     if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
-        return "failed"
-    return "started" if status == JobStatus.STARTED else "queued"
+        return "failed", {}
+    return ("started" if status == JobStatus.STARTED else "queued"), {}
 
 
 def _describe(job: Job) -> dict:
     """The job resource; a finished job's body is copied into the API's store first, so its links serve."""
-    from .results import links, store_job_body
+    from .results import links, store_body
 
-    status = _status(job)
+    status, returned = _state(job)
     out = {"id": job.id, "endpoint": job.meta.get("endpoint", ""), "status": status,
            "position": job.get_position() if status == "queued" else None,
            "progress": 1.0 if status in ("finished", "failed") else float(job.meta.get("progress", 0.0)),
@@ -167,10 +171,9 @@ def _describe(job: Job) -> dict:
            "started_at": job.started_at, "ended_at": job.ended_at, "problem": None,
            "links": {"self": url_for("jobs.get_job", job_id=job.id)}}
     if status == "finished":
-        store_job_body(job.id, (job.return_value() or {})["body"], keep=True)
+        store_body(job.id, returned["body"], keep=True)
         out["links"].update({("result" if k == "self" else k): v for k, v in links(job.id).items()})
     elif status == "failed":
-        returned = job.return_value() or {}
         out["problem"] = returned.get("problem") or {"status": 500, "title": "Job Failed", "detail": _reason(job),
                                                      "field": None}
     return out
@@ -189,14 +192,6 @@ def _reason(job: Job) -> str:
     return (text.splitlines()[-1] if text else "the job stopped without a result")[:300]
 
 
-def problem_of(exc: GalibotError | APIProblem) -> dict:
-    """A refusal met in the job as the problem the request would have answered in place."""
-    if isinstance(exc, APIProblem):
-        return {"status": exc.status, "title": exc.title, "detail": exc.detail, "field": exc.field}
-    return {"status": status_of(exc), "title": type(exc).__name__, "detail": str(exc),
-            "field": getattr(exc, "field", None)}
-
-
 @bp.get("/<job_id>")
 def get_job(job_id: str):
     """A job's status and progress; once finished, the links to its result."""
@@ -211,7 +206,7 @@ def get_job(job_id: str):
                                            "result stays at its link)", "job_id") from None
     except redis.RedisError as exc:
         raise APIProblem(503, "Service Unavailable", f"the job queue is unreachable: {exc}", "job_id") from None
-    resp = jsonify(JobSchema().dump(_describe(job)))
+    resp = jsonify(JOB.dump(_describe(job)))
     if resp.json["status"] in ("queued", "started"):
         resp.headers["Retry-After"] = str(RETRY_AFTER_S)
     return resp

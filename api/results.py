@@ -198,7 +198,7 @@ def neutral_body(key: str, compute: Callable[[], dict]) -> tuple[bytes, bool, bo
     if body is not None:
         return body, True, True
     body, keep = computed_body(key, compute)
-    store_job_body(key, body, keep=keep)
+    store_body(key, body, keep=keep)
     return body, False, keep
 
 
@@ -210,7 +210,7 @@ def computed_body(key: str, compute: Callable[[], dict]) -> tuple[bytes, bool]:
     return to_json(result), not (result.get("properties") or {}).get("deadline_hit")
 
 
-def store_job_body(key: str, body: bytes, *, keep: bool) -> None:
+def store_body(key: str, body: bytes, *, keep: bool) -> None:
     """Keep a computed body in the export store under its key (once: a stored one is left as it is)."""
     if keep:
         _store().put(key, ".json", body)
@@ -246,17 +246,17 @@ def result_key(endpoint: str, params: dict) -> str:
     return gx.export_key(endpoint, params, f"{service().graph.data_version}+{results_code()}")
 
 
-def result_body(endpoint: str, params: dict, compute: Callable[[], dict], lang: str) -> tuple[str, bytes, bool]:
-    """(key, JSON body in ``lang``, served from a cache) of a result: from Redis, else the store, else computed."""
-    key = result_key(endpoint, params)
+def result_body(key: str, compute: Callable[[], dict], lang: str) -> tuple[bytes, bool]:
+    """(JSON body in ``lang``, served from a cache) of the result ``key``: from Redis, else the store, else
+    computed."""
     body = cache.get(_rendering_key(key, lang))
     if body is not None:
-        return key, body, True
+        return body, True
     neutral, cached, keep = neutral_body(key, compute)
     body = rendered(neutral, lang)
     if keep:
         cache.put(_rendering_key(key, lang), body)
-    return key, body, cached
+    return body, cached
 
 
 def cached_post(endpoint: str, schema: Schema, compute: Callable[[dict], dict]) -> Response:
@@ -281,16 +281,17 @@ def serve_result(endpoint: str, params: dict, compute: Callable[[], dict], expli
     """A computed result in the format asked for (JSON, GeoJSON, GPX, PDF, PNG or SVG), in the reader's language."""
     opts = file_options()
     lang = reader_language(explicit_lang, opts)
-    queued = _queued(endpoint, params, lang)
+    key = result_key(endpoint, params)
+    queued = _queued(key, endpoint, params, lang)
     if queued is not None:
         return queued
-    key, body, cached = result_body(endpoint, params, compute, lang)
+    body, cached = result_body(key, compute, lang)
     if opts["format"] in FILE_FORMATS:
         return _file(key, lambda: body, opts, cached, lang)
     return _in_language(cache.respond(body, "application/geo+json", cached))
 
 
-def _queued(endpoint: str, params: dict, lang: str) -> Response | None:
+def _queued(key: str, endpoint: str, params: dict, lang: str) -> Response | None:
     """``202 Accepted`` and the job, for a heavy request not computed yet; None to answer in the request.
 
     The planner's own checks run first, so an impossible request is refused at once. With Redis down, the
@@ -299,9 +300,8 @@ def _queued(endpoint: str, params: dict, lang: str) -> Response | None:
     heavy = jobs.heavy_job(endpoint, params)
     if heavy is None:
         return None
-    key = result_key(endpoint, params)
-    if cache.get(_rendering_key(key, lang)) is not None or _store().has(key, ".json"):
-        return None
+    if _store().has(key, ".json") or cache.get(_rendering_key(key, lang)) is not None:
+        return None  # computed already (the store is a file check; Redis is asked only when it misses)
     heavy.check(params)
     try:
         return jobs.submit(key, endpoint, params)

@@ -8,8 +8,7 @@ from marshmallow import Schema, fields, validate
 from presentation import LANGUAGES
 from routing import settings
 from routing.planners.stages import split_stages
-from routing.planners.tour import Stop, check_stops, plan_tour
-from routing.profiles import get_profile
+from routing.planners.tour import Stop, plan_tour, tour_snaps
 
 from .common import service
 from .errors import APIProblem
@@ -46,9 +45,7 @@ def _places(args: dict) -> tuple[Stop, list[Stop], Stop | None]:
 def _check(args: dict) -> None:
     """Refuse at once what the planner would refuse before its solve (before a worker takes the request)."""
     start, stops, end = _places(args)
-    get_profile(args["profile"])
-    check_stops(stops)
-    service().engine.snap([(p.lon, p.lat) for p in [start, *stops] + ([end] if end else [])], field="stops")
+    tour_snaps(service().engine, start, stops, args["profile"], end)
 
 
 def _tour(args: dict) -> dict:

@@ -22,8 +22,8 @@ from rq.job import Job
 from routing.errors import GalibotError
 
 from . import create_app
-from .errors import APIProblem
-from .jobs import HEAVY, QUEUE, problem_of
+from .errors import APIProblem, problem_fields
+from .jobs import HEAVY, QUEUE
 
 #: The loaded app of this worker process (set by ``main`` before the first job; the horses inherit it).
 APP: Flask | None = None
@@ -36,7 +36,7 @@ def compute(endpoint: str, params: dict, key: str) -> dict:
 
     job = get_current_job()
     if job is not None:
-        job.meta.update(endpoint=endpoint, stage="computing", progress=0.0)
+        job.meta.update(stage="computing", progress=0.0)
         job.save_meta()
     app = APP or _app()
     with app.test_request_context("/v1/jobs"):
@@ -44,7 +44,7 @@ def compute(endpoint: str, params: dict, key: str) -> dict:
         try:
             body, keep = computed_body(key, lambda: HEAVY[endpoint].compute(params))
         except (GalibotError, APIProblem) as exc:
-            return {"problem": problem_of(exc)}
+            return {"problem": problem_fields(exc)}
     if not keep:  # cut by the wall clock on a busy worker: not the answer an idle one gives, so not stored
         return {"problem": {"status": 503, "title": "Planner Timeout", "field": None,
                             "detail": "the planner's wall-clock safety net ended the search on a busy worker; "

@@ -9,6 +9,7 @@ from ..engine import Engine
 from ..errors import InvalidStops
 from ..profiles import get_profile
 from ..route import Route
+from ..snap import Snap
 from .matrix import cost_matrix
 from .order import Order, solve_order
 
@@ -62,6 +63,22 @@ def check_stops(stops: list[Stop]) -> None:
         seen[key] = i
 
 
+def tour_snaps(engine: Engine, start: Stop, stops: list[Stop], profile: str = "bike",
+               end: Stop | None = None) -> tuple[list[Stop], list[Snap]]:
+    """(start, stops and end in that order, their snaps): what ``plan_tour`` checks before its solve.
+
+    It costs milliseconds, so a server that hands the solve to a worker calls it first and refuses an impossible
+    tour at once rather than through a failed job.
+
+    Raises:
+        UnknownProfile, InvalidStops, OutOfArea, TooFarFromRoad.
+    """
+    get_profile(profile)
+    check_stops(stops)
+    places = [start, *stops] + ([end] if end is not None else [])
+    return places, engine.snap([(p.lon, p.lat) for p in places], field="stops")
+
+
 def plan_tour(engine: Engine, start: Stop, stops: list[Stop], profile: str = "bike", end: Stop | None = None,
               loop: bool = True, *, time_limit_s: float = settings.TOUR_TIME_LIMIT_S,
               workers: int = 2) -> Tour:
@@ -69,11 +86,8 @@ def plan_tour(engine: Engine, start: Stop, stops: list[Stop], profile: str = "bi
 
     Orders of up to ``EXACT_STOPS`` stops are proven optimal; larger ones carry the solver's gap.
     """
-    get_profile(profile)
-    check_stops(stops)
-    places = [start, *stops] + ([end] if end is not None else [])
+    places, snaps = tour_snaps(engine, start, stops, profile, end)
     points = [(p.lon, p.lat) for p in places]
-    snaps = engine.snap(points, field="stops")
     matrix = cost_matrix(engine, snaps, profile)
     limit = time_limit_s if len(stops) > settings.EXACT_STOPS else max(time_limit_s, 10.0)
     order = solve_order(matrix, loop=loop and end is None, end=len(places) - 1 if end is not None else None,
