@@ -59,6 +59,7 @@ class GraphState:
             if self.graph is None:
                 self.graph, _, _ = load_or_build(self.cfg, self.request)
             self.engine = Engine(self.graph, self.cfg.cache_dir)
+            self.engine.warm()  # before gunicorn or RQ forks: every worker and work horse shares the profiles
             self.elevation = load_elevation(self.cfg, self.graph)
             catalogue = load_catalogue(self.cfg, self.graph)
             self.poi_version, self.poi_fingerprints = catalogue_version(self.graph), versions.fingerprints(catalogue)

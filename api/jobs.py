@@ -1,12 +1,14 @@
 """Heavy requests as jobs on RQ workers that share the API's Redis: ``GET /v1/jobs/<id>``.
 
-A trail course (and a tour of many stops) holds a core for seconds. With ``GALIBOT_JOBS=queue`` (what
-``make run`` sets) such a request that is not cached yet answers ``202 Accepted`` with ``Location:
-/v1/jobs/<id>`` at once, and an RQ worker (``python -m api.worker``, on this host or any other that reaches the
-same Redis) computes it. The job's id is the result's key, so the same request asked again while it runs is the
-same job, and its result is the one any later request gets: the worker returns the language-neutral body, and
-the API keeps it in its store under that key, as if computed in the request. Without a queue (the default, and
-the tests of the endpoints themselves) the request computes in place as before.
+A trail course, a tour of many stops, a printed sheet or map picture not drawn yet, and the analysis of a large
+GPX upload hold a core for seconds. With ``GALIBOT_JOBS=queue`` (what ``make run`` sets) such a request that is
+not cached yet answers ``202 Accepted`` with ``Location: /v1/jobs/<id>`` at once, and an RQ worker (``python -m
+api.worker``, on this host or any other that reaches the same Redis) computes it. The job's id is the key of what
+it makes (a result's key; for a file or an analysis, a hash of theirs), so the same request asked again while it
+runs is the same job, and what it makes is what any later request gets: the worker returns the bytes (the
+language-neutral result, the file, the analysis) through Redis, and the API keeps them in its export store under
+that key, as if computed in the request; a worker needs nothing of the API host's disk. Without a queue (the
+default, and the tests of the endpoints themselves) the request computes in place as before.
 
 A job has a time limit (``JOB_TIMEOUT_S``) and one retry: a worker killed in the middle (SIGKILL, a lost host)
 leaves a job RQ marks failed once its heartbeat stops, then runs again; a job that fails twice is ``failed`` with
@@ -15,6 +17,7 @@ the reason, never lost.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +45,11 @@ FAILURE_TTL_S = 24 * 3600
 RETRIES = 1
 #: What a client waits before asking again.
 RETRY_AFTER_S = 2
+#: Files drawn for seconds (the printed sheet, the map picture): a worker draws them when there is a queue.
+SLOW_FORMATS = ("pdf", "png")
+#: A GPX upload larger than this (about half a second of analysis and more, up to ~10 s at the 10 MB limit) is
+#: analysed by a worker when there is a queue.
+JOB_GPX_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -81,34 +89,74 @@ def job_progress() -> Callable[[str, float], None] | None:
     return g.get("galibot_job_progress")
 
 
-def submit(key: str, endpoint: str, params: dict) -> Response:
-    """``202 Accepted`` for the job computing ``key``: the one queued, running or done, or a new one.
+@dataclass(frozen=True)
+class JobSpec:
+    """What a job computes and where its answer goes: the worker's function and arguments, and the store entry
+    (key, suffix) and links the API fills with the bytes the worker returns."""
+
+    job_id: str
+    endpoint: str
+    func: str
+    args: tuple
+    store_key: str
+    store_suffix: str
+    links: dict[str, str]
+
+
+def submit(spec: JobSpec) -> Response:
+    """``202 Accepted`` for the job ``spec``: the one queued, running or done, or a new one.
 
     A failed job is replaced by a new run, unless it failed with the request's own refusal (a 4xx problem: the
     same request gets the same answer).
     """
-    queue = _queue()
-    try:
-        job = Job.fetch(key, connection=queue.connection)
-        status, returned = _state(job)
-        if status == "failed" and not 400 <= returned.get("problem", {}).get("status", 0) < 500:
-            job.delete()
-            job = None
-    except NoSuchJobError:
-        job = None
+    job = _current(spec.job_id)
     if job is None:
+        queue = _queue()
         try:  # unique: two requests at once enqueue one job (atomically, in Redis), the second reads it
-            job = queue.enqueue_call("api.worker.compute", args=(endpoint, params, key), job_id=key,
-                                     timeout=JOB_TIMEOUT_S, result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
-                                     retry=Retry(max=RETRIES), description=f"{endpoint} {key}", unique=True,
-                                     meta={"endpoint": endpoint, "stage": None, "progress": 0.0})
+            job = queue.enqueue_call(spec.func, args=spec.args, job_id=spec.job_id, timeout=JOB_TIMEOUT_S,
+                                     result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S, retry=Retry(max=RETRIES),
+                                     description=f"{spec.endpoint} {spec.job_id}", unique=True,
+                                     meta={"endpoint": spec.endpoint, "stage": None, "progress": 0.0,
+                                           "store": [spec.store_key, spec.store_suffix], "links": spec.links})
         except DuplicateJobError:
-            job = Job.fetch(key, connection=queue.connection)
+            job = Job.fetch(spec.job_id, connection=queue.connection)
     resp = jsonify(JOB.dump(_describe(job)))
     resp.status_code = 202
-    resp.headers["Location"] = url_for("jobs.get_job", job_id=key)
+    resp.headers["Location"] = url_for("jobs.get_job", job_id=spec.job_id)
     resp.headers["Retry-After"] = str(RETRY_AFTER_S)
     return resp
+
+
+def _current(job_id: str) -> Job | None:
+    """The job ``job_id`` as it stands, or None when there is none or it failed for a reason a new run may not
+    meet (a killed worker, a timeout; not the request's own 4xx refusal)."""
+    try:
+        job = Job.fetch(job_id, connection=current_app.extensions["galibot.redis"])
+    except NoSuchJobError:
+        return None
+    status, returned = _state(job)
+    if status == "failed" and not 400 <= returned.get("problem", {}).get("status", 0) < 500:
+        job.delete()
+        return None
+    return job
+
+
+def finished_bytes(job_id: str) -> bytes | None:
+    """What the finished job ``job_id`` made, copied into the API's store (so its links serve it), else None."""
+    try:
+        job = Job.fetch(job_id, connection=current_app.extensions["galibot.redis"])
+    except NoSuchJobError:
+        return None
+    status, returned = _state(job)
+    if status != "finished":
+        return None
+    _keep(job, returned["body"])
+    return returned["body"]
+
+
+def derived_id(*parts: str) -> str:
+    """A job id (32 hex digits, as a result's key) for what is not a result: a file of one, an analysis."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 class JobProblemSchema(Schema):
@@ -129,8 +177,8 @@ class JobSchema(Schema):
     position = fields.Integer(allow_none=True, metadata={"description": "queued: jobs ahead of it"})
     progress = fields.Float(required=True, metadata={"description": "0 to 1"})
     stage = fields.String(allow_none=True, metadata={
-        "description": "started: what the worker is doing (`computing`; a trail course: `costs`, `solving`, "
-                       "`routing`)"})
+        "description": "started: what the worker is doing (`computing`; a trail course or a tour: `costs`, "
+                       "`solving`, `routing`)"})
     attempts = fields.Integer(required=True, metadata={"description": "runs started so far (a retry is a second)"})
     enqueued_at = fields.DateTime(allow_none=True)
     started_at = fields.DateTime(allow_none=True)
@@ -139,7 +187,9 @@ class JobSchema(Schema):
                             metadata={"description": "failed: the problem the request met (its status and field), "
                                                      "or why the job could not finish"})
     links = fields.Dict(keys=fields.String(), values=fields.String(),
-                        metadata={"description": "self; finished: the result (result, gpx, geojson, pdf, png)"})
+                        metadata={"description": "self; finished: a planner's result (result, gpx, geojson, pdf, "
+                                                 "png), a drawn file (file: the request again, now served at "
+                                                 "once) or an analysis (result)"})
 
 
 #: The job schema, made once (see results.FILE_OPTIONS).
@@ -159,9 +209,7 @@ def _state(job: Job) -> tuple[str, dict]:
 
 
 def _describe(job: Job) -> dict:
-    """The job resource; a finished job's body is copied into the API's store first, so its links serve."""
-    from .results import links, store_body
-
+    """The job resource; a finished job's bytes are copied into the API's store first, so its links serve."""
     status, returned = _state(job)
     out = {"id": job.id, "endpoint": job.meta.get("endpoint", ""), "status": status,
            "position": job.get_position() if status == "queued" else None,
@@ -171,12 +219,20 @@ def _describe(job: Job) -> dict:
            "started_at": job.started_at, "ended_at": job.ended_at, "problem": None,
            "links": {"self": url_for("jobs.get_job", job_id=job.id)}}
     if status == "finished":
-        store_body(job.id, returned["body"], keep=True)
-        out["links"].update({("result" if k == "self" else k): v for k, v in links(job.id).items()})
+        _keep(job, returned["body"])
+        out["links"].update(job.meta.get("links", {}))
     elif status == "failed":
         out["problem"] = returned.get("problem") or {"status": 500, "title": "Job Failed", "detail": _reason(job),
                                                      "field": None}
     return out
+
+
+def _keep(job: Job, body: bytes) -> None:
+    """A finished job's bytes into the export store, where its submitter said (once: a stored entry stays)."""
+    from .results import store_bytes
+
+    key, suffix = job.meta.get("store") or (job.id, ".json")
+    store_bytes(key, suffix, body)
 
 
 def _attempts(job: Job, status: str) -> int:

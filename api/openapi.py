@@ -194,7 +194,8 @@ OPERATION_IDS = {
     ("/v1/isochrones", "get"): "isochrones", ("/v1/circuits", "get"): "listCircuits",
     ("/v1/circuits", "post"): "planThemedCircuit",
     ("/v1/circuits/{circuit_id}", "get"): "getCircuit", ("/v1/results/{name}", "get"): "getResult",
-    ("/v1/gpx/analyze", "post"): "analyzeGpx", ("/v1/bundles", "get"): "listBundles",
+    ("/v1/gpx/analyze", "post"): "analyzeGpx", ("/v1/gpx/analyses/{key}", "get"): "getAnalysis",
+    ("/v1/bundles", "get"): "listBundles",
     ("/v1/bundles/{region}/manifest.json", "get"): "getManifest",
     ("/v1/bundles/{region}/{name}", "get"): "getBundleFile", ("/v1/pois/changes", "get"): "poiChanges",
     ("/v1/devices", "post"): "newDevice", ("/v1/trips", "get"): "listTrips",
@@ -229,14 +230,24 @@ def _post(summary: str, schema, codes: tuple[int, ...] = PLANNED) -> dict:
                      "responses": _responses(ROUTE_RESULT, codes, gpx=True)}}
 
 
-def _queued(op: dict) -> dict:
-    """A planner whose heavy requests a server with a job queue answers ``202 Accepted`` (api/jobs.py)."""
-    op["post"]["responses"]["202"] = {
-        "description": "queued (a server with RQ workers, as make run starts): a worker computes the result; "
-                       "poll the job at Location",
-        "headers": {"Location": {"schema": {"type": "string"}, "description": "the job: /v1/jobs/<id>"},
-                    "Retry-After": {"schema": {"type": "integer"}, "description": "seconds before asking"}},
-        "content": {"application/json": {"schema": jobs.JobSchema}}}
+#: Why each kind of request may be queued.
+QUEUED_BECAUSE = {
+    "planner": "the result is not computed yet",
+    "file": "a printed sheet or map picture (format=pdf or png) not drawn yet",
+    "analysis": f"an upload over {jobs.JOB_GPX_BYTES // 1024} KiB not analysed yet",
+}
+
+
+def _queued(op: dict, *why: str) -> dict:
+    """An operation that a server with a job queue answers ``202 Accepted`` when ``why`` (api/jobs.py)."""
+    for method in op.values():
+        method["responses"]["202"] = {
+            "description": f"queued (a server with RQ workers, as make run starts): "
+                           f"{' or '.join(QUEUED_BECAUSE[w] for w in why)}; a worker makes it; poll the job at "
+                           f"Location, whose links lead to it once done",
+            "headers": {"Location": {"schema": {"type": "string"}, "description": "the job: /v1/jobs/<id>"},
+                        "Retry-After": {"schema": {"type": "integer"}, "description": "seconds before asking"}},
+            "content": {"application/json": {"schema": jobs.JobSchema}}}
     return op
 
 
@@ -261,7 +272,7 @@ def race_operations() -> dict[str, dict]:
     files = {results.FORMATS[ext]: {"schema": {"type": "string", "format": "binary"}}
              for ext in races.RACE_FILES if ext != "geojson"}  # the GeoJSON course has its own schema
     race = {"application/json": {"schema": races.RaceOutSchema}}
-    return {
+    ops = {
         "/v1/races": {"post": {
             "summary": "A race from the organiser's own GPX (never re-routed): checkpoints, cut-offs, warnings",
             "security": auth, "requestBody": _race_upload(["file", "race"]),
@@ -279,6 +290,8 @@ def race_operations() -> dict[str, dict]:
                           **{str(c): {"description": ERRORS[c], "content": {PROBLEM: {"schema": "ProblemSchema"}}}
                              for c in (400, 404, 422, 429, 503)}, "414": SERVER_LIMIT}}},
     }
+    _queued({"get": ops["/v1/races/{race_id}"]["get"]}, "file")  # the sheet and the map of a race
+    return ops
 
 
 def offline_operations() -> dict[str, dict]:
@@ -377,12 +390,14 @@ def core_operations() -> dict[str, dict]:
                                       "parameters": [_path("poi_id", "a catalogue id"), LANG_PARAMETER],
                                       "responses": _responses(POIFeatureSchema, (404, 422, 503),
                                                               media="application/json")}},
-        "/v1/routes": post("A to B (and vias) with alternatives and avoid areas", routes.RouteRequestSchema,
-                           (400, 404, 415, 422, 503)),
+        "/v1/routes": _queued(post("A to B (and vias) with alternatives and avoid areas", routes.RouteRequestSchema,
+                                   (400, 404, 415, 422, 503)), "file"),
         "/v1/tours": _queued(post("Visit stops in the best order, optionally in days ending near lodging",
-                                  tours.TourSchema)),
-        "/v1/roundtrips": post("Up to 3 loops of a length or duration from a start", roundtrips.RoundTripSchema),
-        "/v1/trails": _queued(post("A trail-running course over N terril summits", trails.TrailSchema)),
+                                  tours.TourSchema), "planner", "file"),
+        "/v1/roundtrips": _queued(post("Up to 3 loops of a length or duration from a start",
+                                       roundtrips.RoundTripSchema), "file"),
+        "/v1/trails": _queued(post("A trail-running course over N terril summits", trails.TrailSchema), "planner",
+                              "file"),
         "/v1/jobs/{job_id}": {"get": {
             "summary": "A queued request: its status and progress, then its result's links or its problem",
             "parameters": [{**_path("job_id", "from the Location of a 202 answer"),
@@ -394,18 +409,18 @@ def core_operations() -> dict[str, dict]:
         "/v1/circuits": {"get": {"summary": "The named circuits, without geometry",
                                  "parameters": [LANG_PARAMETER],
                                  "responses": _responses(CircuitListSchema, (422, 503), media="application/json")},
-                         **_post("A themed circuit: the most valuable POIs of some themes within a budget",
-                                 ThemedCircuitSchema)},
-        "/v1/circuits/{circuit_id}": {"get": {
+                         **_queued(_post("A themed circuit: the most valuable POIs of some themes within a budget",
+                                         ThemedCircuitSchema), "file")},
+        "/v1/circuits/{circuit_id}": _queued({"get": {
             "summary": "One named circuit (format=gpx, race=true for a race file)",
             "parameters": [_path("circuit_id", "see /v1/circuits"), LANG_PARAMETER, *files],
             "responses": _responses({"anyOf": [RouteCollectionSchema, CourseCollectionSchema]}, (400, 404, 422, 503),
-                                    gpx=True)}},
-        "/v1/results/{name}": {"get": {
+                                    gpx=True)}}, "file"),
+        "/v1/results/{name}": _queued({"get": {
             "summary": "A result computed earlier: <key>, <key>.geojson or <key>.gpx (with the GPX options)",
             "parameters": [_path("name", "the key from a result's links"), *files],
-            "responses": _responses(ANY_RESULT, (400, 404, 422, 429, 503), gpx=True)}},
-        "/v1/gpx/analyze": {"post": {
+            "responses": _responses(ANY_RESULT, (400, 404, 422, 429, 503), gpx=True)}}, "file"),
+        "/v1/gpx/analyze": _queued({"post": {
             "summary": "Check a GPX drawn elsewhere against the graph and the DEM",
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                 "type": "object", "required": ["file"],
@@ -413,6 +428,12 @@ def core_operations() -> dict[str, dict]:
                                "profile": {"type": "string", "enum": list(PROFILES)},
                                "snap": {"type": "boolean"}}}}}},
             "responses": _responses(AnalysisSchema, (400, 413, 422, 429, 503), media="application/json")}},
+            "analysis"),
+        "/v1/gpx/analyses/{key}": {"get": {
+            "summary": "An analysis made earlier: the result link of an analysis job",
+            "parameters": [{**_path("key", "from the job's result link"),
+                            "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}],
+            "responses": _json(AnalysisSchema, (404, 503))}},
     }
 
 

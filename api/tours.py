@@ -9,10 +9,11 @@ from presentation import LANGUAGES
 from routing import settings
 from routing.planners.stages import split_stages
 from routing.planners.tour import Stop, plan_tour, tour_snaps
+from routing.progress import silent
 
 from .common import service
 from .errors import APIProblem
-from .jobs import HEAVY, Heavy
+from .jobs import HEAVY, Heavy, job_progress
 from .places import Place, collection, planned_feature, profile_field, request_fields, stop
 from .results import cached_post
 
@@ -52,7 +53,8 @@ def _tour(args: dict) -> dict:
     state = service()
     start, stops, end = _places(args)
     tour = plan_tour(state.engine, start, stops, args["profile"], end, loop=args["return_to_start"],
-                     time_limit_s=settings.TOUR_REQUEST_LIMIT_S, workers=state.cfg.workers)
+                     time_limit_s=settings.TOUR_REQUEST_LIMIT_S, workers=state.cfg.workers,
+                     progress=job_progress() or silent)
     extra = {k: v for k, v in tour.summary().items() if k in ("optimal", "gap", "stops", "deadline_hit")}
     extra["return_to_start"] = tour.loop
     if args["daily_km"] is not None:

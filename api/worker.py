@@ -34,22 +34,47 @@ def compute(endpoint: str, params: dict, key: str) -> dict:
     ``key`` (``{"body"}``), or the problem the request meets (``{"problem"}``: no retry, it is the answer)."""
     from .results import computed_body
 
+    def make() -> bytes:
+        g.galibot_job_progress = _reporter(get_current_job())
+        body, keep = computed_body(key, lambda: HEAVY[endpoint].compute(params))
+        if not keep:  # cut by the wall clock on a busy worker: not the answer an idle one gives, so not stored
+            raise APIProblem(503, "Planner Timeout", "the planner's wall-clock safety net ended the search on a busy "
+                                                     "worker; ask again (the job is then queued anew)")
+        return body
+
+    return _answer(make)
+
+
+def draw(ext: str, key: str, result: dict, course, opts: dict, lang: str) -> dict:
+    """The job of a slow file (``jobs.SLOW_FORMATS``): the file of ``result`` drawn by its maker
+    (``results.MAKERS``) in ``lang`` (``{"body"}``), or the problem it meets (``{"problem"}``)."""
+    from presentation import words
+
+    from .results import MAKERS
+
+    return _answer(lambda: MAKERS[ext](key, result, course, opts, words(lang)))
+
+
+def analyse(data: bytes, form: dict) -> dict:
+    """The job of a large GPX upload: its analysis as the JSON body ``POST /v1/gpx/analyze`` answers
+    (``{"body"}``), or the problem the upload meets, a malformed file's line and all (``{"problem"}``)."""
+    from .results import analysis_body
+
+    return _answer(lambda: analysis_body(data, form))
+
+
+def _answer(make) -> dict:
+    """What ``make()`` returns as the job's ``{"body"}``, in the loaded app, or the refusal it meets."""
     job = get_current_job()
     if job is not None:
         job.meta.update(stage="computing", progress=0.0)
         job.save_meta()
     app = APP or _app()
     with app.test_request_context("/v1/jobs"):
-        g.galibot_job_progress = _reporter(job)
         try:
-            body, keep = computed_body(key, lambda: HEAVY[endpoint].compute(params))
+            return {"body": make()}
         except (GalibotError, APIProblem) as exc:
             return {"problem": problem_fields(exc)}
-    if not keep:  # cut by the wall clock on a busy worker: not the answer an idle one gives, so not stored
-        return {"problem": {"status": 503, "title": "Planner Timeout", "field": None,
-                            "detail": "the planner's wall-clock safety net ended the search on a busy worker; "
-                                      "ask again (the job is then queued anew)"}}
-    return {"body": body}
 
 
 def _reporter(job: Job | None):
@@ -64,6 +89,8 @@ def _reporter(job: Job | None):
 def _app() -> Flask:
     """The app, loaded and ready (the graph, the engine, the catalogue and the circuits)."""
     global APP
+    print(f"galibot worker {os.getpid()}: loading the graph, the engine, the catalogue and the circuits",
+          file=sys.stderr, flush=True)
     APP = create_app({"GALIBOT_JOBS": "inline"})
     state = APP.extensions["galibot.graph"]
     if not state.wait(1800) or state.error:
@@ -89,4 +116,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run as the module the jobs name (``api.worker.compute``…), not as ``__main__``: the app ``main`` loads is then
+    # the one every work horse inherits, instead of each horse loading its own (5 s a job)
+    from api.worker import main as worker_main
+
+    sys.exit(worker_main())

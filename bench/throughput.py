@@ -334,6 +334,9 @@ def jobs(cfg: Settings, tmp: Path) -> list[str]:
         failed = [o for o in outcomes if o["status"] == "failed"]
         lost = len(outcomes) - finished - len(failed)
         killed = _kill_mid_job(served)
+        drawn = [_queued_file(base, "the 5 great sites' PDF sheet (161 km, A4)",
+                              "/v1/circuits/cinq-grands-sites?format=pdf"),
+                 _queued_analysis(base, cfg)]
     finally:
         served.stop()
     answers = ", ".join(f"{n} × {code}" for code, n in sorted(Counter(r.status_code for r in posted).items()))
@@ -343,7 +346,41 @@ def jobs(cfg: Settings, tmp: Path) -> list[str]:
             f"{elapsed:.1f} s |",
             f"| `GET /v1/health` meanwhile ({len(latencies)} requests) | p50 {_ms(latencies, 50):.1f} ms, "
             f"p99 **{_ms(latencies, 99):.1f} ms**, max {max(latencies) * 1000:.1f} ms |",
-            f"| a work horse SIGKILLed mid-job | {killed} |"]
+            f"| a work horse SIGKILLed mid-job | {killed} |", *drawn]
+
+
+def _queued_file(base: str, what: str, path: str) -> str:
+    """A slow file through the queue: the 202, the job to its end, the file, then the same request again."""
+    t0 = time.perf_counter()
+    resp = requests.get(base + path, timeout=60)
+    job = _poll(base, resp.headers["Location"]) if resp.status_code == 202 else {"status": str(resp.status_code)}
+    got = requests.get(base + job["links"]["file"], timeout=60) if job["status"] == "finished" else None
+    done = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    again = requests.get(base + path, timeout=60)
+    again_ms = (time.perf_counter() - t1) * 1000
+    size = f"{len(got.content):,} bytes" if got is not None and got.ok else "no file"
+    return (f"| {what}, not drawn yet | {resp.status_code}, job **{job['status']}**, its `file` link "
+            f"{got.status_code if got is not None else '-'} ({size}) {done:.1f} s after the request; asked again: "
+            f"{again.status_code} from the store in {again_ms:.0f} ms |")
+
+
+def _queued_analysis(base: str, cfg: Settings) -> str:
+    """The EV5 GPX (302 KB, over the job threshold) analysed through the queue, then posted again."""
+    data = (cfg.data_dir / "ev5-waymarkedtrails" / "ev5-relation5245117-wmt-2023-05-24.gpx").read_bytes()
+    post = lambda: requests.post(f"{base}/v1/gpx/analyze", files={"file": ("ev5.gpx", data)},  # noqa: E731
+                                 data={"snap": "true"}, timeout=120)
+    t0 = time.perf_counter()
+    resp = post()
+    job = _poll(base, resp.headers["Location"]) if resp.status_code == 202 else {"status": str(resp.status_code)}
+    got = requests.get(base + job["links"]["result"], timeout=60) if job["status"] == "finished" else None
+    done = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    again = post()
+    again_ms = (time.perf_counter() - t1) * 1000
+    return (f"| the EV5 GPX uploaded for analysis ({len(data) // 1024} KB, snapped) | {resp.status_code}, job "
+            f"**{job['status']}**, its `result` {got.status_code if got is not None else '-'} {done:.1f} s after the "
+            f"upload; uploaded again: {again.status_code} from the store in {again_ms:.0f} ms |")
 
 
 def _kill_mid_job(served: Served) -> str:

@@ -16,6 +16,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import settings
 
@@ -42,11 +43,11 @@ class Snap:
     lat: float
 
 
-@dataclass(frozen=True)
-class Piece:
+class Piece(NamedTuple):
     """Arc ``arc`` travelled from fraction ``lo`` to ``hi`` of its length, in its own direction.
 
-    Arc ``2e`` runs along way ``e`` from ``u`` to ``v``, arc ``2e + 1`` back.
+    Arc ``2e`` runs along way ``e`` from ``u`` to ``v``, arc ``2e + 1`` back. A named tuple, immutable like the
+    other values here but made in a third of a frozen dataclass's time: a route has hundreds of pieces.
     """
 
     arc: int

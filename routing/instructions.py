@@ -60,18 +60,16 @@ def _stretches(way: Callable[[int], WayKey], pieces: list, lengths: Sequence[flo
     if runs is None:
         runs = _runs(way, pieces, leg_starts)
     metres = [float(m) for m in lengths]
-    out = [{"key": way(pieces[a].arc >> 1), "pieces": [a, b - 1], "length": sum(metres[a:b]),
-            "leg_start": a in leg_starts and a > 0} for a, b in runs]
     merged: list[dict] = []
-    for st in out:  # "pieces" holds the first and the last piece of a stretch
-        if merged and st["length"] < MIN_STRETCH_M and not st["leg_start"]:
-            merged[-1]["pieces"][-1] = st["pieces"][-1]
-            merged[-1]["length"] += st["length"]
-        elif merged and merged[-1]["key"] == st["key"] and not st["leg_start"]:
-            merged[-1]["pieces"][-1] = st["pieces"][-1]
-            merged[-1]["length"] += st["length"]
+    last: dict | None = None
+    for a, b in runs:  # "pieces" holds the first and the last piece of a stretch
+        key, length, leg_start = way(pieces[a].arc >> 1), sum(metres[a:b]), a in leg_starts and a > 0
+        if last is not None and not leg_start and (length < MIN_STRETCH_M or last["key"] == key):
+            last["pieces"][-1] = b - 1  # a short stretch, or the same way again, continues the one before
+            last["length"] += length
         else:
-            merged.append(st)
+            last = {"key": key, "pieces": [a, b - 1], "length": length, "leg_start": leg_start}
+            merged.append(last)
     return merged
 
 
@@ -105,11 +103,20 @@ def _runs(way: Callable[[int], WayKey], pieces: list, leg_starts: set[int]) -> l
     return out + [(start, len(pieces))] if pieces else out
 
 
+def _location(piece_points, starts: Sequence[Sequence[float]] | None, k: int) -> list[float]:
+    """Where piece ``k`` starts, as [lon, lat] rounded to 7 decimals (about a centimetre)."""
+    if starts is not None:
+        return list(starts[k])
+    first = piece_points[k][0]
+    return [round(float(first[0]), 7), round(float(first[1]), 7)]
+
+
 def instructions_for(way: Callable[[int], WayKey], pieces: list, piece_points: Sequence[Sequence[Sequence[float]]],
                      lengths: Sequence[float], leg_sizes: list[int], *, push: frozenset[str] = frozenset(),
                      names: Sequence[str | None] = (),
                      bearings: tuple[Sequence[float], Sequence[float]] | None = None,
-                     runs: Sequence[tuple[int, int]] | None = None) -> list[dict]:
+                     runs: Sequence[tuple[int, int]] | None = None,
+                     starts: Sequence[Sequence[float]] | None = None) -> list[dict]:
     """Depart, turn/continue, waypoint and arrive maneuvers, language-neutral.
 
     Each has ``type``, ``modifier`` (slight/sharp left/right, uturn, or None for straight on), the way's ``name``,
@@ -119,8 +126,10 @@ def instructions_for(way: Callable[[int], WayKey], pieces: list, piece_points: S
     ``push`` holds the subclasses where the rider gets off and pushes (a bike on steps). ``names`` are the names
     of the route's points (start, vias, end; None where a point is bare coordinates). ``bearings``, when given, are
     each piece's bearings at its start and at its end as ``_bearing`` measures them (NaN for a piece of one point),
-    computed for all pieces at once by the server (``routing.route.piece_bearings``), and ``runs`` the (first
-    piece, end) ranges of consecutive pieces on one way within a leg (``routing.route.way_runs``).
+    computed for all pieces at once by the server (``routing.route.piece_bearings``), ``runs`` the (first piece,
+    end) ranges of consecutive
+    pieces on one way within a leg (``routing.route.way_runs``), and ``starts`` each piece's first point as
+    [lon, lat] already rounded to 7 decimals (the server rounds them at once).
     """
     start_of, end_of = _bearing_lookups(piece_points, bearings)
     names = list(names) + [None] * (len(leg_sizes) + 1 - len(names))
@@ -128,11 +137,10 @@ def instructions_for(way: Callable[[int], WayKey], pieces: list, piece_points: S
     stop = 0
     prev_end_bearing = None
     for k, st in enumerate(_stretches(way, pieces, lengths, leg_sizes, runs)):
-        first = piece_points[st["pieces"][0]]
         start_bearing = start_of(st["pieces"][0])
         name, cls, sub = st["key"]
         base = {"name": name, "way_class": cls, "subclass": sub, "distance_m": round(st["length"], 1),
-                "location": [round(float(first[0][0]), 7), round(float(first[0][1]), 7)], "push": sub in push}
+                "location": _location(piece_points, starts, st["pieces"][0]), "push": sub in push}
         if st["leg_start"]:
             stop += 1
             out.append({"type": "waypoint", "modifier": None, **base, "distance_m": 0.0, "push": False,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,11 +115,22 @@ class ArcWeights:
         return self.cost_ms < INF_WEIGHT
 
 
-def _factor_table(table: dict[str, float | str], values: np.ndarray, default: float = 1.0) -> np.ndarray:
-    """Look up a factor per arc; ``forbid`` becomes infinity."""
-    keys, inverse = np.unique(values.astype(str), return_inverse=True)
-    lut = np.array([math.inf if table.get(k, default) == FORBID else float(table.get(k, default)) for k in keys])
-    return lut[inverse]
+def _factor(table: dict[str, float | str], default: float = 1.0) -> Callable[[object], float]:
+    """A value's factor in ``table``; ``forbid`` becomes infinity."""
+    def factor(value: object) -> float:
+        f = table.get(str(value), default)
+        return math.inf if f == FORBID else float(f)
+    return factor
+
+
+def _per_arc(graph: CompiledGraph, column: str, value_of: Callable[[object], float | bool]) -> np.ndarray:
+    """``value_of`` an attribute (``class``, ``subclass``…) for every arc, both directions of each way alike.
+
+    Ways share a few hundred rows of attributes, so the value is worked out once per row and then gathered: a
+    look-up per arc on the decoded strings took most of a profile's half second."""
+    col = graph.meta["attr_names"].index(column)
+    per_row = np.array([value_of(row[col]) for row in graph.meta["attr_table"]])
+    return np.repeat(per_row[graph.edge_attr], 2)
 
 
 def _directed(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
@@ -132,23 +144,23 @@ def arc_weights(graph: CompiledGraph, profile: Profile) -> ArcWeights:
     length = _directed(graph.edge_length, graph.edge_length)
     up = _directed(graph.edge_ascent, graph.edge_descent).astype(float)
     down = _directed(graph.edge_descent, graph.edge_ascent).astype(float)
-    cls = np.repeat(graph.edge_column("class"), 2)
-    sub = np.repeat(graph.edge_column("subclass"), 2)
-    walked = np.isin(sub, profile.push_subclasses)
-    oneway = np.repeat(graph.edge_column("oneway").astype(bool), 2)
+    push = frozenset(profile.push_subclasses)
+    walked = _per_arc(graph, "subclass", lambda sub: sub in push)
+    oneway = _per_arc(graph, "oneway", bool)
     against = oneway & (np.arange(len(length)) % 2 == 1)
     if profile.oneway == "push":
         walked |= against
     ride = core.split_time_s(length, up, down, profile.speed_kmh, np)
     push = core.split_time_s(length, up, down, profile.walk_kmh, np)
     time = np.where(walked, push, ride)
-    factor = _factor_table(profile.class_factor, cls) * _factor_table(profile.subclass_factor, sub)
+    factor = _per_arc(graph, "class", _factor(profile.class_factor)) * \
+        _per_arc(graph, "subclass", _factor(profile.subclass_factor))
     on_terril = graph.edge_on_terril()
     for flag, values in (("cavalier", graph.edge_cavalier), ("ev5", graph.edge_ev5), ("terril", on_terril)):
         factor = factor * np.where(np.repeat(values, 2), profile.flags.get(flag, 1.0), 1.0)
     cost = time * factor + profile.climb_penalty_s_per_m * up
     if profile.dismount_s:  # getting off to carry the bike (steps) costs a fixed time, however short the flight
-        cost = cost + _factor_table(profile.dismount_s, sub, default=0.0)
+        cost = cost + _per_arc(graph, "subclass", _factor(profile.dismount_s, default=0.0))
     cost = np.maximum(cost, MIN_COST_SHARE * time * np.minimum(factor, 1.0))
     if profile.oneway == "forbid":
         cost[against] = math.inf

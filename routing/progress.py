@@ -9,6 +9,13 @@ from contextlib import contextmanager
 
 from tqdm import tqdm
 
+#: ``progress(stage, share of the work done)``: what a long planner tells its caller (a job's status) as it goes.
+Progress = Callable[[str, float], None]
+
+
+def silent(stage: str, share: float) -> None:
+    """The progress of a planner nobody watches."""
+
 
 class Reporter:
     """Prints ``[elapsed] step`` lines and progress bars; silent when ``quiet``."""

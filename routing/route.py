@@ -6,6 +6,7 @@ Planners build their results from these too, so GPX, GeoJSON and the API seriali
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -14,7 +15,7 @@ import numpy as np
 
 from . import settings
 from .compiled import CompiledGraph
-from .core import Leg, Piece, cut_line, hysteresis_walk, profile_samples
+from .core import Leg, Piece, cut_line, hysteresis_walk
 from .geo import great_circle_m
 from .instructions import BEARING_SPAN_M, instructions_for
 from .profiles import get_profile
@@ -72,11 +73,20 @@ class Route:
         }
 
 
-def gather_pieces(graph: CompiledGraph, pieces: Sequence[Piece]) -> tuple[np.ndarray, np.ndarray]:
+def piece_table(pieces: Sequence[Piece]) -> tuple[np.ndarray, np.ndarray]:
+    """(each piece's arc, the share of it travelled) as arrays, read in one pass: a piece is a named tuple of
+    numbers, so numpy takes the whole list as an (n, 3) table at once (arc numbers are far below 2**53, exact as
+    floats)."""
+    table = np.array(pieces, dtype=float).reshape(-1, 3)
+    return table[:, 0].astype(np.int64), table[:, 2] - table[:, 1]
+
+
+def gather_pieces(graph: CompiledGraph, pieces: Sequence[Piece], arcs: np.ndarray | None = None) -> tuple[np.ndarray,
+                                                                                                          np.ndarray]:
     """(the (lon, lat, ele) points of every piece one after the other, the offset of each piece's first point and
     their total), each piece in its direction of travel and cut to its fractions: one gather, since a route has
-    hundreds of whole arcs and at most two cut ones a leg."""
-    arcs = np.fromiter((p.arc for p in pieces), dtype=np.int64, count=len(pieces))
+    hundreds of whole arcs and at most two cut ones a leg. ``arcs`` are the pieces' arcs when already read."""
+    arcs = piece_table(pieces)[0] if arcs is None else arcs
     edges = arcs >> 1
     begin, end = graph.geom_offsets[edges].astype(np.int64), graph.geom_offsets[edges + 1].astype(np.int64)
     sizes = end - begin
@@ -103,19 +113,21 @@ def piece_bearings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray,
     """Each piece's compass bearing at its start and at its end, as ``instructions`` measures one (towards the
     first point BEARING_SPAN_M away within the piece, else its far end), for all pieces at once; NaN for a piece
     of one point."""
-    return _bearings(points, offsets, from_end=False), _bearings(points, offsets, from_end=True)
-
-
-def _bearings(points: np.ndarray, offsets: np.ndarray, *, from_end: bool) -> np.ndarray:
     sizes = np.diff(offsets)
     owner = np.repeat(np.arange(len(sizes)), sizes)
-    pos = np.arange(len(points)) - offsets[:-1][owner]  # 0 at each piece's anchor, counting away from it
+    pos = np.arange(len(points)) - offsets[:-1][owner]  # 0 at each piece's first point
+    return (_bearings(points, offsets, sizes, owner, pos, from_end=False),
+            _bearings(points, offsets, sizes, owner, sizes[owner] - 1 - pos, from_end=True))
+
+
+def _bearings(points: np.ndarray, offsets: np.ndarray, sizes: np.ndarray, owner: np.ndarray, pos: np.ndarray, *,
+              from_end: bool) -> np.ndarray:
+    """The bearings at one end of every piece; ``pos`` counts each point's place away from that end."""
     anchor = offsets[1:] - 1 if from_end else offsets[:-1]
-    idx = anchor[owner] - pos if from_end else anchor[owner] + pos
     lon0, lat0 = points[anchor, 0], points[anchor, 1]
     cos0 = np.cos(np.radians(lat0))
-    dx = (points[idx, 0] - lon0[owner]) * cos0[owner] * 111_320
-    dy = (points[idx, 1] - lat0[owner]) * 110_540
+    dx = (points[:, 0] - lon0[owner]) * cos0[owner] * 111_320
+    dy = (points[:, 1] - lat0[owner]) * 110_540
     far = (np.hypot(dx, dy) >= BEARING_SPAN_M) & (pos > 0)
     reach = np.minimum.reduceat(np.where(far, pos, sizes[owner] - 1), offsets[:-1])  # the first far point, or last
     sel = anchor - reach if from_end else anchor + reach
@@ -200,6 +212,30 @@ def smoothed_climbs(dist: np.ndarray, ele: np.ndarray) -> tuple[float, float, np
     return float(up), float(down), grid, z
 
 
+def rounded(values: np.ndarray, ndigits: int) -> np.ndarray:
+    """``values`` rounded as Python's ``round(v, ndigits)`` rounds each: numpy's rounding (scale, round half to even,
+    unscale) gives the same float except within a hair of a half, where the scaled value is itself rounded, so
+    those few are rounded by Python. What the phone computes value by value, the server computes at once."""
+    values = np.asarray(values, dtype=float)
+    out = np.round(values, ndigits)
+    scaled = values * 10.0 ** ndigits
+    near_half = np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < 1e-6
+    if near_half.any():
+        out[near_half] = [round(v, ndigits) for v in values[near_half].tolist()]
+    return out
+
+
+def profile_samples(grid: np.ndarray, z: np.ndarray, max_samples: int = 300) -> list[list[float]]:
+    """``routing.core.profile_samples`` on arrays, equal to it: the same samples, rounded alike (``rounded``)."""
+    if not len(grid):
+        return []
+    step = max(1, math.ceil(len(grid) / max_samples))
+    idx = np.arange(0, len(grid), step)
+    if idx[-1] != len(grid) - 1:
+        idx = np.append(idx, len(grid) - 1)
+    return rounded(np.column_stack([grid[idx], z[idx]]), 1).tolist()
+
+
 def _way_types(graph: CompiledGraph, arcs: np.ndarray, lengths: np.ndarray) -> dict[str, float]:
     """Metres by way type (``class``, or ``class/subclass`` where they differ), the longest first."""
     types, per_edge = way_type_ids(graph)
@@ -271,14 +307,15 @@ class PiecePoints:
         return self.points[self.offsets[k]:self.offsets[k + 1]]
 
 
-def _maneuvers(graph: CompiledGraph, pieces: list[Piece], points: np.ndarray, offsets: np.ndarray,
+def _maneuvers(graph: CompiledGraph, pieces: list[Piece], arcs: np.ndarray, points: np.ndarray, offsets: np.ndarray,
                lengths: np.ndarray, legs: list[Leg], profile: str, names: Sequence[str | None]) -> list[dict]:
-    """The route's maneuvers, from the gathered pieces: bearings and way runs found as arrays."""
+    """The route's maneuvers, from the gathered pieces: bearings, way runs and start points found as arrays, and
+    handed over as lists (a list's item is read far faster than an array's)."""
     sizes = [len(leg.pieces) for leg in legs]
-    arcs = np.fromiter((p.arc for p in pieces), dtype=np.int64, count=len(pieces))
-    return instructions_for(way_keys(graph), pieces, PiecePoints(points, offsets), lengths, sizes,
-                            push=pushed_subclasses(profile), names=names, bearings=piece_bearings(points, offsets),
-                            runs=way_runs(graph, arcs, sizes))
+    starts, ends = piece_bearings(points, offsets)
+    return instructions_for(way_keys(graph), pieces, PiecePoints(points, offsets), lengths.tolist(), sizes,
+                            push=pushed_subclasses(profile), names=names, bearings=(starts.tolist(), ends.tolist()),
+                            runs=way_runs(graph, arcs, sizes), starts=rounded(points[offsets[:-1], :2], 7).tolist())
 
 
 def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], points: list, profile: str, *,
@@ -286,11 +323,10 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
     """Assemble the full result of a path made of legs; ``names`` name its points (start, vias, end) if known.
     Without ``instructions`` (a client re-routing live needs only the line and the figures) none are made."""
     pieces = [p for leg in legs for p in leg.pieces]
-    arcs = np.fromiter((p.arc for p in pieces), dtype=np.int64, count=len(pieces))
-    share = np.fromiter((p.hi - p.lo for p in pieces), dtype=float, count=len(pieces))
+    arcs, share = piece_table(pieces)
     lengths = graph.edge_length[arcs >> 1] * share
     times = weights.time_s[arcs] * share
-    points, offsets = gather_pieces(graph, pieces)
+    points, offsets = gather_pieces(graph, pieces, arcs)
     ends = np.cumsum([len(leg.pieces) for leg in legs])
     leg_info = [{"distance_m": round(float(lengths[a:b].sum()), 1), "duration_s": round(float(times[a:b].sum()), 1)}
                 for a, b in zip(np.r_[0, ends[:-1]], ends)]
@@ -308,11 +344,12 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
         cost=float(sum(leg.cost_ms for leg in legs)) / 1000.0,
         ascent_m=up,
         descent_m=down,
-        elevation_profile=profile_samples(grid.tolist(), z.tolist()),
+        elevation_profile=profile_samples(grid, z),
         way_types=_way_types(graph, arcs, lengths),
         cavalier_share=on(graph.edge_cavalier),
         ev5_share=on(graph.edge_ev5),
-        instructions=_maneuvers(graph, pieces, points, offsets, lengths, legs, profile, names) if instructions else [],
+        instructions=_maneuvers(graph, pieces, arcs, points, offsets, lengths, legs, profile, names) if instructions
+        else [],
         legs=leg_info,
         arcs=arcs.tolist(),
         arc_lengths=lengths.tolist(),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import time
+import tracemalloc
 from pathlib import Path
 
 import gpxpy
@@ -102,6 +104,28 @@ def test_analyze_the_ev5_file(client, cfg):
     body = resp.get_json()
     assert body["distance_m"] / 1000 == pytest.approx(207.9, abs=0.1)  # SOURCE.md's figure
     assert body["matched_share"] >= 0.9 and body["points"] == 7159 and "snapped" not in body
+
+
+def test_an_analysis_is_kept_and_read_again_within_its_bounds(client, cfg):
+    """An analysis is kept under the key of the upload and options: the same upload is answered from the store,
+    and its Content-Location reads it again, a file read whatever the analysis cost (README, limits)."""
+    data = (cfg.data_dir / "ev5-waymarkedtrails" / "ev5-relation5245117-wmt-2022-01-23.gpx").read_bytes()
+    first = upload(client, data, profile="trail", snap="true")
+    assert first.status_code == 200 and first.headers["X-Cache"] == "miss"
+    again = upload(client, data, profile="trail", snap="true")
+    assert again.headers["X-Cache"] == "hit" and again.data == first.data
+    assert upload(client, data, profile="bike", snap="true").headers["Content-Location"] != \
+        first.headers["Content-Location"]  # another profile: another analysis
+    tracemalloc.start()
+    cpu = time.thread_time()
+    try:
+        kept = client.get(first.headers["Content-Location"])
+        spent, peak = time.thread_time() - cpu, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert kept.status_code == 200 and kept.data == first.data and len(kept.data) > 100_000  # snapped track
+    assert spent < 0.25 and peak < 4 * len(kept.data) + 2**20, (spent, peak)
+    assert client.get("/v1/gpx/analyses/not-a-key").status_code == 404
 
 
 @pytest.mark.parametrize("data,status,title,line", [

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from api.redis_server import EmbeddedRedis
-from tests.conftest import BASE_11_19, assert_problem
+from tests.conftest import BASE_11_19, LOUVRE, assert_problem
 
 #: a worker process loading the whole basin: the slow tier
 pytestmark = pytest.mark.slow
@@ -41,7 +42,7 @@ def queued(cfg, basin_graph, catalogue, circuits, tmp_path_factory):
         assert app.extensions["galibot.graph"].wait(300)
         _wait_for(lambda: b"ready" in log.read_bytes() or worker.poll() is not None, 300)
         assert worker.poll() is None, log.read_text()
-        yield app.test_client(), worker
+        yield app.test_client(), worker, log
     finally:
         worker.terminate()
         worker.wait(30)
@@ -60,8 +61,8 @@ def _stage(client, location: str) -> tuple[str | None, float]:
     return job["stage"], job["progress"]
 
 
-def _finished(client, location: str, timeout_s: float = 240) -> dict:
-    """Poll a job until it has finished or failed."""
+def _finished(client, location: str, timeout_s: float = 240, *, stages: list | None = None) -> dict:
+    """Poll a job until it has finished or failed; into ``stages`` (when given) the stages it reported meanwhile."""
     deadline = time.monotonic() + timeout_s
     while True:
         job = client.get(location)
@@ -69,13 +70,15 @@ def _finished(client, location: str, timeout_s: float = 240) -> dict:
         body = job.get_json()
         if body["status"] in ("finished", "failed"):
             return body
+        if stages is not None and body["stage"] is not None:
+            stages.append(body["stage"])
         assert job.headers["Retry-After"]
         assert time.monotonic() < deadline, body
-        time.sleep(0.5)
+        time.sleep(0.2 if stages is not None else 0.5)
 
 
 def test_a_trail_course_is_a_job_whose_result_is_the_inline_one(queued, client):
-    api, _ = queued
+    api, _, _ = queued
     first = api.post("/v1/trails", json=COURSE)
     assert first.status_code == 202 and first.headers["Location"].startswith("/v1/jobs/")
     assert first.get_json()["status"] in ("queued", "started") and first.get_json()["endpoint"] == "trails"
@@ -99,7 +102,7 @@ def test_a_trail_course_is_a_job_whose_result_is_the_inline_one(queued, client):
 
 
 def test_an_impossible_course_is_refused_before_it_is_queued(queued):
-    api, _ = queued
+    api, _, _ = queued
     body = assert_problem(api.post("/v1/trails", json={"start": BASE_11_19, "distance_km": 2, "terrils": 20}), 422,
                           "terrils")
     assert "within reach" in body["detail"]
@@ -110,7 +113,7 @@ def test_an_impossible_course_is_refused_before_it_is_queued(queued):
 def test_a_course_the_planner_cannot_close_fails_its_job_with_the_request_problem(queued):
     """What only the solve finds (4 summits within reach of the Base 11/19, but no 6 km loop over them) fails the
     job with the problem the request would answer in place, and is not run again."""
-    api, _ = queued
+    api, _, _ = queued
     resp = api.post("/v1/trails", json={"start": BASE_11_19, "distance_km": 6, "terrils": 4})
     assert resp.status_code == 202
     job = _finished(api, resp.headers["Location"])
@@ -123,7 +126,7 @@ def test_a_worker_killed_mid_job_runs_it_again(queued):
 
     60 km over 12 terrils is not proven optimal, so its solve takes the whole deterministic budget (seconds on
     any machine): the kill lands in it, however fast the machine."""
-    api, worker = queued
+    api, worker, _ = queued
     resp = api.post("/v1/trails", json={**COURSE, "distance_km": 60, "terrils": 12})
     assert resp.status_code == 202
     location = resp.headers["Location"]
@@ -138,7 +141,7 @@ def test_a_worker_killed_mid_job_runs_it_again(queued):
 
 
 def test_an_unknown_job_is_a_404_naming_it(queued):
-    api, _ = queued
+    api, _, _ = queued
     assert_problem(api.get("/v1/jobs/" + "0" * 32), 404, "job_id")
     assert "32 hex digits" in assert_problem(api.get("/v1/jobs/not-a-job"), 404, "job_id")["detail"]
 
@@ -150,7 +153,7 @@ def _terrils_near_lens(catalogue, n: int) -> list[str]:
 
 
 def test_a_long_tour_is_a_job_and_a_short_one_is_answered_at_once(queued, catalogue):
-    api, _ = queued
+    api, _, log = queued
     stops = _terrils_near_lens(catalogue, 13)
     short = api.post("/v1/tours", json={"start": "louvre-lens", "stops": stops[:3]})
     assert short.status_code == 200 and short.get_json()["properties"]["kind"] == "tour"
@@ -158,8 +161,12 @@ def test_a_long_tour_is_a_job_and_a_short_one_is_answered_at_once(queued, catalo
                    404, "stops[12]")
     long = api.post("/v1/tours", json={"start": "louvre-lens", "stops": stops})
     assert long.status_code == 202 and long.get_json()["endpoint"] == "tours"
-    job = _finished(api, long.headers["Location"])
+    stages: list[str] = []
+    job = _finished(api, long.headers["Location"], stages=stages)
     assert job["status"] == "finished", job
+    assert set(stages) <= {"computing", "costs", "solving", "routing"}, stages  # the order: test_planners.py
+    # the work horses inherit the worker's loaded app: it was loaded once, at the worker's start, not per job
+    assert log.read_text().count("loading the graph") == 1, log.read_text()
     tour = api.get(job["links"]["result"]).get_json()
     assert tour["properties"]["kind"] == "tour"
     assert sorted(s["id"] for s in tour["properties"]["stops"]) == sorted(stops)
@@ -173,7 +180,7 @@ def test_the_same_course_asked_at_once_is_one_job(queued):
 
     from api.jobs import QUEUE
 
-    api, _ = queued
+    api, _, _ = queued
     body = {**COURSE, "distance_km": 27}
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(lambda _: api.post("/v1/trails", json=body), range(4)))
@@ -185,3 +192,70 @@ def test_the_same_course_asked_at_once_is_one_job(queued):
     assert queue.job_ids.count(job_id) <= 1
     job = _finished(api, f"/v1/jobs/{job_id}")
     assert job["status"] == "finished" and job["attempts"] == 1
+
+
+def test_a_sheet_and_a_map_are_drawn_by_a_worker_as_the_request_draws_them(queued, client):
+    """A printed sheet or map picture not drawn yet is a job (a route itself is answered at once); its link is the
+    request again, then served from the store, and the worker's file is the one the request draws in place."""
+    api, _, _ = queued
+    body = {"points": [LOUVRE, BASE_11_19], "profile": "walk"}
+    route = api.post("/v1/routes", json=body)
+    assert route.status_code == 200
+    sheet = route.get_json()["links"]["pdf"]
+    first = api.get(sheet)
+    assert first.status_code == 202 and first.headers["Location"].startswith("/v1/jobs/"), first.get_data()
+    assert api.get(sheet).headers["Location"] == first.headers["Location"]  # asked again while drawn: one job
+    job = _finished(api, first.headers["Location"])
+    assert job["status"] == "finished" and job["attempts"] == 1, job
+    assert job["links"]["file"] == f"{sheet}?lang=fr"  # a sheet is French unless asked otherwise, said in the link
+    drawn = api.get(job["links"]["file"])
+    assert drawn.status_code == 200 and drawn.mimetype == "application/pdf" and drawn.data.startswith(b"%PDF")
+    assert client.post("/v1/routes", json=body).status_code == 200
+    assert drawn.data == client.get(sheet).data  # the request's own sheet, byte for byte
+    assert api.get(sheet).headers["X-Cache"] == "hit"
+
+    picture = f"{route.get_json()['links']['png']}?picture=profile&width=640&lang=de"
+    queued_png = api.get(picture)
+    assert queued_png.status_code == 202
+    job = _finished(api, queued_png.headers["Location"])
+    assert job["status"] == "finished", job
+    png = api.get(job["links"]["file"])
+    assert png.status_code == 200 and png.mimetype == "image/png"
+    assert png.data == client.get(picture).data
+
+
+def test_a_large_upload_is_analysed_by_a_worker_and_a_small_one_at_once(queued, client, cfg):
+    api, _, _ = queued
+    ev5 = (cfg.data_dir / "ev5-waymarkedtrails" / "ev5-relation5245117-wmt-2023-05-24.gpx").read_bytes()
+    assert len(ev5) > 256 * 1024
+
+    def post(app, data: bytes, name: str = "ev5.gpx"):
+        return app.post("/v1/gpx/analyze", data={"file": (io.BytesIO(data), name), "snap": "false"},
+                        content_type="multipart/form-data")
+
+    first = post(api, ev5)
+    assert first.status_code == 202, first.get_data(as_text=True)
+    assert post(api, ev5).headers["Location"] == first.headers["Location"]
+    job = _finished(api, first.headers["Location"])
+    assert job["status"] == "finished" and job["endpoint"] == "results.analyze_gpx", job
+    analysis = api.get(job["links"]["result"])
+    inline = post(client, ev5)
+    assert analysis.status_code == inline.status_code == 200
+    assert analysis.get_json() == inline.get_json() and analysis.get_json()["matched_share"] > 0.9
+    assert post(api, ev5).status_code == 200  # analysed once: answered from the store
+
+    small = api.get(api.post("/v1/routes", json={"points": [LOUVRE, BASE_11_19]}).get_json()["links"]["gpx"]).data
+    assert len(small) < 256 * 1024
+    assert post(api, small, "route.gpx").status_code == 200  # a small upload is answered in the request
+    assert_problem(api.get("/v1/gpx/analyses/" + "0" * 32), 404, "key")
+
+
+def test_a_malformed_large_upload_fails_its_job_with_the_files_problem(queued):
+    api, _, _ = queued
+    junk = b"<gpx><trk>" + b"x" * (300 * 1024)
+    resp = api.post("/v1/gpx/analyze", data={"file": (io.BytesIO(junk), "junk.gpx")},
+                    content_type="multipart/form-data")
+    assert resp.status_code == 202
+    job = _finished(api, resp.headers["Location"])
+    assert job["status"] == "failed" and job["attempts"] == 1, job
+    assert 400 <= job["problem"]["status"] < 500 and job["problem"]["field"] == "file", job

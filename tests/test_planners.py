@@ -67,7 +67,10 @@ def test_solver_matches_brute_force_on_eight_real_terrils(basin_engine, catalogu
 
 def test_large_tour_reports_its_gap(basin_engine, catalogue, places):
     stops = [stop(catalogue, p["id"]) for p in catalogue.by_theme("terrils")[:15]]
-    tour = plan_tour(basin_engine, Stop(*places["base_11_19"]), stops, "bike", loop=False, time_limit_s=2.0)
+    told: list[tuple[str, float]] = []
+    tour = plan_tour(basin_engine, Stop(*places["base_11_19"]), stops, "bike", loop=False, time_limit_s=2.0,
+                     progress=lambda stage, share: told.append((stage, share)))
+    assert told == [("costs", 0.02), ("solving", 0.1), ("routing", 0.95)]  # what a tour job reports as it goes
     assert len(tour.stops) == 15 and {s.id for s in tour.stops} == {s.id for s in stops}
     assert 0.0 <= tour.order.gap < 1.0 and tour.order.lower_bound <= tour.order.cost
     # the reported cost is the real cost of the order found, and it beats visiting them as listed

@@ -12,7 +12,7 @@ from gpx_exports import route_feature
 from poi_data import attach_pois
 from routing import geo
 from routing import route as R
-from routing.core import cut_line, hysteresis_walk
+from routing.core import cut_line, hysteresis_walk, profile_samples
 from routing.instructions import instructions_for
 from tests.conftest import assert_problem
 
@@ -50,14 +50,30 @@ def test_the_gathered_pieces_bearings_and_runs_make_the_per_piece_maneuvers(basi
         arcs = np.array([p.arc for p in pieces])
         lengths = basin_graph.edge_length[arcs >> 1] * np.array([p.hi - p.lo for p in pieces])
         sizes = [len(leg.pieces) for leg in legs]
-        by_piece = instructions_for(R.way_keys(basin_graph), pieces, chunks, lengths, sizes)
-        at_once = instructions_for(R.way_keys(basin_graph), pieces, R.PiecePoints(points, offsets), lengths, sizes,
-                                   bearings=R.piece_bearings(points, offsets),
-                                   runs=R.way_runs(basin_graph, arcs, sizes))
+        push = R.pushed_subclasses(profile)
+        by_piece = instructions_for(R.way_keys(basin_graph), pieces, chunks, lengths, sizes, push=push)
+        at_once = R._maneuvers(basin_graph, pieces, arcs, points, offsets, lengths, legs, profile, ())  # as build_route
         assert at_once == by_piece
         assert len(by_piece) > 2 and any(i["modifier"] for i in by_piece)
         checked += 1
     assert checked == 60
+
+
+def test_arrays_are_rounded_as_python_rounds_each_value():
+    rng = np.random.default_rng(7)
+    values = np.concatenate([rng.uniform(-200, 3000, 20_000), rng.uniform(2.0, 4.0, 20_000),
+                             np.arange(-50, 50) / 100 + 0.05,  # halves at 1 decimal, most of them not exact in binary
+                             np.array([0.35, 2.675, 1.25, -0.25, 0.0, -0.04, 3.14159265358979])])
+    for ndigits in (1, 7):
+        assert R.rounded(values, ndigits).tolist() == [round(v, ndigits) for v in values.tolist()]
+
+
+def test_the_profile_samples_on_arrays_are_the_phones():
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 299, 300, 301, 601, 4_000):
+        grid = np.cumsum(rng.uniform(0, 25, n))
+        z = 30 + np.cumsum(rng.normal(0, 0.4, n))
+        assert R.profile_samples(grid, z) == profile_samples(grid.tolist(), z.tolist())
 
 
 def test_the_hysteresis_on_turning_points_counts_every_climb():

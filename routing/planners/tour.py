@@ -8,6 +8,7 @@ from .. import settings
 from ..engine import Engine
 from ..errors import InvalidStops
 from ..profiles import get_profile
+from ..progress import Progress, silent
 from ..route import Route
 from ..snap import Snap
 from .matrix import cost_matrix
@@ -81,17 +82,21 @@ def tour_snaps(engine: Engine, start: Stop, stops: list[Stop], profile: str = "b
 
 def plan_tour(engine: Engine, start: Stop, stops: list[Stop], profile: str = "bike", end: Stop | None = None,
               loop: bool = True, *, time_limit_s: float = settings.TOUR_TIME_LIMIT_S,
-              workers: int = 2) -> Tour:
+              workers: int = 2, progress: Progress = silent) -> Tour:
     """Visit every stop once from ``start``, in the least-cost order; back to start, to ``end``, or ending anywhere.
 
-    Orders of up to ``EXACT_STOPS`` stops are proven optimal; larger ones carry the solver's gap.
+    Orders of up to ``EXACT_STOPS`` stops are proven optimal; larger ones carry the solver's gap. ``progress`` is
+    told each stage as it starts (``costs``, ``solving``, ``routing``) with the share of the work done before it.
     """
     places, snaps = tour_snaps(engine, start, stops, profile, end)
     points = [(p.lon, p.lat) for p in places]
+    progress("costs", 0.02)
     matrix = cost_matrix(engine, snaps, profile)
     limit = time_limit_s if len(stops) > settings.EXACT_STOPS else max(time_limit_s, 10.0)
+    progress("solving", 0.1)
     order = solve_order(matrix, loop=loop and end is None, end=len(places) - 1 if end is not None else None,
                         time_limit_s=limit, workers=workers, hint=len(stops) > settings.EXACT_STOPS)
+    progress("routing", 0.95)
     seq = order.sequence + ([0] if loop and end is None else [])
     route = engine.route_through([snaps[i] for i in seq], [points[i] for i in seq], profile,
                                  names=[places[i].name for i in seq])

@@ -12,7 +12,6 @@ leg the engine will route, so the routed course has the length the solver planne
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,15 +21,13 @@ from .. import geo, settings
 from ..engine import Engine
 from ..errors import ImpossibleTarget
 from ..profiles import get_profile
+from ..progress import Progress, silent
 from ..route import Route, cumulative_distance
 from ..snap import Snap
 from .matrix import UNREACHABLE, cost_matrix
 from .order import circuit_arcs, cp_solver, follow, safety_net_fired
 from .pieces import length_m
 from .tour import Stop
-
-#: ``progress(stage, share of the work done)``: what a long planner tells its caller as it goes.
-Progress = Callable[[str, float], None]
 
 #: A summit counts as climbed if the course passes within this distance of it.
 SUMMIT_SNAP_M = 150.0
@@ -209,7 +206,7 @@ def plan_trail(engine: Engine, start: Stop, distance_m: float, n_terrils: int, p
     share of the work done before it, for a job's status; the solve is most of the time.
     """
     t0 = time.monotonic()
-    report = progress or (lambda stage, share: None)
+    report = progress or silent
     via = via or []
     fixed_stops = [start, *via] + ([finish] if finish else [])
     fixed_snaps, cands = trail_candidates(engine, start, distance_m, n_terrils, profile=profile, finish=finish,
