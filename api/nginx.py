@@ -3,7 +3,8 @@
 nginx reads each request whole before gunicorn sees it (``proxy_request_buffering``), with read
 timeouts and size limits, and answers what it refuses itself as problem+json, like the app. The
 limits sit below gunicorn's own (request line 4,094 bytes, header fields 8,190 bytes), so gunicorn's
-HTML error pages are never reached.
+HTML error pages are never reached. It keeps the computed results it passes on (a route, a stored
+result or file, a circuit) and answers the same request again itself (``CACHED``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ HEADER_BUFFER_KIB = 4
 WORKER_CONNECTIONS = 4096
 #: How long gunicorn may take to answer (its worker timeout is 120 s).
 UPSTREAM_TIMEOUT_S = 130
+#: nginx's cache of computed results on disk (under the run directory, emptied at every start).
+CACHE_MAX_MIB = 512
+#: JSON bodies are at most 256 KiB (``api.common``): held whole in memory, so a route's cache key holds its body.
+JSON_BODY_KIB = 256
 
 #: Where nginx's own error answers live (internal locations, unreachable from outside).
 ERROR_PATH = "/_galibot/errors/"
@@ -78,6 +83,28 @@ def _problem(status: int, title: str, detail: str) -> str:
     return json.dumps(body).replace("'", "\\'")
 
 
+#: How every location passes a request to gunicorn.
+PROXY = f"""            proxy_pass http://galibot;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_next_upstream error non_idempotent;
+            proxy_next_upstream_tries 2;
+            proxy_request_buffering on;
+            proxy_buffering on;
+            proxy_read_timeout {UPSTREAM_TIMEOUT_S}s;
+            proxy_send_timeout {UPSTREAM_TIMEOUT_S}s;"""
+#: How a location of computed results is cached: only a 200 (never a problem, a 202 job or a 304), keyed on what the
+#: answer depends on (the wording follows Accept-Language, the format Accept); ``X-Proxy-Cache`` says HIT or MISS.
+CACHED = """            proxy_cache galibot;
+            proxy_cache_key "$request_method|$request_uri|$http_accept|$http_accept_language|$request_body";
+            proxy_cache_valid 200 1h;
+            proxy_cache_lock on;
+            add_header X-Proxy-Cache $upstream_cache_status always;"""
+
+
 @dataclass(frozen=True)
 class NginxConfig:
     """One nginx in front of one gunicorn socket; everything it writes stays in ``run_dir``."""
@@ -101,7 +128,7 @@ class NginxConfig:
             f"        location = {ERROR_PATH}{status} {{ internal; default_type application/problem+json; "
             f"{extra.get(status, '')}return {status} '{_problem(status, title, detail)}'; }}"
             for status, title, detail in OWN_ERRORS)
-        return f"""# Written by api/nginx.py for `make run`; rewritten on every start.
+        text = f"""# Written by api/nginx.py for `make run`; rewritten on every start.
 daemon off;
 worker_processes 1;
 pid {self.run_dir / 'nginx.pid'};
@@ -115,6 +142,8 @@ http {{
     fastcgi_temp_path {temp['fastcgi']};
     uwsgi_temp_path {temp['uwsgi']};
     scgi_temp_path {temp['scgi']};
+    proxy_cache_path {self.run_dir / 'cache'} levels=1:2 keys_zone=galibot:16m max_size={CACHE_MAX_MIB}m inactive=1h
+                     use_temp_path=off;
     client_header_timeout {CLIENT_TIMEOUT_S}s;
     client_body_timeout {CLIENT_TIMEOUT_S}s;
     send_timeout {UPSTREAM_TIMEOUT_S}s;
@@ -141,23 +170,27 @@ http {{
         listen {self.listen};
 {pages}
         location / {{
-            proxy_pass http://galibot;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $remote_addr;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_next_upstream error non_idempotent;
-            proxy_next_upstream_tries 2;
-            proxy_request_buffering on;
-            proxy_buffering on;
-            proxy_read_timeout {UPSTREAM_TIMEOUT_S}s;
-            proxy_send_timeout {UPSTREAM_TIMEOUT_S}s;
+{PROXY}
+        }}
+        # a computed result is the same for the same request until the data changes (the server restarts, and this
+        # cache with it): nginx answers one asked again itself, before Flask, the rate limits and Redis
+        location = /v1/routes {{
+{PROXY}
+{CACHED}
+            proxy_cache_methods POST;
+            client_body_buffer_size {JSON_BODY_KIB}k;
+            proxy_cache_bypass $request_body_file;  # a body nginx kept on disk is not in the key: never cached
+            proxy_no_cache $request_body_file;
+        }}
+        location ~ ^/v1/(results|circuits)(/|$) {{
+{PROXY}
+{CACHED}
         }}
 {locations}
     }}
 }}
 """
+        return text.replace("{PROXY}", PROXY).replace("{CACHED}", CACHED)
 
     def write(self) -> Path:
         """Write the configuration into ``run_dir`` (atomically) and return its path."""

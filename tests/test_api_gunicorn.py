@@ -148,6 +148,33 @@ def test_errors_are_problems_and_etags_give_304(server):
     assert again.status_code == 304 and again.headers["ETag"] == first.headers["ETag"]
 
 
+def test_nginx_answers_a_result_asked_again(server):
+    """A computed result asked again is nginx's to answer (X-Proxy-Cache: HIT), keyed on the body and the headers the
+    answer depends on; a problem or a job is never kept."""
+    base, _, _ = server
+    body = {"points": [LOUVRE, BASE_11_19], "profile": "trail"}
+    first = requests.post(f"{base}/v1/routes", json=body)
+    again = requests.post(f"{base}/v1/routes", json=body)
+    assert first.status_code == again.status_code == 200
+    assert (first.headers["X-Proxy-Cache"], again.headers["X-Proxy-Cache"]) == ("MISS", "HIT")
+    assert again.content == first.content and again.headers["ETag"] == first.headers["ETag"]
+    other = requests.post(f"{base}/v1/routes", json={**body, "profile": "walk"})
+    assert other.headers["X-Proxy-Cache"] == "MISS" and other.content != first.content
+    german = requests.post(f"{base}/v1/routes", json=body, headers={"Accept-Language": "de"})
+    assert german.headers["X-Proxy-Cache"] == "MISS"
+    assert german.json()["properties"]["instructions"][0]["text"] != \
+        first.json()["properties"]["instructions"][0]["text"]
+    assert requests.post(f"{base}/v1/routes", json=body,
+                         headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    bad = {"points": [LOUVRE, [4.35, 50.85]]}
+    for _ in range(2):
+        refused = requests.post(f"{base}/v1/routes", json=bad)
+        assert refused.status_code == 422 and refused.headers["X-Proxy-Cache"] == "MISS"
+    shared = requests.get(base + first.json()["links"]["gpx"])
+    assert requests.get(base + first.json()["links"]["gpx"]).headers["X-Proxy-Cache"] == "HIT"
+    assert shared.status_code == 200
+
+
 #: Schema fuzzing budget: examples per operation, so a CI run is bounded (a few minutes); the seed is bench.fuzz's.
 #: ``python -m bench.run fuzz`` runs the same fuzzers with 600 (over 25,000 cases).
 FUZZ_EXAMPLES = 25
