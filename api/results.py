@@ -27,7 +27,7 @@ import poi_data
 import presentation
 import routing
 from gpx_exports import settings as gpx_settings
-from gpx_exports.sheet import PAGE_SIZES, SheetOptions, circuit_sheet, map_picture, profile_picture
+from gpx_exports.sheet import PAGE_SIZES, SheetOptions, check_sheet, circuit_sheet, map_picture, profile_picture
 from gpx_exports.writer import km_markers
 from presentation import SHEET_LANGUAGE, Words, render_result, words
 from routing.io import code_version
@@ -394,6 +394,8 @@ def _drawn_by_a_worker(key: str, suffix: str, source: FileSource, opts: dict, la
         return content
     result, course = source(words(lang))
     course.link = link
+    if opts["format"] == "pdf":
+        check_sheet(course, opts["page"])  # a sheet no page is made for is refused now, not by the job
     here = request.path if request.method == "GET" else f"/v1/results/{key}.{opts['format']}"
     query = request.args.to_dict(flat=False)
     query.setdefault("lang", [lang])  # a language chosen by Accept-Language is kept in the link

@@ -542,13 +542,19 @@ def profile_picture(result: dict, course: Course, w: Words, *, width_px: int, he
                           width_px=width_px, height_px=height_px, dpi=DPI, fmt=fmt)
 
 
-def circuit_sheet(result: dict, course: Course, w: Words, opts: SheetOptions) -> Sheet:
-    """The printable sheet of a route-like result (as rendered in ``w``'s language) and its course."""
-    if opts.page not in PAGE_SIZES:
+def check_sheet(course: Course, page: str) -> None:
+    """Refuse a sheet no page is made for (ExportError naming the field), before anything is drawn: the API asks
+    it before it queues a sheet for a worker, so such a request is refused at once."""
+    if page not in PAGE_SIZES:
         raise ExportError(f"page must be one of {', '.join(PAGE_SIZES)}", field="page")
     if course.distance_m > MAX_SHEET_KM * 1000:
         raise ExportError(f"a printable sheet is for courses up to {MAX_SHEET_KM:g} km; this one is "
                           f"{course.distance_m / 1000:.0f} km (its GPX and pictures are not limited so)",
                           field="format")
+
+
+def circuit_sheet(result: dict, course: Course, w: Words, opts: SheetOptions) -> Sheet:
+    """The printable sheet of a route-like result (as rendered in ``w``'s language) and its course."""
+    check_sheet(course, opts.page)
     return _Builder(result, course, w, opts).build()
 

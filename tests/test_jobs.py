@@ -224,6 +224,16 @@ def test_a_sheet_and_a_map_are_drawn_by_a_worker_as_the_request_draws_them(queue
     assert png.data == client.get(picture).data
 
 
+def test_a_sheet_no_page_is_made_for_is_refused_before_it_is_queued(queued, catalogue):
+    api, _, _ = queued
+    terrils = sorted(catalogue.by_theme("terrils"), key=lambda p: p["lon"])
+    west, east = [terrils[0]["lon"], terrils[0]["lat"]], [terrils[-1]["lon"], terrils[-1]["lat"]]
+    route = api.post("/v1/routes", json={"points": [west, east, west, east, west], "profile": "bike"})
+    assert route.status_code == 200 and route.get_json()["properties"]["distance_m"] > 250_000
+    body = assert_problem(api.get(route.get_json()["links"]["pdf"]), 422, "format")
+    assert "up to 250 km" in body["detail"]
+
+
 def test_a_large_upload_is_analysed_by_a_worker_and_a_small_one_at_once(queued, client, cfg):
     api, _, _ = queued
     ev5 = (cfg.data_dir / "ev5-waymarkedtrails" / "ev5-relation5245117-wmt-2023-05-24.gpx").read_bytes()
