@@ -120,9 +120,20 @@ def submit(spec: JobSpec) -> Response:
                                            "store": [spec.store_key, spec.store_suffix], "links": spec.links})
         except DuplicateJobError:
             job = Job.fetch(spec.job_id, connection=queue.connection)
+    return _accepted(job)
+
+
+def pending(job_id: str) -> Response | None:
+    """``202 Accepted`` for the job ``job_id`` when it is queued or running (or failed with the request's own
+    refusal), so a request asked again meanwhile prepares nothing; None when there is no such job or it is done."""
+    job = _current(job_id)
+    return None if job is None or _state(job)[0] == "finished" else _accepted(job)
+
+
+def _accepted(job: Job) -> Response:
     resp = jsonify(JOB.dump(_describe(job)))
     resp.status_code = 202
-    resp.headers["Location"] = url_for("jobs.get_job", job_id=spec.job_id)
+    resp.headers["Location"] = url_for("jobs.get_job", job_id=job.id)
     resp.headers["Retry-After"] = str(RETRY_AFTER_S)
     return resp
 

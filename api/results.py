@@ -387,11 +387,15 @@ def _drawn_by_a_worker(key: str, suffix: str, source: FileSource, opts: dict, la
     store; the job's link is this request again, then served from the store."""
     job_id = jobs.derived_id(key, suffix)
     try:
-        content = jobs.finished_bytes(job_id)
+        content, waiting = jobs.finished_bytes(job_id), None
+        if content is None:
+            waiting = jobs.pending(job_id)  # drawn now: nothing to prepare again
     except redis.RedisError:
-        content = None
+        content = waiting = None
     if content is not None:
         return content
+    if waiting is not None:
+        abort(waiting)
     result, course = source(words(lang))
     course.link = link
     if opts["format"] == "pdf":

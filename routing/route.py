@@ -81,8 +81,8 @@ def piece_table(pieces: Sequence[Piece]) -> tuple[np.ndarray, np.ndarray]:
     return table[:, 0].astype(np.int64), table[:, 2] - table[:, 1]
 
 
-def gather_pieces(graph: CompiledGraph, pieces: Sequence[Piece], arcs: np.ndarray | None = None) -> tuple[np.ndarray,
-                                                                                                          np.ndarray]:
+def gather_pieces(graph: CompiledGraph, pieces: Sequence[Piece], *,
+                  arcs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(the (lon, lat, ele) points of every piece one after the other, the offset of each piece's first point and
     their total), each piece in its direction of travel and cut to its fractions: one gather, since a route has
     hundreds of whole arcs and at most two cut ones a leg. ``arcs`` are the pieces' arcs when already read."""
@@ -326,7 +326,7 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
     arcs, share = piece_table(pieces)
     lengths = graph.edge_length[arcs >> 1] * share
     times = weights.time_s[arcs] * share
-    points, offsets = gather_pieces(graph, pieces, arcs)
+    points, offsets = gather_pieces(graph, pieces, arcs=arcs)
     ends = np.cumsum([len(leg.pieces) for leg in legs])
     leg_info = [{"distance_m": round(float(lengths[a:b].sum()), 1), "duration_s": round(float(times[a:b].sum()), 1)}
                 for a, b in zip(np.r_[0, ends[:-1]], ends)]
