@@ -98,10 +98,16 @@ PROXY = f"""            proxy_pass http://galibot;
             proxy_send_timeout {UPSTREAM_TIMEOUT_S}s;"""
 #: How a location of computed results is cached: only a 200 (never a problem, a 202 job or a 304), keyed on what the
 #: answer depends on (the wording follows Accept-Language, the format Accept); ``X-Proxy-Cache`` says HIT or MISS.
+#: The headers that describe one client's request (its rate-limit counters, the app's own cache) are not passed on:
+#: a kept answer would repeat them to every client. A 429 keeps its Retry-After.
 CACHED = """            proxy_cache galibot;
             proxy_cache_key "$request_method|$request_uri|$http_accept|$http_accept_language|$request_body";
             proxy_cache_valid 200 1h;
             proxy_cache_lock on;
+            proxy_hide_header X-RateLimit-Limit;
+            proxy_hide_header X-RateLimit-Remaining;
+            proxy_hide_header X-RateLimit-Reset;
+            proxy_hide_header X-Cache;
             add_header X-Proxy-Cache $upstream_cache_status always;"""
 
 

@@ -158,6 +158,10 @@ def test_nginx_answers_a_result_asked_again(server):
     assert first.status_code == again.status_code == 200
     assert (first.headers["X-Proxy-Cache"], again.headers["X-Proxy-Cache"]) == ("MISS", "HIT")
     assert again.content == first.content and again.headers["ETag"] == first.headers["ETag"]
+    # one client's counters are never repeated to another (the route limit is on in this server)
+    assert not {"X-RateLimit-Remaining", "X-Cache"} & {*first.headers, *again.headers}
+    assert "X-RateLimit-Remaining" in requests.get(f"{base}/v1/isochrones", params={"start": "2.8037,50.4306",
+                                                                                   "minutes": "5"}).headers
     other = requests.post(f"{base}/v1/routes", json={**body, "profile": "walk"})
     assert other.headers["X-Proxy-Cache"] == "MISS" and other.content != first.content
     german = requests.post(f"{base}/v1/routes", json=body, headers={"Accept-Language": "de"})
