@@ -371,6 +371,12 @@ def offline_operations() -> dict[str, dict]:
     }
 
 
+def _kept_at(responses: dict, where: str) -> dict:
+    """The answers of an operation whose 200 says where it is kept (``Content-Location``)."""
+    responses["200"]["headers"] = {"Content-Location": {"schema": {"type": "string"}, "description": where}}
+    return responses
+
+
 def core_operations() -> dict[str, dict]:
     """Health, POIs, routes, planners, circuits, results and GPX analysis."""
     files, post = _query(results.FileOptionsSchema), _post
@@ -427,7 +433,8 @@ def core_operations() -> dict[str, dict]:
                 "properties": {"file": {"type": "string", "format": "binary"},
                                "profile": {"type": "string", "enum": list(PROFILES)},
                                "snap": {"type": "boolean"}}}}}},
-            "responses": _responses(AnalysisSchema, (400, 413, 422, 429, 503), media="application/json")}},
+            "responses": _kept_at(_responses(AnalysisSchema, (400, 413, 422, 429, 503), media="application/json"),
+                                  "/v1/gpx/analyses/<key>: the analysis kept, to read again")}},
             "analysis"),
         "/v1/gpx/analyses/{key}": {"get": {
             "summary": "An analysis made earlier: the result link of an analysis job",
