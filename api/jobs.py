@@ -29,6 +29,8 @@ from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 
+from routing.progress import Progress, silent
+
 from .errors import APIProblem
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
@@ -76,17 +78,22 @@ def _queue() -> Queue:
     return Queue(QUEUE, connection=current_app.extensions["galibot.redis"])
 
 
+def queue_ready() -> bool:
+    """Whether heavy requests go to the workers and there is a Redis to queue them in."""
+    return queue_mode() and current_app.extensions.get("galibot.redis") is not None
+
+
 def heavy_job(endpoint: str, params: dict) -> Heavy | None:
     """How a worker computes this request, or None when it is answered in the request (no queue, or light)."""
     heavy = HEAVY.get(endpoint)
-    if heavy is None or not queue_mode() or current_app.extensions.get("galibot.redis") is None:
+    if heavy is None or not queue_ready():
         return None
     return heavy if heavy.heavy(params) else None
 
 
-def job_progress() -> Callable[[str, float], None] | None:
-    """Where a planner reports its stages when it runs as a job (the worker sets it), else None."""
-    return g.get("galibot_job_progress")
+def job_progress() -> Progress:
+    """Where a planner reports its stages when it runs as a job (the worker sets it), else nowhere."""
+    return g.get("galibot_job_progress", silent)
 
 
 @dataclass(frozen=True)
@@ -104,33 +111,26 @@ class JobSpec:
 
 
 def submit(spec: JobSpec) -> Response:
-    """``202 Accepted`` for the job ``spec``: the one queued, running or done, or a new one.
-
-    A failed job is replaced by a new run, unless it failed with the request's own refusal (a 4xx problem: the
-    same request gets the same answer).
-    """
-    job = _current(spec.job_id)
-    if job is None:
-        queue = _queue()
-        try:  # unique: two requests at once enqueue one job (atomically, in Redis), the second reads it
-            job = queue.enqueue_call(spec.func, args=spec.args, job_id=spec.job_id, timeout=JOB_TIMEOUT_S,
-                                     result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S, retry=Retry(max=RETRIES),
-                                     description=f"{spec.endpoint} {spec.job_id}", unique=True,
-                                     meta={"endpoint": spec.endpoint, "stage": None, "progress": 0.0,
-                                           "store": [spec.store_key, spec.store_suffix], "links": spec.links})
-        except DuplicateJobError:
-            job = Job.fetch(spec.job_id, connection=queue.connection)
-    return _accepted(job)
+    """``202 Accepted`` for the job ``spec``: the one queued, running or done, or a new one."""
+    job = existing(spec.job_id)
+    return accepted(job if job is not None else enqueue(spec))
 
 
-def pending(job_id: str) -> Response | None:
-    """``202 Accepted`` for the job ``job_id`` when it is queued or running (or failed with the request's own
-    refusal), so a request asked again meanwhile prepares nothing; None when there is no such job or it is done."""
-    job = _current(job_id)
-    return None if job is None or _state(job)[0] == "finished" else _accepted(job)
+def enqueue(spec: JobSpec) -> Job:
+    """The new job ``spec`` (or, when another request enqueued it a moment before, that one)."""
+    queue = _queue()
+    try:  # unique: two requests at once enqueue one job (atomically, in Redis), the second reads it
+        return queue.enqueue_call(spec.func, args=spec.args, job_id=spec.job_id, timeout=JOB_TIMEOUT_S,
+                                  result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S, retry=Retry(max=RETRIES),
+                                  description=f"{spec.endpoint} {spec.job_id}", unique=True,
+                                  meta={"endpoint": spec.endpoint, "stage": None, "progress": 0.0,
+                                        "store": [spec.store_key, spec.store_suffix], "links": spec.links})
+    except DuplicateJobError:
+        return Job.fetch(spec.job_id, connection=queue.connection)
 
 
-def _accepted(job: Job) -> Response:
+def accepted(job: Job) -> Response:
+    """``202 Accepted``: the job, at its Location."""
     resp = jsonify(JOB.dump(_describe(job)))
     resp.status_code = 202
     resp.headers["Location"] = url_for("jobs.get_job", job_id=job.id)
@@ -138,9 +138,10 @@ def _accepted(job: Job) -> Response:
     return resp
 
 
-def _current(job_id: str) -> Job | None:
+def existing(job_id: str) -> Job | None:
     """The job ``job_id`` as it stands, or None when there is none or it failed for a reason a new run may not
-    meet (a killed worker, a timeout; not the request's own 4xx refusal)."""
+    meet (a killed worker, a timeout): such a job is dropped, to be run anew. A job that failed with the request's
+    own refusal (a 4xx problem) stays: the same request gets the same answer."""
     try:
         job = Job.fetch(job_id, connection=current_app.extensions["galibot.redis"])
     except NoSuchJobError:
@@ -152,12 +153,8 @@ def _current(job_id: str) -> Job | None:
     return job
 
 
-def finished_bytes(job_id: str) -> bytes | None:
-    """What the finished job ``job_id`` made, copied into the API's store (so its links serve it), else None."""
-    try:
-        job = Job.fetch(job_id, connection=current_app.extensions["galibot.redis"])
-    except NoSuchJobError:
-        return None
+def made(job: Job) -> bytes | None:
+    """What the job made once it has finished, copied into the API's store (so its links serve it), else None."""
     status, returned = _state(job)
     if status != "finished":
         return None

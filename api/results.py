@@ -314,10 +314,11 @@ def _queued(key: str, endpoint: str, params: dict, lang: str) -> Response | None
                                         result_links))
 
 
-def _submit_or_none(spec: jobs.JobSpec) -> Response | None:
-    """The job's ``202 Accepted``; None (compute in the request, as without a queue) when Redis is down."""
+def _submit_or_none(spec: jobs.JobSpec, *, new: bool = False) -> Response | None:
+    """The job's ``202 Accepted`` (``new``: the caller knows there is none yet); None (compute in the request, as
+    without a queue) when Redis is down."""
     try:
-        return jobs.submit(spec)
+        return jobs.accepted(jobs.enqueue(spec)) if new else jobs.submit(spec)
     except redis.RedisError as exc:
         current_app.logger.warning("galibot: the job queue is unreachable (%s); computing in the request", exc)
         return None
@@ -363,7 +364,7 @@ def make_file(key: str, source: FileSource, opts: dict, lang: str, *, link: str)
     content = _store().get(key, suffix)
     if content is not None:
         return content, suffix, False
-    if ext in jobs.SLOW_FORMATS and jobs.queue_mode() and _redis_up():
+    if ext in jobs.SLOW_FORMATS and jobs.queue_ready():
         return _drawn_by_a_worker(key, suffix, source, opts, lang, link=link), suffix, True
     w = words(lang)
     result, course = source(w)
@@ -376,10 +377,6 @@ def make_file(key: str, source: FileSource, opts: dict, lang: str, *, link: str)
     return content, suffix, True
 
 
-def _redis_up() -> bool:
-    return current_app.extensions.get("galibot.redis") is not None
-
-
 def _drawn_by_a_worker(key: str, suffix: str, source: FileSource, opts: dict, lang: str, *, link: str) -> bytes:
     """A slow file (the printed sheet, the map picture) that a worker drew: its bytes once the job is done, else
     the job's ``202 Accepted`` (raised, as Flask's ``abort`` does). The request makes what is quick (the worded
@@ -387,15 +384,14 @@ def _drawn_by_a_worker(key: str, suffix: str, source: FileSource, opts: dict, la
     store; the job's link is this request again, then served from the store."""
     job_id = jobs.derived_id(key, suffix)
     try:
-        content, waiting = jobs.finished_bytes(job_id), None
-        if content is None:
-            waiting = jobs.pending(job_id)  # drawn now: nothing to prepare again
+        job = jobs.existing(job_id)  # one read: drawn, being drawn (nothing to prepare again), or not asked yet
+        content = jobs.made(job) if job is not None else None
     except redis.RedisError:
-        content = waiting = None
+        job = content = None
     if content is not None:
         return content
-    if waiting is not None:
-        abort(waiting)
+    if job is not None:
+        abort(jobs.accepted(job))
     result, course = source(words(lang))
     course.link = link
     if opts["format"] == "pdf":
@@ -406,7 +402,7 @@ def _drawn_by_a_worker(key: str, suffix: str, source: FileSource, opts: dict, la
     spec = jobs.JobSpec(job_id, request.endpoint or "", "api.worker.draw", (opts["format"], key, result, course,
                                                                             opts, lang),
                         key, suffix, {"file": f"{here}?{urlencode(query, doseq=True)}"})
-    answer = _submit_or_none(spec)
+    answer = _submit_or_none(spec, new=True)
     if answer is None:  # the queue went away: drawn here
         content = MAKERS[opts["format"]](key, result, course, opts, words(lang))
         store_bytes(key, suffix, content)
@@ -552,7 +548,7 @@ def analyze_gpx():
     form = load(AnalyzeSchema(), request.form.to_dict())
     key = result_key("gpx/analyze", {"sha256": hashlib.sha256(data).hexdigest(), **form})
     body = _store().get(key, ANALYSIS_SUFFIX)
-    if body is None and len(data) > jobs.JOB_GPX_BYTES and jobs.queue_mode() and _redis_up():
+    if body is None and len(data) > jobs.JOB_GPX_BYTES and jobs.queue_ready():
         spec = jobs.JobSpec(key, "results.analyze_gpx", "api.worker.analyse", (data, form), key, ANALYSIS_SUFFIX,
                             {"result": f"/v1/gpx/analyses/{key}"})
         queued = _submit_or_none(spec)

@@ -9,7 +9,6 @@ from presentation import LANGUAGES
 from routing import settings
 from routing.planners.stages import split_stages
 from routing.planners.tour import Stop, plan_tour, tour_snaps
-from routing.progress import silent
 
 from .common import service
 from .errors import APIProblem
@@ -54,7 +53,7 @@ def _tour(args: dict) -> dict:
     start, stops, end = _places(args)
     tour = plan_tour(state.engine, start, stops, args["profile"], end, loop=args["return_to_start"],
                      time_limit_s=settings.TOUR_REQUEST_LIMIT_S, workers=state.cfg.workers,
-                     progress=job_progress() or silent)
+                     progress=job_progress())
     extra = {k: v for k, v in tour.summary().items() if k in ("optimal", "gap", "stops", "deadline_hit")}
     extra["return_to_start"] = tour.loop
     if args["daily_km"] is not None:

@@ -365,16 +365,24 @@ def jobs(cfg: Settings, tmp: Path) -> list[str]:
             f"| a work horse SIGKILLed mid-job | {killed} |", *drawn]
 
 
-def _queued_file(base: str, what: str, path: str) -> str:
-    """A slow file through the queue: the 202, the job to its end, the file, then the same request again."""
+def _through_the_queue(base: str, ask, link: str) -> tuple[requests.Response, dict, requests.Response | None, float,
+                                                            requests.Response, float]:
+    """``ask()`` once (the 202), the job to its end and its ``link``, then ``ask()`` again: (first answer, job, what
+    the link serves, seconds to it, the second answer, its ms)."""
     t0 = time.perf_counter()
-    resp = requests.get(base + path, timeout=60)
-    job = _poll(base, resp.headers["Location"]) if resp.status_code == 202 else {"status": str(resp.status_code)}
-    got = requests.get(base + job["links"]["file"], timeout=60) if job["status"] == "finished" else None
+    first = ask()
+    job = _poll(base, first.headers["Location"]) if first.status_code == 202 else {"status": str(first.status_code)}
+    got = requests.get(base + job["links"][link], timeout=60) if job["status"] == "finished" else None
     done = time.perf_counter() - t0
     t1 = time.perf_counter()
-    again = requests.get(base + path, timeout=60)
-    again_ms = (time.perf_counter() - t1) * 1000
+    again = ask()
+    return first, job, got, done, again, (time.perf_counter() - t1) * 1000
+
+
+def _queued_file(base: str, what: str, path: str) -> str:
+    """A slow file through the queue: the 202, the job to its end, the file, then the same request again."""
+    resp, job, got, done, again, again_ms = _through_the_queue(
+        base, lambda: requests.get(base + path, timeout=60), "file")
     size = f"{len(got.content):,} bytes" if got is not None and got.ok else "no file"
     return (f"| {what}, not drawn yet | {resp.status_code}, job **{job['status']}**, its `file` link "
             f"{got.status_code if got is not None else '-'} ({size}) {done:.1f} s after the request; asked again: "
@@ -384,16 +392,9 @@ def _queued_file(base: str, what: str, path: str) -> str:
 def _queued_analysis(base: str, cfg: Settings) -> str:
     """The EV5 GPX (302 KB, over the job threshold) analysed through the queue, then posted again."""
     data = (cfg.data_dir / "ev5-waymarkedtrails" / "ev5-relation5245117-wmt-2023-05-24.gpx").read_bytes()
-    post = lambda: requests.post(f"{base}/v1/gpx/analyze", files={"file": ("ev5.gpx", data)},  # noqa: E731
-                                 data={"snap": "true"}, timeout=120)
-    t0 = time.perf_counter()
-    resp = post()
-    job = _poll(base, resp.headers["Location"]) if resp.status_code == 202 else {"status": str(resp.status_code)}
-    got = requests.get(base + job["links"]["result"], timeout=60) if job["status"] == "finished" else None
-    done = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    again = post()
-    again_ms = (time.perf_counter() - t1) * 1000
+    resp, job, got, done, again, again_ms = _through_the_queue(
+        base, lambda: requests.post(f"{base}/v1/gpx/analyze", files={"file": ("ev5.gpx", data)},
+                                    data={"snap": "true"}, timeout=120), "result")
     return (f"| the EV5 GPX uploaded for analysis ({len(data) // 1024} KB, snapped) | {resp.status_code}, job "
             f"**{job['status']}**, its `result` {got.status_code if got is not None else '-'} {done:.1f} s after the "
             f"upload; uploaded again: {again.status_code} from the store in {again_ms:.0f} ms |")

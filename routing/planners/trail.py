@@ -199,19 +199,18 @@ def trail_candidates(engine: Engine, start: Stop, distance_m: float, n_terrils: 
 def plan_trail(engine: Engine, start: Stop, distance_m: float, n_terrils: int, profile: str = "trail",
                finish: Stop | None = None, via: list[Stop] | None = None, *,
                time_limit_s: float = settings.TRAIL_TIME_LIMIT_S, workers: int = 2,
-               progress: Progress | None = None) -> TrailCourse:
+               progress: Progress = silent) -> TrailCourse:
     """A course from ``start`` (to ``finish``, else back) through ``via``, of about ``distance_m``, over N terrils.
 
     ``progress(stage, share)`` is told each stage as it starts (``costs``, ``solving``, ``routing``) with the
     share of the work done before it, for a job's status; the solve is most of the time.
     """
     t0 = time.monotonic()
-    report = progress or silent
     via = via or []
     fixed_stops = [start, *via] + ([finish] if finish else [])
     fixed_snaps, cands = trail_candidates(engine, start, distance_m, n_terrils, profile=profile, finish=finish,
                                           via=via)
-    report("costs", 0.02)
+    progress("costs", 0.02)
     snaps = fixed_snaps + cands.snaps
     cost = cost_matrix(engine, snaps, profile)
     prizes = [terril_relief(t) for t in cands.terrils]
@@ -220,7 +219,7 @@ def plan_trail(engine: Engine, start: Stop, distance_m: float, n_terrils: int, p
     dist = leg_lengths(engine, snaps, profile, arcs)
     lo = int(distance_m * (1 - settings.TRAIL_TOLERANCE))
     hi = int(distance_m * (1 + settings.TRAIL_TOLERANCE))
-    report("solving", 0.1)
+    progress("solving", 0.1)
     # the budget is deterministic work, whatever the time already spent: the same request gives the same course
     found = solve_prize_circuit(dist, cost, len(fixed_snaps), prizes, n_terrils, lo, hi, finish is None, time_limit_s,
                                 workers, hint)
@@ -228,7 +227,7 @@ def plan_trail(engine: Engine, start: Stop, distance_m: float, n_terrils: int, p
         raise ImpossibleTarget(f"no course of {distance_m / 1000:g} km (±{settings.TRAIL_TOLERANCE:.0%}) climbing "
                                f"{n_terrils} terrils was found from here", field="distance_m")
     seq, optimal, fired = found
-    report("routing", 0.95)
+    progress("routing", 0.95)
     route = engine.route_through([snaps[i] for i in seq], [_point(fixed_stops, cands, i) for i in seq], profile,
                                  names=[_name(fixed_stops, cands, i) for i in seq])
     return TrailCourse(route, _summits(route, seq, len(fixed_snaps), cands), distance_m, time.monotonic() - t0,
