@@ -9,7 +9,7 @@ AREA   ?= basin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install graph bundles run test test-fast bench lint clean
+.PHONY: install kernels graph bundles run test test-fast bench lint clean
 
 install: $(STAMP)
 
@@ -32,6 +32,11 @@ $(STAMP): setup.cfg pyproject.toml package-lock.json
 	  else echo "galibot: npm is missing, so the web planner at / has no map (apt-get install npm)"; fi
 	touch $(STAMP)
 
+# Compile the route's numba kernels into their cache (about 15 s once; later runs load them in under a second),
+# so neither a test nor a server's start pays for it.
+kernels: install
+	$(BIN)/python -m routing.kernels
+
 # Compile the graph of the whole basin into var/ (about 30 s once; later runs load the cache).
 graph: install
 	$(BIN)/galibot build --bbox $(AREA)
@@ -40,15 +45,15 @@ graph: install
 bundles: graph
 	$(BIN)/galibot bundle --all
 
-run: graph bundles
+run: graph bundles kernels
 	$(BIN)/python -m api.serve --host $(HOST) --port $(PORT)
 
 # Two pytest workers (pytest-xdist), a test file each at a time: the suite is mostly one core's work per test.
-test: install
+test: install kernels
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The fast tier (under a minute): units and the small Lens area; everything on the whole basin is marked slow.
-test-fast: install
+test-fast: install kernels
 	$(BIN)/python -m pytest -m "not slow"
 
 BENCH_STAMP := $(VENV)/.bench-stamp
@@ -61,7 +66,7 @@ $(BENCH_STAMP): $(STAMP)
 	touch $(BENCH_STAMP)
 
 # Every figure on the whole data into BENCHMARKS.md (about 20 min; `python -m bench.run gpx` reruns one section).
-bench: graph $(BENCH_STAMP)
+bench: graph kernels $(BENCH_STAMP)
 	$(BIN)/python -m bench.run
 
 lint: install

@@ -67,49 +67,63 @@ def _ms(seconds: list[float], q: float) -> float:
 
 
 def route_against_search(graph, engine: Engine) -> list[str]:
-    """``route()`` from two points against the CCH node-to-node search on the same random pairs, in this run."""
+    """``route()`` from two points, with and without turn-by-turn, against the CCH node-to-node search on the same
+    random pairs, in this run."""
     rng = np.random.default_rng(SEED)
     pairs = [(int(s), int(t)) for s, t in rng.integers(0, graph.n_nodes, size=(PAIRS, 2))]
     query = engine.query(PROFILE)
-    search, full = [], []
+    search, full, bare = [], [], []
     for s, t in pairs:
         t0 = time.perf_counter()
         engine.node_to_node(s, t, PROFILE, query)
         search.append(time.perf_counter() - t0)
     for s, t in pairs:
         pts = [(float(graph.node_lon[n]), float(graph.node_lat[n])) for n in (s, t)]
-        t0 = time.perf_counter()
-        try:
-            engine.route(pts, PROFILE)
-        except RoutingError:
-            pass
-        full.append(time.perf_counter() - t0)
+        for times, instructions in ((full, True), (bare, False)):
+            t0 = time.perf_counter()
+            try:
+                engine.route(pts, PROFILE, instructions=instructions)
+            except RoutingError:
+                pass
+            times.append(time.perf_counter() - t0)
     return [f"| CCH search alone (baseline) | {_ms(search, 50):.3f} | {_ms(search, 95):.3f} | 1× |",
             f"| route(): snap, search, geometry, climbs, instructions | **{_ms(full, 50):.2f}** | "
-            f"{_ms(full, 95):.2f} | "
-            f"{np.median(full) / np.median(search):.0f}× the search |"]
+            f"{_ms(full, 95):.2f} | {np.median(full) / np.median(search):.0f}× the search |",
+            f"| route() without turn-by-turn (live re-routing, `details` without `instructions`) | "
+            f"**{_ms(bare, 50):.2f}** | {_ms(bare, 95):.2f} | {np.median(bare) / np.median(search):.0f}× the search |"]
+
+
+def _median_s(call, repeat: int = 5) -> float:
+    """The median of ``repeat`` timed calls (s)."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
 
 
 def sites_against_networkx(cfg: Settings, graph, engine: Engine) -> list[str]:
-    """The 17 site pairs: ``route()`` against networkx's bidirectional Dijkstra on the same arcs and weights."""
+    """The 17 site pairs: ``route()``, with and without turn-by-turn, against networkx's bidirectional Dijkstra on
+    the same arcs and weights."""
     weights = engine.weights(PROFILE)
     G = _digraph(engine.tail, engine.head, weights.cost_ms)
-    rows, ratios = [], []
+    rows, full_ratios, bare_ratios = [], [], []
     for a, b, pa, pb in site_pairs(cfg, graph):
-        ours = []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            r = engine.route([pa, pb], PROFILE)[0]
-            ours.append(time.perf_counter() - t0)
+        r = engine.route([pa, pb], PROFILE)[0]
+        full = _median_s(lambda: engine.route([pa, pb], PROFILE))  # noqa: B023 (called at once)
+        bare = _median_s(lambda: engine.route([pa, pb], PROFILE, instructions=False))  # noqa: B023
         s, t = engine.snap([pa])[0], engine.snap([pb])[0]
         u, v = int(graph.edge_u[s.edge]), int(graph.edge_v[t.edge])  # the nodes of the snapped ways
         t0 = time.perf_counter()
         nx.bidirectional_dijkstra(G, u, v)
         theirs = time.perf_counter() - t0
-        ratios.append(theirs / float(np.median(ours)))
-        rows.append(f"| {a} → {b} | {r.distance_m / 1000:.1f} | {np.median(ours) * 1000:.2f} | {theirs * 1000:.0f} | "
-                    f"{ratios[-1]:,.0f}× |")
-    return rows + [f"| **median of the 17** | | | | **{np.median(ratios):,.0f}×** |"]
+        full_ratios.append(theirs / full)
+        bare_ratios.append(theirs / bare)
+        rows.append(f"| {a} → {b} | {r.distance_m / 1000:.1f} | {full * 1000:.2f} | {bare * 1000:.2f} | "
+                    f"{theirs * 1000:.0f} | {full_ratios[-1]:,.0f}× | {bare_ratios[-1]:,.0f}× |")
+    return rows + [f"| **median of the 17** | | | | | **{np.median(full_ratios):,.0f}×** | "
+                   f"**{np.median(bare_ratios):,.0f}×** |"]
 
 
 def request_profile(cfg: Settings, pairs: list, tmp: Path) -> tuple[float, list[str]]:
@@ -452,10 +466,12 @@ def run(cfg: Settings) -> str:
         *route_rows,
         "",
         "### The 17 site pairs: `route()` against networkx's `bidirectional_dijkstra` (same arcs, same integer "
-        "weights; route() median of 5, networkx once)",
+        "weights; route() median of 5, networkx once; route() with turn-by-turn, and without it as live re-routing "
+        "asks)",
         "",
-        "| pair | km | route() (ms) | networkx (ms) | networkx / route() |",
-        "|---|---|---|---|---|",
+        "| pair | km | route() (ms) | without turn-by-turn (ms) | networkx (ms) | networkx / route() | "
+        "networkx / route() without turn-by-turn |",
+        "|---|---|---|---|---|---|---|",
         *site_rows,
         "",
         f"### One uncached `POST /v1/routes` in process (Flask test client, real Redis, 40 random pairs): p50 "

@@ -55,16 +55,53 @@ class Piece(NamedTuple):
     hi: float
 
 
-@dataclass
 class Leg:
-    """A least-cost path between two snapped points: arc pieces and its cost (ms)."""
+    """A least-cost path between two snapped points: arc pieces and its cost (ms).
 
-    pieces: list[Piece]
-    cost_ms: int
+    A searched leg keeps the whole arcs the search found as it gave them (``whole``), between its first and last
+    pieces (``head``, ``tail``): a route has hundreds of whole arcs, and the server reads them as one array, so a
+    ``Piece`` per arc is made only when ``pieces`` is first read (for turn-by-turn, the planners, the phone).
+    """
+
+    __slots__ = ("head", "whole", "tail", "cost_ms", "_pieces")
+
+    def __init__(self, pieces: list[Piece], cost_ms: int) -> None:
+        self.head: list[Piece] = list(pieces)
+        self.whole: Sequence[int] = ()
+        self.tail: list[Piece] = []
+        self.cost_ms = cost_ms
+        self._pieces: list[Piece] | None = self.head
+
+    @classmethod
+    def searched(cls, head: Piece, whole: Sequence[int], tail: Piece, cost_ms: int) -> Leg:
+        """A leg from its cut first piece, the whole arcs travelled in between, and its cut last piece."""
+        leg = cls([head], cost_ms)
+        leg.whole, leg.tail, leg._pieces = whole, [tail], None
+        return leg
+
+    @property
+    def pieces(self) -> list[Piece]:
+        """Every piece in order (made once from ``head``, ``whole`` and ``tail``)."""
+        if self._pieces is None:
+            self._pieces = [*self.head, *(Piece(int(arc), 0.0, 1.0) for arc in self.whole), *self.tail]
+        return self._pieces
+
+    @property
+    def size(self) -> int:
+        """How many pieces the leg has, without making them."""
+        return len(self.head) + len(self.whole) + len(self.tail)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Leg) and (self.pieces, self.cost_ms) == (other.pieces, other.cost_ms)
+
+    def __repr__(self) -> str:
+        return f"Leg({self.size} pieces, cost_ms={self.cost_ms})"
 
     def priced(self, cost: Costs) -> Leg:
         """The same path at the cost of ``cost`` (a path searched on penalised costs, at its true cost)."""
-        return Leg(self.pieces, int(round(sum(int(cost[p.arc]) * (p.hi - p.lo) for p in self.pieces))))
+        priced = Leg([], int(round(sum(int(cost[p.arc]) * (p.hi - p.lo) for p in self.pieces))))
+        priced.head, priced.whole, priced.tail, priced._pieces = self.head, self.whole, self.tail, self._pieces
+        return priced
 
 
 def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -106,7 +143,7 @@ def searched_leg(a: Snap, b: Snap, found: tuple[int, int, int, list[int]], edge_
     ea, eb = a.edge, b.edge
     head = Piece(2 * ea, a.fraction, 1.0) if first == edge_v[ea] else Piece(2 * ea + 1, 1 - a.fraction, 1.0)
     tail = Piece(2 * eb, 0.0, b.fraction) if last == edge_u[eb] else Piece(2 * eb + 1, 0.0, 1 - b.fraction)
-    return Leg([head, *(Piece(int(arc), 0.0, 1.0) for arc in arcs), tail], int(total))
+    return Leg.searched(head, arcs, tail, int(total))
 
 
 def best_leg(a: Snap, b: Snap, cost: Costs, search: Search, edge_u: Sequence[int], edge_v: Sequence[int], *,

@@ -17,13 +17,13 @@ import numpy as np
 import routingkit_cch as rk
 import shapely
 
-from . import geo, settings
+from . import geo, kernels, settings
 from .compiled import CompiledGraph
 from .core import Leg, Snap, best_leg
 from .errors import InvalidAvoid, NoRoute, OutOfArea, TooFarFromRoad, TooManyPoints
 from .io import atomic_write
 from .profiles import DEFAULT_PROFILE, INF_WEIGHT, PROFILES, ArcWeights, arc_weights, get_profile
-from .route import Route, build_route, way_key_ids, way_type_ids
+from .route import Route, build_route, vertex_steps, way_key_ids, way_type_ids
 from .snap import EdgeSnapper
 
 __all__ = ["Engine", "Leg", "Snap"]
@@ -55,6 +55,16 @@ def _cch_order(graph: CompiledGraph, tail: np.ndarray, head: np.ndarray, cache_d
         with atomic_write(path) as fh:
             np.save(fh, np.asarray(order, dtype=np.int32))
     return order
+
+
+_THREAD = threading.local()
+
+
+def _kept_queries() -> list[tuple[rk.CCHMetric, rk.CCHQuery]]:
+    """This thread's kept (metric, query) pairs, the most recently used last."""
+    if not hasattr(_THREAD, "queries"):
+        _THREAD.queries = []
+    return _THREAD.queries
 
 
 class Engine:
@@ -89,13 +99,16 @@ class Engine:
             return self._metrics[profile]
 
     def warm(self) -> None:
-        """Weigh and customise every profile, and make what a route reads of the graph's ways, now (about 1 s on the
+        """Compile the route's kernels (or load them from numba's cache), weigh and customise every profile, and
+        make what a route reads of the graph's ways (their keys, types and measured steps), now (about 1.5 s on the
         basin) rather than on a first route: a server does it once before it forks, so its workers and work horses
         share the arrays and none pays for them in a request."""
+        kernels.warm()
         for profile in PROFILES:
             self.metric(profile)
         way_key_ids(self.graph)
         way_type_ids(self.graph)
+        vertex_steps(self.graph)
         geo.to_metric(np.array([self.bbox[0]]), np.array([self.bbox[1]]))  # pyproj's transformers
 
     def custom_metric(self, cost: np.ndarray) -> rk.CCHMetric:
@@ -103,10 +116,25 @@ class Engine:
         return rk.CCHMetric(self.cch, cost.tolist())
 
     def query(self, profile: str) -> rk.CCHQuery:
-        """A fresh query object (about 0.1 ms): the binding forbids sharing one across threads or dropping it on
-        another thread than its own (kept per thread, the queries of a thread-local would be dropped by whichever
-        thread drops the engine), so a caller makes one and reuses it for its own searches (a route's legs)."""
-        return rk.CCHQuery(self.metric(profile))
+        """A query object for this thread on the profile's metric, kept for the thread's next searches.
+
+        Making one costs about 0.1 ms (it allocates 2.5 MB of search space on the basin), as much as a search. The
+        binding forbids using one on another thread or dropping it there, so each thread keeps its own few
+        (``settings.QUERIES_PER_THREAD``, the least recently used dropped by that thread), in a thread-local that
+        outlives the engines: an engine's queries are dropped by their own thread, never by whichever drops it.
+        A caller uses the query for its own searches before it asks for another (one route's legs).
+        """
+        metric = self.metric(profile)
+        kept = _kept_queries()
+        for i, (m, q) in enumerate(kept):
+            if m is metric:
+                kept.append(kept.pop(i))
+                return q
+        query = rk.CCHQuery(metric)
+        kept.append((metric, query))
+        if len(kept) > settings.QUERIES_PER_THREAD:
+            del kept[0]
+        return query
 
     @staticmethod
     def query_on(metric: rk.CCHMetric) -> rk.CCHQuery:
@@ -138,12 +166,18 @@ class Engine:
         """The least-cost leg from ``a`` to ``b``, or None if unreachable (the core's rules, the CCH's search)."""
         cost = self.weights(profile).cost_ms if cost is None else cost
         query = query or self.query(profile)
+        tail, head = self.tail, self.head
 
         def search(sources: list[tuple[int, int]], targets: list[tuple[int, int]]):
             res = query.run_multi(sources, targets)
-            dist, nodes, arcs = res.distance, list(res.node_path), list(res.arc_path)
+            dist = res.distance
+            if dist is None:
+                del res
+                return None
+            arcs = res.arc_path  # unpacked on reading, as is the node path, which only a path of no arc needs
+            ends = (int(tail[arcs[0]]), int(head[arcs[-1]])) if arcs else (res.node_path[0],) * 2
             del res  # the binding wants each result dropped before the next query
-            return None if dist is None else (int(dist), nodes[0], nodes[-1], arcs)
+            return int(dist), ends[0], ends[1], arcs
 
         return best_leg(a, b, cost, search, self.graph.edge_u, self.graph.edge_v, inf=INF_WEIGHT)
 

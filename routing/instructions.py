@@ -50,20 +50,23 @@ def _modifier(turn: float) -> str | None:
 
 
 def _stretches(way: Callable[[int], WayKey], pieces: list, lengths: Sequence[float],
-               leg_sizes: list[int], runs: Sequence[tuple[int, int]] | None = None) -> list[dict]:
+               leg_sizes: list[int], runs: Sequence[tuple[int, int]] | None = None,
+               arcs: Sequence[int] | None = None) -> list[dict]:
     """Consecutive pieces on the same way (name, class, subclass), split at the leg ends; ``runs`` are those
-    stretches as (first piece, end) ranges when the caller found them already."""
+    stretches as (first piece, end) ranges and ``arcs`` each piece's arc, when the caller has them already."""
     leg_starts, at = {0}, 0
     for size in leg_sizes[:-1]:
         at += size
         leg_starts.add(at)
     if runs is None:
         runs = _runs(way, pieces, leg_starts)
+    if arcs is None:
+        arcs = [p.arc for p in pieces]
     metres = [float(m) for m in lengths]
     merged: list[dict] = []
     last: dict | None = None
     for a, b in runs:  # "pieces" holds the first and the last piece of a stretch
-        key, length, leg_start = way(pieces[a].arc >> 1), sum(metres[a:b]), a in leg_starts and a > 0
+        key, length, leg_start = way(arcs[a] >> 1), sum(metres[a:b]), a in leg_starts and a > 0
         if last is not None and not leg_start and (length < MIN_STRETCH_M or last["key"] == key):
             last["pieces"][-1] = b - 1  # a short stretch, or the same way again, continues the one before
             last["length"] += length
@@ -116,7 +119,8 @@ def instructions_for(way: Callable[[int], WayKey], pieces: list, piece_points: S
                      names: Sequence[str | None] = (),
                      bearings: tuple[Sequence[float], Sequence[float]] | None = None,
                      runs: Sequence[tuple[int, int]] | None = None,
-                     starts: Sequence[Sequence[float]] | None = None) -> list[dict]:
+                     starts: Sequence[Sequence[float]] | None = None,
+                     arcs: Sequence[int] | None = None) -> list[dict]:
     """Depart, turn/continue, waypoint and arrive maneuvers, language-neutral.
 
     Each has ``type``, ``modifier`` (slight/sharp left/right, uturn, or None for straight on), the way's ``name``,
@@ -128,15 +132,17 @@ def instructions_for(way: Callable[[int], WayKey], pieces: list, piece_points: S
     each piece's bearings at its start and at its end as ``_bearing`` measures them (NaN for a piece of one point),
     computed for all pieces at once by the server (``routing.route.piece_bearings``), ``runs`` the (first piece,
     end) ranges of consecutive
-    pieces on one way within a leg (``routing.route.way_runs``), and ``starts`` each piece's first point as
-    [lon, lat] already rounded to 7 decimals (the server rounds them at once).
+    pieces on one way within a leg (``routing.route.way_runs``), ``starts`` each piece's first point as
+    [lon, lat] already rounded to 7 decimals (the server rounds them at once), and ``arcs`` each piece's arc: with
+    ``runs`` and ``arcs`` given, ``pieces`` is not read (the server reads its legs as arrays, without a ``Piece``
+    per arc).
     """
     start_of, end_of = _bearing_lookups(piece_points, bearings)
     names = list(names) + [None] * (len(leg_sizes) + 1 - len(names))
     out: list[dict] = []
     stop = 0
     prev_end_bearing = None
-    for k, st in enumerate(_stretches(way, pieces, lengths, leg_sizes, runs)):
+    for k, st in enumerate(_stretches(way, pieces, lengths, leg_sizes, runs, arcs)):
         start_bearing = start_of(st["pieces"][0])
         name, cls, sub = st["key"]
         base = {"name": name, "way_class": cls, "subclass": sub, "distance_m": round(st["length"], 1),

@@ -6,16 +6,15 @@ Planners build their results from these too, so GPX, GeoJSON and the API seriali
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import settings
+from . import kernels, settings
 from .compiled import CompiledGraph
-from .core import Leg, Piece, cut_line, hysteresis_walk
+from .core import Leg, Piece, hysteresis_walk
 from .geo import great_circle_m
 from .instructions import BEARING_SPAN_M, instructions_for
 from .profiles import get_profile
@@ -73,68 +72,53 @@ class Route:
         }
 
 
-def piece_table(pieces: Sequence[Piece]) -> tuple[np.ndarray, np.ndarray]:
-    """(each piece's arc, the share of it travelled) as arrays, read in one pass: a piece is a named tuple of
-    numbers, so numpy takes the whole list as an (n, 3) table at once (arc numbers are far below 2**53, exact as
-    floats)."""
+def piece_table(pieces: Sequence[Piece]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(each piece's arc, from, to) as arrays, read in one pass: a piece is a named tuple of numbers, so numpy
+    takes the whole list as an (n, 3) table at once (arc numbers are far below 2**53, exact as floats)."""
     table = np.array(pieces, dtype=float).reshape(-1, 3)
-    return table[:, 0].astype(np.int64), table[:, 2] - table[:, 1]
+    return table[:, 0].astype(np.int64), table[:, 1], table[:, 2]
 
 
-def gather_pieces(graph: CompiledGraph, pieces: Sequence[Piece], *,
-                  arcs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def leg_table(legs: Sequence[Leg]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``piece_table`` of every piece of the legs in order: a searched leg's whole arcs are read as the search
+    gave them, and only its cut first and last pieces as pieces."""
+    arcs: list[int] = []
+    cut: list[tuple[int, float, float]] = []  # (position, from, to) of the pieces not travelled whole
+    for leg in legs:
+        for part in (leg.head, leg.whole, leg.tail):
+            if part is leg.whole:
+                arcs += part
+                continue
+            cut += [(len(arcs) + k, p.lo, p.hi) for k, p in enumerate(part) if p.lo > 0.0 or p.hi < 1.0]
+            arcs += [p.arc for p in part]
+    lo, hi = np.zeros(len(arcs)), np.ones(len(arcs))
+    if cut:
+        at, cut_lo, cut_hi = (np.array(column) for column in zip(*cut))
+        lo[at.astype(np.int64)], hi[at.astype(np.int64)] = cut_lo, cut_hi
+    return np.array(arcs, dtype=np.int64), lo, hi
+
+
+def gather_pieces(graph: CompiledGraph, arcs: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray,
+                                                                                                     np.ndarray]:
     """(the (lon, lat, ele) points of every piece one after the other, the offset of each piece's first point and
-    their total), each piece in its direction of travel and cut to its fractions: one gather, since a route has
-    hundreds of whole arcs and at most two cut ones a leg. ``arcs`` are the pieces' arcs when already read."""
-    arcs = piece_table(pieces)[0] if arcs is None else arcs
-    edges = arcs >> 1
-    begin, end = graph.geom_offsets[edges].astype(np.int64), graph.geom_offsets[edges + 1].astype(np.int64)
-    sizes = end - begin
-    first = np.cumsum(sizes) - sizes
-    owner = np.repeat(np.arange(len(arcs)), sizes)
-    pos = np.arange(int(sizes.sum())) - first[owner]
-    backwards = (arcs & 1).astype(bool)[owner]
-    pts = graph.geom_points()[np.where(backwards, end[owner] - 1 - pos, begin[owner] + pos)]
-    cut = [k for k, p in enumerate(pieces) if not (p.lo <= 0.0 and p.hi >= 1.0)]
-    if not cut:
-        return pts, np.append(first, len(pts))
-    parts, start = [], 0
-    for k in cut:
-        parts.append(pts[first[start]:first[k]])
-        part = np.array(cut_line(pts[first[k]:first[k] + sizes[k]].tolist(), pieces[k].lo, pieces[k].hi))
-        parts.append(part)
-        sizes[k] = len(part)
-        start = k + 1
-    parts.append(pts[first[start]:] if start < len(pieces) else pts[:0])
-    return np.vstack(parts), np.append(0, np.cumsum(sizes))
+    their total), each piece (``arcs[k]`` from ``lo[k]`` to ``hi[k]``) in its direction of travel and cut to its
+    fractions as ``core.cut_line`` cuts it: one compiled loop (``kernels.gather``)."""
+    return kernels.gather(graph.geom_offsets, graph.geom_points(), vertex_steps(graph), arcs, lo, hi)[:2]
+
+
+def vertex_steps(graph: CompiledGraph) -> np.ndarray:
+    """The length of the step to each geometry vertex from the one before on its way (``kernels.vertex_steps``),
+    measured once per graph (10 MB and 0.1 s on the basin)."""
+    if "_steps" not in graph._columns:
+        graph._columns["_steps"] = kernels.vertex_steps(graph.geom_offsets, graph.geom_points())
+    return graph._columns["_steps"]
 
 
 def piece_bearings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each piece's compass bearing at its start and at its end, as ``instructions`` measures one (towards the
-    first point BEARING_SPAN_M away within the piece, else its far end), for all pieces at once; NaN for a piece
-    of one point."""
-    sizes = np.diff(offsets)
-    owner = np.repeat(np.arange(len(sizes)), sizes)
-    pos = np.arange(len(points)) - offsets[:-1][owner]  # 0 at each piece's first point
-    return (_bearings(points, offsets, sizes, owner, pos, from_end=False),
-            _bearings(points, offsets, sizes, owner, sizes[owner] - 1 - pos, from_end=True))
-
-
-def _bearings(points: np.ndarray, offsets: np.ndarray, sizes: np.ndarray, owner: np.ndarray, pos: np.ndarray, *,
-              from_end: bool) -> np.ndarray:
-    """The bearings at one end of every piece; ``pos`` counts each point's place away from that end."""
-    anchor = offsets[1:] - 1 if from_end else offsets[:-1]
-    lon0, lat0 = points[anchor, 0], points[anchor, 1]
-    cos0 = np.cos(np.radians(lat0))
-    dx = (points[:, 0] - lon0[owner]) * cos0[owner] * 111_320
-    dy = (points[:, 1] - lat0[owner]) * 110_540
-    far = (np.hypot(dx, dy) >= BEARING_SPAN_M) & (pos > 0)
-    reach = np.minimum.reduceat(np.where(far, pos, sizes[owner] - 1), offsets[:-1])  # the first far point, or last
-    sel = anchor - reach if from_end else anchor + reach
-    b = np.degrees(np.arctan2((points[sel, 0] - lon0) * cos0 * 111_320, (points[sel, 1] - lat0) * 110_540)) % 360
-    b = (b + 180) % 360 if from_end else b
-    b[sizes < 2] = np.nan
-    return b
+    first point BEARING_SPAN_M away within the piece, else its far end), for all pieces in one compiled loop
+    (``kernels.piece_bearings``); NaN for a piece of one point."""
+    return kernels.piece_bearings(points, offsets, BEARING_SPAN_M)
 
 
 def join_points(chunks: list[np.ndarray]) -> np.ndarray:
@@ -147,7 +131,9 @@ def join_points(chunks: list[np.ndarray]) -> np.ndarray:
 
 def path_points(graph: CompiledGraph, pieces: list[Piece]) -> np.ndarray:
     """The (lon, lat, ele) line of a path of arc pieces, without building a whole route (for map-matching)."""
-    return join_points([gather_pieces(graph, pieces)[0]]) if pieces else np.empty((0, 3))
+    if not pieces:
+        return np.empty((0, 3))
+    return join_points([gather_pieces(graph, *piece_table(pieces))[0]])
 
 
 def cumulative_distance(coords: np.ndarray) -> np.ndarray:
@@ -201,27 +187,21 @@ def smoothed_climbs(dist: np.ndarray, ele: np.ndarray) -> tuple[float, float, np
     """
     if len(dist) < 2 or dist[-1] <= 0:
         return 0.0, 0.0, dist, ele
-    grid = np.arange(0.0, dist[-1], settings.PROFILE_STEP_M)
-    grid = np.append(grid, dist[-1]) if grid[-1] < dist[-1] else grid
-    z = np.interp(grid, dist, ele)
     window = max(1, int(round(settings.SMOOTH_WINDOW_M / settings.PROFILE_STEP_M)))
-    if window > 1 and len(z) > window:
-        pad = np.pad(z, (window // 2, window - 1 - window // 2), mode="edge")
-        z = np.convolve(pad, np.ones(window) / window, mode="valid")
-    up, down = climbs_with_hysteresis(z, settings.CLIMB_HYSTERESIS_M)
+    grid, z = kernels.smoothed_profile(np.asarray(dist, dtype=float), np.asarray(ele, dtype=float),
+                                       settings.PROFILE_STEP_M, window)
+    up, down = kernels.hysteresis_totals(z, settings.CLIMB_HYSTERESIS_M)
     return float(up), float(down), grid, z
 
 
 def rounded(values: np.ndarray, ndigits: int) -> np.ndarray:
-    """``values`` rounded as Python's ``round(v, ndigits)`` rounds each: numpy's rounding (scale, round half to even,
-    unscale) gives the same float except within a hair of a half, where the scaled value is itself rounded, so
-    those few are rounded by Python. What the phone computes value by value, the server computes at once."""
-    values = np.asarray(values, dtype=float)
-    out = np.round(values, ndigits)
-    scaled = values * 10.0 ** ndigits
-    near_half = np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < 1e-6
+    """``values`` rounded as Python's ``round(v, ndigits)`` rounds each: numpy's way (scale, round half to even,
+    unscale; one compiled loop, ``kernels.rounded_with_doubts``) gives the same float except within a hair of a
+    half, where the scaled value is itself rounded, so those few are rounded by Python. What the phone computes
+    value by value, the server computes at once."""
+    out, near_half = kernels.rounded_with_doubts(np.ascontiguousarray(values, dtype=float), ndigits)
     if near_half.any():
-        out[near_half] = [round(v, ndigits) for v in values[near_half].tolist()]
+        out[near_half] = [round(v, ndigits) for v in np.asarray(values, dtype=float)[near_half].tolist()]
     return out
 
 
@@ -229,19 +209,16 @@ def profile_samples(grid: np.ndarray, z: np.ndarray, max_samples: int = 300) -> 
     """``routing.core.profile_samples`` on arrays, equal to it: the same samples, rounded alike (``rounded``)."""
     if not len(grid):
         return []
-    step = max(1, math.ceil(len(grid) / max_samples))
-    idx = np.arange(0, len(grid), step)
-    if idx[-1] != len(grid) - 1:
-        idx = np.append(idx, len(grid) - 1)
-    return rounded(np.column_stack([grid[idx], z[idx]]), 1).tolist()
+    return rounded(kernels.samples(grid, z, max_samples), 1).tolist()
 
 
 def _way_types(graph: CompiledGraph, arcs: np.ndarray, lengths: np.ndarray) -> dict[str, float]:
     """Metres by way type (``class``, or ``class/subclass`` where they differ), the longest first."""
     types, per_edge = way_type_ids(graph)
-    metres = np.bincount(per_edge[arcs >> 1], weights=lengths, minlength=len(types))
-    order = sorted(np.flatnonzero(np.bincount(per_edge[arcs >> 1], minlength=len(types))), key=lambda t: -metres[t])
-    return {types[t]: round(float(metres[t]), 1) for t in order}
+    ids = per_edge[arcs >> 1]
+    metres = np.bincount(ids, weights=lengths, minlength=len(types)).tolist()
+    order = sorted(np.flatnonzero(np.bincount(ids, minlength=len(types))).tolist(), key=lambda t: -metres[t])
+    return {types[t]: round(metres[t], 1) for t in order}
 
 
 def way_type_ids(graph: CompiledGraph) -> tuple[list[str], np.ndarray]:
@@ -307,31 +284,31 @@ class PiecePoints:
         return self.points[self.offsets[k]:self.offsets[k + 1]]
 
 
-def _maneuvers(graph: CompiledGraph, pieces: list[Piece], arcs: np.ndarray, points: np.ndarray, offsets: np.ndarray,
+def _maneuvers(graph: CompiledGraph, arcs: np.ndarray, points: np.ndarray, offsets: np.ndarray,
                lengths: np.ndarray, legs: list[Leg], profile: str, names: Sequence[str | None]) -> list[dict]:
     """The route's maneuvers, from the gathered pieces: bearings, way runs and start points found as arrays, and
     handed over as lists (a list's item is read far faster than an array's)."""
-    sizes = [len(leg.pieces) for leg in legs]
+    sizes = [leg.size for leg in legs]
     starts, ends = piece_bearings(points, offsets)
-    return instructions_for(way_keys(graph), pieces, PiecePoints(points, offsets), lengths.tolist(), sizes,
+    return instructions_for(way_keys(graph), [], PiecePoints(points, offsets), lengths.tolist(), sizes,
                             push=pushed_subclasses(profile), names=names, bearings=(starts.tolist(), ends.tolist()),
-                            runs=way_runs(graph, arcs, sizes), starts=rounded(points[offsets[:-1], :2], 7).tolist())
+                            runs=way_runs(graph, arcs, sizes), starts=rounded(points[offsets[:-1], :2], 7).tolist(),
+                            arcs=arcs.tolist())
 
 
 def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], points: list, profile: str, *,
                 names: Sequence[str | None] = (), instructions: bool = True) -> Route:
     """Assemble the full result of a path made of legs; ``names`` name its points (start, vias, end) if known.
     Without ``instructions`` (a client re-routing live needs only the line and the figures) none are made."""
-    pieces = [p for leg in legs for p in leg.pieces]
-    arcs, share = piece_table(pieces)
+    arcs, lo, hi = leg_table(legs)
+    share = hi - lo
     lengths = graph.edge_length[arcs >> 1] * share
     times = weights.time_s[arcs] * share
-    points, offsets = gather_pieces(graph, pieces, arcs=arcs)
-    ends = np.cumsum([len(leg.pieces) for leg in legs])
+    points, offsets, steps = kernels.gather(graph.geom_offsets, graph.geom_points(), vertex_steps(graph), arcs, lo, hi)
+    ends = np.cumsum([leg.size for leg in legs])
     leg_info = [{"distance_m": round(float(lengths[a:b].sum()), 1), "duration_s": round(float(times[a:b].sum()), 1)}
                 for a, b in zip(np.r_[0, ends[:-1]], ends)]
-    coords = join_points([points])
-    dist = cumulative_distance(coords)
+    coords, dist = kernels.join_and_measure(points, steps)
     up, down, grid, z = smoothed_climbs(dist, coords[:, 2])
     total = float(lengths.sum())
     on = lambda flags: float(lengths[flags[arcs >> 1]].sum() / total) if total else 0.0  # noqa: E731
@@ -348,8 +325,7 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
         way_types=_way_types(graph, arcs, lengths),
         cavalier_share=on(graph.edge_cavalier),
         ev5_share=on(graph.edge_ev5),
-        instructions=_maneuvers(graph, pieces, arcs, points, offsets, lengths, legs, profile, names) if instructions
-        else [],
+        instructions=_maneuvers(graph, arcs, points, offsets, lengths, legs, profile, names) if instructions else [],
         legs=leg_info,
         arcs=arcs.tolist(),
         arc_lengths=lengths.tolist(),

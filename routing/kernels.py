@@ -1,0 +1,297 @@
+"""The loops of a route's assembly, compiled with numba: what a route does with its hundreds of points once found.
+
+The search takes under 0.1 ms; before these kernels, gathering the points of the found arcs, cutting the first and
+last ways, joining, measuring and smoothing the profile took ~0.6 ms in about a hundred numpy calls on short arrays,
+each paying its own Python overhead. Each function here is one compiled loop over the same data, the same formulas
+(``routing.core`` is their plain-Python specification, which the phone runs): ``cut`` is ``core.cut_line``, the
+length of a step is ``core.haversine_m`` or ``geo.great_circle_m``, the hysteresis is ``core.hysteresis_walk``.
+
+Compiled once, then loaded from numba's on-disk cache (``NUMBA_CACHE_DIR``, else next to this file); ``warm()``
+compiles or loads them all, so a server does it before it forks its workers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .core import EARTH_RADIUS_M
+
+__all__ = ["gather", "hysteresis_totals", "join_and_measure", "piece_bearings", "rounded_with_doubts", "samples",
+           "smoothed_profile", "vertex_steps", "warm"]
+
+_RAD = math.pi / 180.0
+
+
+@njit(cache=True, nogil=True)
+def _haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """``core.haversine_m``."""
+    p1, p2 = lat1 * _RAD, lat2 * _RAD
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin((lon2 - lon1) * _RAD / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, h)))
+
+
+@njit(cache=True, nogil=True)
+def _cut_into(src: np.ndarray, lo: float, hi: float, out: np.ndarray, at: int) -> int:
+    """``core.cut_line`` of the (m, 3) line ``src`` written into ``out`` from row ``at``; returns the rows written."""
+    m = len(src)
+    cum = np.zeros(m)
+    for i in range(1, m):
+        cum[i] = cum[i - 1] + _haversine_m(src[i - 1, 0], src[i - 1, 1], src[i, 0], src[i, 1])
+    total = cum[m - 1] if cum[m - 1] > 0 else 1.0
+    a, b = lo * total, hi * total
+    n = at
+    n += _point_at(src, cum, a, out, n)
+    for i in range(m):
+        if a < cum[i] < b:
+            out[n] = src[i]
+            n += 1
+    n += _point_at(src, cum, b, out, n)
+    return n - at
+
+
+@njit(cache=True, nogil=True)
+def _point_at(src: np.ndarray, cum: np.ndarray, d: float, out: np.ndarray, at: int) -> int:
+    """``core._at``: the point ``d`` metres along ``src`` into ``out[at]``."""
+    i = len(cum) - 1
+    for k in range(len(cum)):
+        if cum[k] >= d:
+            i = k
+            break
+    if i == 0:
+        out[at] = src[0]
+        return 1
+    span = cum[i] - cum[i - 1]
+    t = (d - cum[i - 1]) / span if span > 0 else 0.0
+    for c in range(src.shape[1]):
+        out[at, c] = src[i - 1, c] + t * (src[i, c] - src[i - 1, c])
+    return 1
+
+
+@njit(cache=True, nogil=True)
+def _step_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """``geo.great_circle_m`` of one step, the same operations in the same order (so the same float, either way)."""
+    y1, y2 = lat1 * _RAD, lat2 * _RAD
+    dx = lon2 * _RAD - lon1 * _RAD
+    h = math.sin((y2 - y1) / 2) ** 2 + math.cos(y1) * math.cos(y2) * math.sin(dx / 2) ** 2
+    return 2 * math.asin(math.sqrt(min(1.0, h))) * EARTH_RADIUS_M
+
+
+@njit(cache=True, nogil=True)
+def vertex_steps(geom_offsets: np.ndarray, geom_points: np.ndarray) -> np.ndarray:
+    """The length (m) of the step to each geometry vertex from the one before on its way; NaN at a way's first.
+    Measured once per graph, so a route measures only the steps between its pieces and on its cut pieces."""
+    steps = np.empty(len(geom_points))
+    for e in range(len(geom_offsets) - 1):
+        begin, end = geom_offsets[e], geom_offsets[e + 1]
+        if end > begin:
+            steps[begin] = np.nan
+        for v in range(begin + 1, end):
+            steps[v] = _step_m(geom_points[v - 1, 0], geom_points[v - 1, 1], geom_points[v, 0], geom_points[v, 1])
+    return steps
+
+
+@njit(cache=True, nogil=True)
+def gather(geom_offsets: np.ndarray, geom_points: np.ndarray, geom_steps: np.ndarray, arcs: np.ndarray,
+           lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(the (lon, lat, ele) points of every piece one after the other, the offset of each piece's first point and
+    their total, the length of the step to each point from the one before within a whole piece, else NaN): arc
+    ``arcs[k]`` in its direction of travel, from fraction ``lo[k]`` to ``hi[k]`` of its length. ``geom_steps`` are
+    ``vertex_steps``; a step's length is the same either way."""
+    n = len(arcs)
+    room = 0
+    for k in range(n):
+        e = arcs[k] >> 1
+        room += geom_offsets[e + 1] - geom_offsets[e] + 2  # a cut piece has at most two points more
+    out = np.empty((room, geom_points.shape[1]))
+    steps = np.full(room, np.nan)
+    offsets = np.empty(n + 1, dtype=np.int64)
+    at = 0
+    for k in range(n):
+        e = arcs[k] >> 1
+        begin, size = geom_offsets[e], geom_offsets[e + 1] - geom_offsets[e]
+        offsets[k] = at
+        whole = lo[k] <= 0.0 and hi[k] >= 1.0
+        dest = out[at:at + size] if whole else np.empty((size, geom_points.shape[1]))
+        back = arcs[k] & 1
+        for j in range(size):
+            dest[j] = geom_points[begin + size - 1 - j] if back else geom_points[begin + j]
+            if whole and j > 0:
+                steps[at + j] = geom_steps[begin + size - j] if back else geom_steps[begin + j]
+        at += size if whole else _cut_into(dest, lo[k], hi[k], out, at)
+    offsets[n] = at
+    return out[:at], offsets, steps[:at]
+
+
+@njit(cache=True, nogil=True)
+def join_and_measure(points: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the line without the points that repeat the one before, as ``route.join_points`` makes it; the great-circle
+    distance from its start to each of its points, as ``route.cumulative_distance`` measures it). ``steps`` are
+    ``gather``'s: a step known there is taken, the others (between pieces, on cut ones) measured."""
+    n = len(points)
+    keep = np.ones(n, dtype=np.bool_)
+    for i in range(1, n):
+        keep[i] = abs(points[i, 0] - points[i - 1, 0]) > 1e-9 or abs(points[i, 1] - points[i - 1, 1]) > 1e-9
+    coords = np.empty((keep.sum(), points.shape[1]))
+    dist = np.zeros(len(coords))
+    kept, last, total = 0, 0, 0.0
+    for i in range(n):
+        if not keep[i]:
+            continue
+        if kept:
+            known = keep[i - 1] and not math.isnan(steps[i])  # the step from the point kept last, measured
+            total += steps[i] if known else _step_m(points[last, 0], points[last, 1], points[i, 0], points[i, 1])
+        coords[kept], dist[kept] = points[i], total
+        kept, last = kept + 1, i
+    return coords, dist
+
+
+@njit(cache=True, nogil=True)
+def smoothed_profile(dist: np.ndarray, ele: np.ndarray, step: float, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the sample distances every ``step`` m and the last, the elevations there averaged over ``window`` samples,
+    the ends repeated to pad): ``route.smoothed_climbs``'s resampling and moving average, for ``dist[-1] > 0``."""
+    end = dist[-1]
+    count = int(math.ceil(end / step))
+    grid = np.empty(count + 1)
+    for k in range(count):
+        grid[k] = k * step
+    size = count
+    if grid[count - 1] < end:
+        grid[count] = end
+        size += 1
+    grid = grid[:size]
+    z = np.interp(grid, dist, ele)
+    if window <= 1 or size <= window:
+        return grid, z
+    left = window // 2
+    pad = np.empty(size + window - 1)
+    pad[:left] = z[0]
+    pad[left:left + size] = z
+    pad[left + size:] = z[size - 1]
+    smooth = np.empty(size)
+    for i in range(size):
+        total = 0.0
+        for k in range(window):
+            total += pad[i + k] * (1.0 / window)
+        smooth[i] = total
+    return grid, smooth
+
+
+@njit(cache=True, nogil=True)
+def hysteresis_totals(z: np.ndarray, threshold: float) -> tuple[float, float]:
+    """``core.hysteresis_walk`` without the running totals: ascent and descent between the turning points that
+    reverse by at least ``threshold``, each climb counted whole."""
+    if len(z) < 2:
+        return 0.0, 0.0
+    up = down = 0.0
+    turn = extreme = z[0]
+    trend = 0
+    for value in z:
+        if trend == 0:
+            if abs(value - turn) >= threshold:
+                trend = 1 if value > turn else -1
+                extreme = value
+        elif (value - extreme) * trend > 0:
+            extreme = value
+        elif abs(value - extreme) >= threshold:
+            if trend > 0:
+                up += extreme - turn
+            else:
+                down += turn - extreme
+            turn, extreme, trend = extreme, value, -trend
+    if trend > 0:
+        up += extreme - turn
+    elif trend < 0:
+        down += turn - extreme
+    return up, down
+
+
+@njit(cache=True, nogil=True)
+def piece_bearings(points: np.ndarray, offsets: np.ndarray, span_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each piece's compass bearing (degrees) at its start and at its end, ``instructions``'s measure: towards its
+    first point ``span_m`` away within the piece, else its far end; NaN for a piece of one point."""
+    n = len(offsets) - 1
+    starts, ends = np.empty(n), np.empty(n)
+    for k in range(n):
+        first, size = offsets[k], offsets[k + 1] - offsets[k]
+        if size < 2:
+            starts[k] = ends[k] = np.nan
+            continue
+        starts[k] = _bearing(points, first, size, 1, span_m)
+        ends[k] = (_bearing(points, first + size - 1, size, -1, span_m) + 180) % 360
+    return starts, ends
+
+
+@njit(cache=True, nogil=True)
+def _bearing(points: np.ndarray, anchor: int, size: int, step: int, span_m: float) -> float:
+    """The bearing from ``points[anchor]`` towards the first point ``span_m`` away, going ``step`` at a time."""
+    lon0, lat0 = points[anchor, 0], points[anchor, 1]
+    cos0 = math.cos(lat0 * _RAD)
+    reach = size - 1
+    for j in range(1, size):
+        q = anchor + step * j
+        if math.hypot((points[q, 0] - lon0) * cos0 * 111_320, (points[q, 1] - lat0) * 110_540) >= span_m:
+            reach = j
+            break
+    q = anchor + step * reach
+    angle = math.atan2((points[q, 0] - lon0) * cos0 * 111_320, (points[q, 1] - lat0) * 110_540)
+    return (angle * (180.0 / math.pi)) % 360
+
+
+@njit(cache=True, nogil=True)
+def samples(grid: np.ndarray, z: np.ndarray, max_samples: int) -> np.ndarray:
+    """At most ``max_samples`` (distance, elevation) rows of a profile, every ``ceil(n / max_samples)``-th and the
+    last (``core.profile_samples``'s choice, not rounded)."""
+    n = len(grid)
+    step = max(1, -(-n // max_samples))
+    count = -(-n // step)
+    last = (count - 1) * step != n - 1
+    out = np.empty((count + last, 2))
+    for k in range(count):
+        out[k, 0], out[k, 1] = grid[k * step], z[k * step]
+    if last:
+        out[count, 0], out[count, 1] = grid[n - 1], z[n - 1]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def rounded_with_doubts(values: np.ndarray, ndigits: int) -> tuple[np.ndarray, np.ndarray]:
+    """(``values`` rounded as numpy rounds them: scaled, rounded half to even, unscaled; where the scaled value lies
+    within a hair of a half, so that Python's correctly rounded ``round`` may differ): for ``route.rounded``."""
+    scale = 10.0 ** ndigits
+    flat = values.ravel()
+    out = np.empty(flat.size)
+    doubt = np.zeros(flat.size, dtype=np.bool_)
+    for i in range(flat.size):
+        scaled = flat[i] * scale
+        out[i] = np.rint(scaled) / scale
+        doubt[i] = abs(abs(scaled - np.trunc(scaled)) - 0.5) < 1e-6
+    return out.reshape(values.shape), doubt.reshape(values.shape)
+
+
+def warm() -> None:
+    """Compile (or load from the cache) every kernel on a tiny line, for the array types a route passes them (the
+    elevations as a column of the points, or on their own), so no request pays for it."""
+    offsets = np.array([0, 3], dtype=np.int64)
+    points = np.array([[2.8, 50.4, 30.0], [2.801, 50.401, 31.0], [2.802, 50.4, 33.0]])
+    line, at, steps = gather(offsets, points, vertex_steps(offsets, points), np.array([0, 1], dtype=np.int64),
+                             np.array([0.2, 0.0]), np.array([1.0, 0.7]))
+    piece_bearings(line, at, 15.0)
+    coords, dist = join_and_measure(line, steps)
+    for ele in (coords[:, 2], np.ascontiguousarray(coords[:, 2])):
+        grid, z = smoothed_profile(dist, ele, 20.0, 5)
+    hysteresis_totals(z, 3.0)
+    rounded_with_doubts(samples(grid, z, 300), 1)
+
+
+if __name__ == "__main__":  # ``python -m routing.kernels``: compile them now (``make kernels``)
+    import time
+
+    from routing import kernels  # the module's own functions, not this __main__'s copies
+
+    started = time.perf_counter()
+    kernels.warm()
+    print(f"galibot: the route kernels are ready ({time.perf_counter() - started:.1f} s; compiled once, then loaded "
+          "from numba's cache)")

@@ -1,0 +1,102 @@
+"""The compiled assembly of a route (``routing.kernels``) gives what the numpy functions and the phone's plain Python
+give, to the bit, on real routes of the Lens area; and each thread keeps its own query objects."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+from routing import core, kernels, settings
+from routing import route as R
+from routing.engine import _kept_queries
+
+
+def _point_pairs(graph, n: int, seed: int) -> list[list[tuple[float, float]]]:
+    rng = np.random.default_rng(seed)
+    return [[(float(graph.node_lon[a]), float(graph.node_lat[a])), (float(graph.node_lon[b]), float(graph.node_lat[b]))]
+            for a, b in rng.integers(0, graph.n_nodes, size=(n, 2))]
+
+
+def _legs(engine, points, profile="bike"):
+    return engine.legs(engine.snap(points), profile, engine.query(profile), engine.weights(profile).cost_ms)
+
+
+def test_a_route_is_joined_and_measured_as_the_numpy_functions_do(lens_engine, lens_places):
+    """60 routes, a third through a via (cut pieces inside): the line and its distances equal ``join_points`` and
+    ``cumulative_distance`` exactly, though most steps come from the graph's measured ones."""
+    g = lens_engine.graph
+    checked = 0
+    for k, pts in enumerate(_point_pairs(g, 60, 4)):
+        if k % 3 == 0:
+            pts = [pts[0], lens_places["louvre_lens"], pts[1]]
+        legs = _legs(lens_engine, pts)
+        arcs, lo, hi = R.leg_table(legs)
+        points, offsets, steps = kernels.gather(g.geom_offsets, g.geom_points(), R.vertex_steps(g), arcs, lo, hi)
+        coords, dist = kernels.join_and_measure(points, steps)
+        assert np.array_equal(coords, R.join_points([points]))
+        assert np.array_equal(dist, R.cumulative_distance(coords))
+        assert np.isfinite(steps).sum() > len(points) // 2  # most steps were measured once, with the graph
+        checked += 1
+    assert checked == 60
+
+
+def test_a_step_measures_the_same_either_way(lens_graph):
+    pts = lens_graph.geom_points()
+    steps = R.vertex_steps(lens_graph)
+    first = lens_graph.geom_offsets[:-1]
+    inner = np.setdiff1d(np.arange(1, len(pts)), first)[:5000]
+    back = [kernels._step_m(pts[v, 0], pts[v, 1], pts[v - 1, 0], pts[v - 1, 1]) for v in inner]
+    assert steps[inner].tolist() == back
+    assert np.isnan(steps[first[np.diff(lens_graph.geom_offsets) > 0]]).all()
+
+
+def test_the_compiled_climbs_are_the_phones():
+    """The phone's plain Python (``core.smoothed_climbs``) sums its moving average in another order: the same
+    samples, the same totals within a micrometre."""
+    rng = np.random.default_rng(7)
+    for n in (2, 3, 7, 60, 900):
+        dist = np.cumsum(rng.uniform(0, 40, n))
+        ele = 30 + np.cumsum(rng.normal(0, 1.5, n))
+        up, down, grid, z = R.smoothed_climbs(dist, ele)
+        p_up, p_down, p_grid, p_z = core.smoothed_climbs(dist.tolist(), ele.tolist())
+        assert grid.tolist() == p_grid and np.allclose(z, p_z, rtol=0, atol=1e-9)
+        assert up == pytest.approx(p_up, abs=1e-6) and down == pytest.approx(p_down, abs=1e-6)
+        assert (up, down) == kernels.hysteresis_totals(z, settings.CLIMB_HYSTERESIS_M)
+        assert (up, down) == core.hysteresis_walk(z.tolist(), settings.CLIMB_HYSTERESIS_M, None)
+
+
+def test_a_thread_keeps_its_own_few_queries(lens_engine, monkeypatch):
+    """The same query object for a thread's next search, another for another thread; no more than
+    QUERIES_PER_THREAD kept; and a thread's queries dropped by that thread, never by another (the binding would
+    warn of an object dropped on the wrong thread)."""
+    q = lens_engine.query("bike")
+    assert lens_engine.query("bike") is q
+    for profile in ("walk", "trail", "mtb"):
+        lens_engine.query(profile)
+    assert len(_kept_queries()) == settings.QUERIES_PER_THREAD
+    a, b = _point_pairs(lens_engine.graph, 1, 9)[0]
+    here = lens_engine.route([a, b], "bike")[0]
+    seen: dict[int, tuple[bool, bool, float]] = {}
+
+    def work(i: int) -> None:
+        mine = lens_engine.query("bike")
+        route = lens_engine.route([a, b], "bike")[0]
+        seen[i] = (lens_engine.query("bike") is mine, mine is q, route.distance_m)
+
+    unraisable: list = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        gc.collect()
+    assert seen == {i: (True, False, here.distance_m) for i in range(4)}
+    assert not caught and not unraisable
