@@ -58,12 +58,31 @@ def _cch_order(graph: CompiledGraph, tail: np.ndarray, head: np.ndarray, cache_d
 
 
 _THREAD = threading.local()
+#: Queries a forked child inherited from its parent's other threads: kept, never dropped (see ``_KeptQueries``).
+_ORPHANED: list[tuple[rk.CCHMetric, rk.CCHQuery]] = []
 
 
-def _kept_queries() -> list[tuple[rk.CCHMetric, rk.CCHQuery]]:
+class _KeptQueries(list):
+    """A thread's kept (metric, query) pairs, the most recently used last.
+
+    Dropped when its thread ends, by that thread. The one other place a thread's locals are dropped is a process
+    forked while the thread ran: the child's only thread clears the parent's others, and the binding refuses to drop
+    a query there (it reports an error and leaks it). Those copies are kept for the child's life instead, untouched.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.owner = threading.get_ident()
+
+    def __del__(self) -> None:
+        if threading.get_ident() != self.owner:
+            _ORPHANED.extend(self)
+
+
+def _kept_queries() -> _KeptQueries:
     """This thread's kept (metric, query) pairs, the most recently used last."""
     if not hasattr(_THREAD, "queries"):
-        _THREAD.queries = []
+        _THREAD.queries = _KeptQueries()
     return _THREAD.queries
 
 

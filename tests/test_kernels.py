@@ -4,6 +4,7 @@ give, to the bit, on real routes of the Lens area; and each thread keeps its own
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import threading
 import warnings
@@ -100,3 +101,32 @@ def test_a_thread_keeps_its_own_few_queries(lens_engine, monkeypatch):
         gc.collect()
     assert seen == {i: (True, False, here.distance_m) for i in range(4)}
     assert not caught and not unraisable
+
+
+def test_a_process_forked_while_threads_route_drops_none_of_their_queries(lens_engine, capfd, monkeypatch):
+    """A child forked while other threads hold queries (a pool of request threads, then a process pool) inherits
+    copies of those threads' locals, which its only thread clears: they are kept, not dropped on the wrong thread
+    (the binding would print an error for each), and the child routes as the parent does."""
+    a, b = _point_pairs(lens_engine.graph, 1, 12)[0]
+    distance = lens_engine.route([a, b], "walk")[0].distance_m
+    ready, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        lens_engine.route([a, b], "walk")  # this thread now keeps a query
+        ready.set()
+        done.wait()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    ready.wait()
+    # what the binding reports in the child, written where this test reads it (pytest's own hook would keep it)
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: os.write(2, f"unraisable: {u.exc_value}\n".encode()))
+    pid = os.fork()
+    if pid == 0:  # the child: route, then leave at once with the result as its status
+        code = 0 if lens_engine.route([a, b], "walk")[0].distance_m == distance else 3
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    done.set()
+    thread.join()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert "unsendable" not in capfd.readouterr().err
