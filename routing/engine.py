@@ -57,32 +57,41 @@ def _cch_order(graph: CompiledGraph, tail: np.ndarray, head: np.ndarray, cache_d
     return order
 
 
-_THREAD = threading.local()
-#: Queries a forked child inherited from its parent's other threads: kept, never dropped (see ``_KeptQueries``).
-_ORPHANED: list[tuple[rk.CCHMetric, rk.CCHQuery]] = []
+#: The binding's search objects dropped on another thread than their own: kept, never dropped (``ThreadBound``).
+_ORPHANED: list = []
 
 
-class _KeptQueries(list):
-    """A thread's kept (metric, query) pairs, the most recently used last.
+class ThreadBound:
+    """One of the binding's search objects (``CCHQuery``, ``CCHOneToMany``…) with the thread that made it; it
+    answers as the object does.
 
-    Dropped when its thread ends, by that thread. The one other place a thread's locals are dropped is a process
-    forked while the thread ran: the child's only thread clears the parent's others, and the binding refuses to drop
-    a query there (it reports an error and leaks it). Those copies are kept for the child's life instead, untouched.
+    The binding forbids using one on another thread or dropping it there: dropped elsewhere, it reports an error
+    and leaks the object. Two things drop Python objects on another thread than the one that held them: the cyclic
+    garbage collector, on whichever thread it runs (a refused request's exception holds its frames, and the frames
+    their queries), and a process forked while the thread ran (the child's only thread clears the others). Dropped
+    on another thread, this keeps the object for the process's life instead: the same leak, without the error.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.owner = threading.get_ident()
+    __slots__ = ("_obj", "_owner")
+
+    def __init__(self, obj) -> None:
+        self._obj, self._owner = obj, threading.get_ident()
+
+    def __getattr__(self, name: str):
+        return getattr(self._obj, name)
 
     def __del__(self) -> None:
-        if threading.get_ident() != self.owner:
-            _ORPHANED.extend(self)
+        if threading.get_ident() != self._owner:
+            _ORPHANED.append(self._obj)
 
 
-def _kept_queries() -> _KeptQueries:
+_THREAD = threading.local()
+
+
+def _kept_queries() -> list[tuple[rk.CCHMetric, ThreadBound]]:
     """This thread's kept (metric, query) pairs, the most recently used last."""
     if not hasattr(_THREAD, "queries"):
-        _THREAD.queries = _KeptQueries()
+        _THREAD.queries = []
     return _THREAD.queries
 
 
@@ -134,7 +143,7 @@ class Engine:
         """A CCH customised for arbitrary arc costs (about 0.1 s on the basin): avoid areas, penalties, preferences."""
         return rk.CCHMetric(self.cch, cost.tolist())
 
-    def query(self, profile: str) -> rk.CCHQuery:
+    def query(self, profile: str) -> ThreadBound:
         """A query object for this thread on the profile's metric, kept for the thread's next searches.
 
         Making one costs about 0.1 ms (it allocates 2.5 MB of search space on the basin), as much as a search. The
@@ -149,16 +158,16 @@ class Engine:
             if m is metric:
                 kept.append(kept.pop(i))
                 return q
-        query = rk.CCHQuery(metric)
+        query = self.query_on(metric)
         kept.append((metric, query))
         if len(kept) > settings.QUERIES_PER_THREAD:
             del kept[0]
         return query
 
     @staticmethod
-    def query_on(metric: rk.CCHMetric) -> rk.CCHQuery:
+    def query_on(metric: rk.CCHMetric) -> ThreadBound:
         """A fresh query on a metric of one's own (``custom_metric``), so callers need not drive RoutingKit."""
-        return rk.CCHQuery(metric)
+        return ThreadBound(rk.CCHQuery(metric))
 
     # -- snapping --------------------------------------------------------------------------------
 
@@ -180,7 +189,7 @@ class Engine:
 
     # -- search ----------------------------------------------------------------------------------
 
-    def leg(self, a: Snap, b: Snap, profile: str, query: rk.CCHQuery | None = None,
+    def leg(self, a: Snap, b: Snap, profile: str, query: ThreadBound | None = None,
             cost: np.ndarray | None = None) -> Leg | None:
         """The least-cost leg from ``a`` to ``b``, or None if unreachable (the core's rules, the CCH's search)."""
         cost = self.weights(profile).cost_ms if cost is None else cost
@@ -201,7 +210,7 @@ class Engine:
         return best_leg(a, b, cost, search, self.graph.edge_u, self.graph.edge_v, inf=INF_WEIGHT)
 
     def node_to_node(self, s: int, t: int, profile: str,
-                     query: rk.CCHQuery | None = None) -> tuple[int | None, list[int]]:
+                     query: ThreadBound | None = None) -> tuple[int | None, list[int]]:
         """Least cost (ms) and arc path between two nodes: the benchmark's like-for-like query."""
         res = (query or self.query(profile)).run(int(s), int(t))
         out = (res.distance, list(res.arc_path))
@@ -228,7 +237,7 @@ class Engine:
         cost, query = weights.cost_ms, self.query(profile)
         if avoid is not None:
             cost = self._avoid_costs(avoid, points, cost)
-            query = rk.CCHQuery(self.custom_metric(cost))
+            query = self.query_on(self.custom_metric(cost))
         legs = self.legs(snaps, profile, query, cost, avoid is not None)
         best = build_route(self.graph, weights, legs, points, profile, names=names, instructions=instructions)
         routes = [best]
@@ -282,7 +291,7 @@ class Engine:
                        if penalised[a] < INF_WEIGHT}
             penalised[list(changes)] = list(changes.values())
             updater.apply(metric, changes)
-            leg = self.leg(snaps[0], snaps[1], profile, rk.CCHQuery(metric), penalised)
+            leg = self.leg(snaps[0], snaps[1], profile, self.query_on(metric), penalised)
             if leg is None:
                 break
             found.append(leg)

@@ -89,7 +89,7 @@ def _route_loop(engine: Engine, pen: Penalised, profile: str, snaps: list[Snap])
     pieces = []
     try:
         for a, b in zip(snaps[:-1], snaps[1:]):
-            query = rk.CCHQuery(pen.metric)
+            query = engine.query_on(pen.metric)
             leg = engine.leg(a, b, profile, query, pen.cost)
             del query
             if leg is None:

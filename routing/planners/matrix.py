@@ -6,7 +6,7 @@ import numpy as np
 import routingkit_cch as rk
 
 from ..core import Snap, direct_leg, seeds
-from ..engine import Engine
+from ..engine import Engine, ThreadBound
 from ..profiles import INF_WEIGHT
 
 #: Marks an unreachable pair in a matrix.
@@ -29,7 +29,7 @@ def cost_matrix(engine: Engine, snaps: list[Snap], profile: str, metric: rk.CCHM
     extra = np.array([init for ends in entries for _, init in ends], dtype=np.int64)
     out = np.full((len(snaps), len(snaps)), UNREACHABLE, dtype=np.int64)
     if pinned:
-        sweep = rk.CCHOneToMany(metric, pinned)
+        sweep = ThreadBound(rk.CCHOneToMany(metric, pinned))
         for i, snap in enumerate(snaps):
             sources = seeds(snap, cost, g.edge_u, g.edge_v, outgoing=True, inf=INF_WEIGHT)
             if not sources:
