@@ -26,7 +26,7 @@ from .profiles import DEFAULT_PROFILE, INF_WEIGHT, PROFILES, ArcWeights, arc_wei
 from .route import Route, build_route, vertex_steps, way_key_ids, way_type_ids
 from .snap import EdgeSnapper
 
-__all__ = ["Engine", "Leg", "Snap"]
+__all__ = ["Engine", "Leg", "Snap", "ThreadBound"]
 
 
 def arc_ends(graph: CompiledGraph) -> tuple[np.ndarray, np.ndarray]:

@@ -84,13 +84,15 @@ def leg_table(legs: Sequence[Leg]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     gave them, and only its cut first and last pieces as pieces."""
     arcs: list[int] = []
     cut: list[tuple[int, float, float]] = []  # (position, from, to) of the pieces not travelled whole
+
+    def add(pieces: Sequence[Piece]) -> None:
+        cut.extend((len(arcs) + k, p.lo, p.hi) for k, p in enumerate(pieces) if p.lo > 0.0 or p.hi < 1.0)
+        arcs.extend(p.arc for p in pieces)
+
     for leg in legs:
-        for part in (leg.head, leg.whole, leg.tail):
-            if part is leg.whole:
-                arcs += part
-                continue
-            cut += [(len(arcs) + k, p.lo, p.hi) for k, p in enumerate(part) if p.lo > 0.0 or p.hi < 1.0]
-            arcs += [p.arc for p in part]
+        add(leg.head)
+        arcs.extend(leg.whole)
+        add(leg.tail)
     lo, hi = np.zeros(len(arcs)), np.ones(len(arcs))
     if cut:
         at, cut_lo, cut_hi = (np.array(column) for column in zip(*cut))
