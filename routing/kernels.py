@@ -3,8 +3,10 @@
 The search takes under 0.1 ms; before these kernels, gathering the points of the found arcs, cutting the first and
 last ways, joining, measuring and smoothing the profile took ~0.6 ms in about a hundred numpy calls on short arrays,
 each paying its own Python overhead. Each function here is one compiled loop over the same data, the same formulas
-(``routing.core`` is their plain-Python specification, which the phone runs): ``cut`` is ``core.cut_line``, the
-length of a step is ``core.haversine_m`` or ``geo.great_circle_m``, the hysteresis is ``core.hysteresis_walk``.
+(``routing.core`` is their plain-Python specification, which the phone runs): ``gather`` cuts a way as
+``core.cut_line`` does, measuring it with ``core.haversine_m``; ``join_and_measure`` measures the line as
+``geo.great_circle_m`` does; ``hysteresis_totals`` is ``core.hysteresis_walk``. A test holds them to the numpy code
+they replaced, to the bit, and to the phone's code.
 
 Compiled once, then loaded from numba's on-disk cache (``NUMBA_CACHE_DIR``, else next to this file); ``warm()``
 compiles or loads them all, so a server does it before it forks its workers.
