@@ -120,9 +120,12 @@ def test_a_process_forked_while_threads_route_drops_none_of_their_queries(lens_e
     # what the binding reports in the child, written where this test reads it (pytest's own hook would keep it)
     monkeypatch.setattr(sys, "unraisablehook", lambda u: os.write(2, f"unraisable: {u.exc_value}\n".encode()))
     pid = os.fork()
-    if pid == 0:  # the child: route, then leave at once with the result as its status
-        code = 0 if lens_engine.route([a, b], "walk")[0].distance_m == distance else 3
-        os._exit(code)
+    if pid == 0:  # the child: route, then leave at once with the result as its status, whatever happens
+        code = 3
+        try:
+            code = 0 if lens_engine.route([a, b], "walk")[0].distance_m == distance else 4
+        finally:
+            os._exit(code)
     _, status = os.waitpid(pid, 0)
     done.set()
     thread.join()
