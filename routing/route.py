@@ -153,20 +153,8 @@ def climbs_with_hysteresis(z: np.ndarray, threshold: float) -> tuple[float, floa
     anchor, as galibot did before, left up to a threshold uncounted at every summit and every valley: the
     TPN-style course read 1,310 m where its turning points add up to 1,417 m.
     """
-    if len(z) < 2:
-        return 0.0, 0.0
-    return hysteresis_walk(turning_points(z).tolist(), threshold, None)
-
-
-def turning_points(z: np.ndarray) -> np.ndarray:
-    """The ends and the local extremes of a profile, without repeats: the only samples the hysteresis acts on (a
-    sample inside a rise or fall moves the walk no further than the rise or fall's end does), so the walk on them
-    gives the same totals in a fraction of the steps."""
-    z = z[np.r_[True, np.diff(z) != 0]]
-    if len(z) < 3:
-        return z
-    d = np.diff(z)
-    return z[np.r_[True, d[:-1] * d[1:] < 0, True]]
+    up, down = kernels.hysteresis_totals(np.ascontiguousarray(z, dtype=float), threshold)  # ``core.hysteresis_walk``
+    return float(up), float(down)
 
 
 def cumulative_climbs(z: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
@@ -192,8 +180,7 @@ def smoothed_climbs(dist: np.ndarray, ele: np.ndarray) -> tuple[float, float, np
     window = max(1, int(round(settings.SMOOTH_WINDOW_M / settings.PROFILE_STEP_M)))
     grid, z = kernels.smoothed_profile(np.asarray(dist, dtype=float), np.asarray(ele, dtype=float),
                                        settings.PROFILE_STEP_M, window)
-    up, down = kernels.hysteresis_totals(z, settings.CLIMB_HYSTERESIS_M)
-    return float(up), float(down), grid, z
+    return (*climbs_with_hysteresis(z, settings.CLIMB_HYSTERESIS_M), grid, z)
 
 
 def rounded(values: np.ndarray, ndigits: int) -> np.ndarray:
@@ -201,9 +188,10 @@ def rounded(values: np.ndarray, ndigits: int) -> np.ndarray:
     unscale; one compiled loop, ``kernels.rounded_with_doubts``) gives the same float except within a hair of a
     half, where the scaled value is itself rounded, so those few are rounded by Python. What the phone computes
     value by value, the server computes at once."""
-    out, near_half = kernels.rounded_with_doubts(np.ascontiguousarray(values, dtype=float), ndigits)
+    values = np.ascontiguousarray(values, dtype=float)
+    out, near_half = kernels.rounded_with_doubts(values, ndigits)
     if near_half.any():
-        out[near_half] = [round(v, ndigits) for v in np.asarray(values, dtype=float)[near_half].tolist()]
+        out[near_half] = [round(v, ndigits) for v in values[near_half].tolist()]
     return out
 
 

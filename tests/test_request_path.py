@@ -78,13 +78,12 @@ def test_the_profile_samples_on_arrays_are_the_phones():
         assert R.profile_samples(grid, z) == profile_samples(grid.tolist(), z.tolist())
 
 
-def test_the_hysteresis_on_turning_points_counts_every_climb():
+def test_the_compiled_hysteresis_counts_every_climb_as_the_phone_does():
     rng = np.random.default_rng(1)
     for _ in range(200):
         z = np.round(np.cumsum(rng.normal(0, 2, size=rng.integers(2, 400))), 1)
         z[rng.integers(0, len(z), size=len(z) // 4)] = z[0]  # plateaus and repeats
         assert R.climbs_with_hysteresis(z, 5.0) == hysteresis_walk(z.tolist(), 5.0, None)
-    assert R.turning_points(np.array([1.0, 2, 2, 3, 1, 1, 0, 4])).tolist() == [1.0, 3, 0, 4]
 
 
 def _whole_line_hits(catalogue, coords, corridor_m=150.0) -> set[tuple[str, float]]:
