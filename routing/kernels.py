@@ -5,8 +5,9 @@ last ways, joining, measuring and smoothing the profile took ~0.6 ms in about a 
 each paying its own Python overhead. Each function here is one compiled loop over the same data, the same formulas
 (``routing.core`` is their plain-Python specification, which the phone runs): ``gather`` cuts a way as
 ``core.cut_line`` does, measuring it with ``core.haversine_m``; ``join_and_measure`` measures the line as
-``geo.great_circle_m`` does; ``hysteresis_totals`` is ``core.hysteresis_walk``. A test holds them to the numpy code
-they replaced, to the bit, and to the phone's code.
+``geo.great_circle_m`` does; ``hysteresis_totals`` is ``core.hysteresis_walk``; ``maneuver_stretches`` finds the
+stretches, bearings and turns of ``instructions.instructions_for``. Tests hold them to the numpy code they replaced,
+to the bit, and to the phone's code.
 
 Compiled once, then loaded from numba's on-disk cache (``NUMBA_CACHE_DIR``, else next to this file); ``warm()``
 compiles or loads them all, so a server does it before it forks its workers.
@@ -21,8 +22,8 @@ from numba import njit
 
 from .core import EARTH_RADIUS_M
 
-__all__ = ["gather", "hysteresis_totals", "join_and_measure", "piece_bearings", "rounded_with_doubts", "samples",
-           "smoothed_profile", "vertex_steps", "warm"]
+__all__ = ["MODIFIERS", "gather", "hysteresis_totals", "join_and_measure", "maneuver_stretches", "rounded_with_doubts",
+           "samples", "smoothed_profile", "type_totals", "vertex_steps", "warm"]
 
 _RAD = math.pi / 180.0
 
@@ -211,22 +212,6 @@ def hysteresis_totals(z: np.ndarray, threshold: float) -> tuple[float, float]:
 
 
 @njit(cache=True, nogil=True)
-def piece_bearings(points: np.ndarray, offsets: np.ndarray, span_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Each piece's compass bearing (degrees) at its start and at its end, ``instructions``'s measure: towards its
-    first point ``span_m`` away within the piece, else its far end; NaN for a piece of one point."""
-    n = len(offsets) - 1
-    starts, ends = np.empty(n), np.empty(n)
-    for k in range(n):
-        first, size = offsets[k], offsets[k + 1] - offsets[k]
-        if size < 2:
-            starts[k] = ends[k] = np.nan
-            continue
-        starts[k] = _bearing(points, first, size, 1, span_m)
-        ends[k] = (_bearing(points, first + size - 1, size, -1, span_m) + 180) % 360
-    return starts, ends
-
-
-@njit(cache=True, nogil=True)
 def _bearing(points: np.ndarray, anchor: int, size: int, step: int, span_m: float) -> float:
     """The bearing from ``points[anchor]`` towards the first point ``span_m`` away, going ``step`` at a time."""
     lon0, lat0 = points[anchor, 0], points[anchor, 1]
@@ -240,6 +225,90 @@ def _bearing(points: np.ndarray, anchor: int, size: int, step: int, span_m: floa
     q = anchor + step * reach
     angle = math.atan2((points[q, 0] - lon0) * cos0 * 111_320, (points[q, 1] - lat0) * 110_540)
     return (angle * (180.0 / math.pi)) % 360
+
+
+@njit(cache=True, nogil=True)
+def type_totals(type_of_edge: np.ndarray, edges: np.ndarray, metres: np.ndarray,
+                n_types: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the types present among ``edges``, in their numbers' order; the metres on each): ``np.bincount``'s sums,
+    added in the same order, so the same floats."""
+    total, seen = np.zeros(n_types), np.zeros(n_types, np.bool_)
+    for k in range(edges.size):
+        t = type_of_edge[edges[k]]
+        total[t] += metres[k]
+        seen[t] = True
+    present = np.flatnonzero(seen)
+    return present, total[present]
+
+
+#: The turn modifiers ``maneuver_stretches`` codes: index = code, as ``instructions._modifier`` names them.
+MODIFIERS = (None, "slight_right", "right", "sharp_right", "slight_left", "left", "sharp_left", "uturn")
+
+
+@njit(cache=True, nogil=True)
+def maneuver_stretches(arcs: np.ndarray, way_key: np.ndarray, leg_sizes: np.ndarray, metres: np.ndarray,
+                       points: np.ndarray, offsets: np.ndarray, min_stretch_m: float,
+                       span_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The maneuvers' stretches of a route's pieces, as ``instructions._stretches`` merges them, and the turn into
+    each: (way key, length, opens a leg, bearing at the start, ``MODIFIERS`` code, first point's lon and lat), one
+    row per stretch.
+
+    ``arcs`` are the pieces' arcs, ``way_key`` each edge's way key (``route.way_key_ids``), ``leg_sizes`` how many
+    pieces each leg has, ``metres`` each piece's length, ``points``/``offsets`` the pieces' points (``gather``). A
+    run of pieces on one way is summed from zero as ``sum`` sums it; a run shorter than ``min_stretch_m``, or on the
+    way of the stretch before, joins that stretch unless it opens a leg. The bearings are
+    ``instructions._bearing``'s, measured only on the pieces where a stretch starts or ends."""
+    n = arcs.size
+    key, leg_start = np.empty(n, np.int64), np.zeros(n + 1, np.bool_)
+    for i in range(n):
+        key[i] = way_key[arcs[i] >> 1]
+    at = 0
+    for size in leg_sizes[:-1]:
+        at += size
+        leg_start[at] = at > 0
+    first, last, length = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n)
+    opens = np.zeros(n, np.bool_)
+    m, a = -1, 0
+    while a < n:
+        b = a + 1
+        while b < n and key[b] == key[a] and not leg_start[b]:
+            b += 1
+        run = 0.0
+        for i in range(a, b):
+            run += metres[i]
+        if m >= 0 and not leg_start[a] and (run < min_stretch_m or key[first[m]] == key[a]):
+            last[m] = b - 1
+            length[m] += run
+        else:
+            m += 1
+            first[m], last[m], length[m], opens[m] = a, b - 1, run, leg_start[a]
+        a = b
+    bearing, modifier, location = np.empty(m + 1), np.zeros(m + 1, np.int8), np.empty((m + 1, 2))
+    previous = 0.0
+    for k in range(m + 1):
+        start, size = offsets[first[k]], offsets[first[k] + 1] - offsets[first[k]]
+        location[k, 0], location[k, 1] = points[start, 0], points[start, 1]
+        bearing[k] = _bearing(points, start, size, 1, span_m) if size > 1 else 0.0
+        if k > 0:
+            modifier[k] = _modifier_code((bearing[k] - previous + 540) % 360 - 180)
+        start, size = offsets[last[k]], offsets[last[k] + 1] - offsets[last[k]]
+        previous = (_bearing(points, start + size - 1, size, -1, span_m) + 180) % 360 if size > 1 else bearing[k]
+    return key[first[:m + 1]], length[:m + 1], opens[:m + 1], bearing, modifier, location
+
+
+@njit(cache=True, nogil=True)
+def _modifier_code(turn: float) -> int:
+    """``instructions._modifier`` as a ``MODIFIERS`` code: 0 straight on, 1–3 slight/plain/sharp right, 4–6 the
+    same left, 7 a U-turn."""
+    a = abs(turn)
+    if a < 25:
+        return 0
+    side = 0 if turn > 0 else 3
+    if a < 60:
+        return 1 + side
+    if a < 135:
+        return 2 + side
+    return 3 + side if a < 170 else 7
 
 
 @njit(cache=True, nogil=True)
@@ -280,11 +349,13 @@ def warm() -> None:
     points = np.array([[2.8, 50.4, 30.0], [2.801, 50.401, 31.0], [2.802, 50.4, 33.0]])
     line, at, steps = gather(offsets, points, vertex_steps(offsets, points), np.array([0, 1], dtype=np.int64),
                              np.array([0.2, 0.0]), np.array([1.0, 0.7]))
-    piece_bearings(line, at, 15.0)
+    maneuver_stretches(np.array([0, 1], dtype=np.int64), np.zeros(1, dtype=np.int64), np.array([2], dtype=np.int64),
+                       np.ones(2), line, at, 15.0, 15.0)
     coords, dist = join_and_measure(line, steps)
     for ele in (coords[:, 2], np.ascontiguousarray(coords[:, 2])):
         grid, z = smoothed_profile(dist, ele, 20.0, 5)
     hysteresis_totals(z, 3.0)
+    type_totals(np.zeros(2, dtype=np.int64), np.array([0, 1], dtype=np.int64), np.ones(2), 1)
     rounded_with_doubts(samples(grid, z, 300), 1)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,7 +17,7 @@ from . import kernels, settings
 from .compiled import CompiledGraph
 from .core import Leg, Piece, hysteresis_walk
 from .geo import great_circle_m
-from .instructions import BEARING_SPAN_M, instructions_for
+from .instructions import BEARING_SPAN_M, MIN_STRETCH_M
 from .profiles import get_profile
 
 if TYPE_CHECKING:
@@ -116,13 +117,6 @@ def vertex_steps(graph: CompiledGraph) -> np.ndarray:
     return graph._columns["_steps"]
 
 
-def piece_bearings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each piece's compass bearing at its start and at its end, as ``instructions`` measures one (towards the
-    first point BEARING_SPAN_M away within the piece, else its far end), for all pieces in one compiled loop
-    (``kernels.piece_bearings``); NaN for a piece of one point."""
-    return kernels.piece_bearings(points, offsets, BEARING_SPAN_M)
-
-
 def join_points(chunks: list[np.ndarray]) -> np.ndarray:
     """Consecutive stretches of (lon, lat, ele) points as one line, without repeating the points they share."""
     coords = np.vstack(chunks)
@@ -202,13 +196,12 @@ def profile_samples(grid: np.ndarray, z: np.ndarray, max_samples: int = 300) -> 
     return rounded(kernels.samples(grid, z, max_samples), 1).tolist()
 
 
-def _way_types(graph: CompiledGraph, arcs: np.ndarray, lengths: np.ndarray) -> dict[str, float]:
-    """Metres by way type (``class``, or ``class/subclass`` where they differ), the longest first."""
+def _way_types(graph: CompiledGraph, edges: np.ndarray, lengths: np.ndarray) -> dict[str, float]:
+    """Metres by way type (``class``, or ``class/subclass`` where they differ) of the pieces on ``edges``, the
+    longest first."""
     types, per_edge = way_type_ids(graph)
-    ids = per_edge[arcs >> 1]
-    metres = np.bincount(ids, weights=lengths, minlength=len(types)).tolist()
-    order = sorted(np.flatnonzero(np.bincount(ids, minlength=len(types))).tolist(), key=lambda t: -metres[t])
-    return {types[t]: round(metres[t], 1) for t in order}
+    present, metres = kernels.type_totals(per_edge, edges, lengths, len(types))
+    return {types[t]: round(m, 1) for m, t in sorted(zip(metres.tolist(), present.tolist()), key=lambda mt: -mt[0])}
 
 
 def way_type_ids(graph: CompiledGraph) -> tuple[list[str], np.ndarray]:
@@ -231,27 +224,20 @@ def way_keys(graph: CompiledGraph):
 
 def way_key_ids(graph: CompiledGraph) -> np.ndarray:
     """An integer per edge, equal for edges of one way key (name, class, subclass): what instructions compare, as
-    numbers. Made once per graph."""
+    numbers. Made once per graph, with the keys themselves (``way_key_list``)."""
     if "_way_key" not in graph._columns:
         cols = [graph.meta["attr_names"].index(c) for c in ("name", "class", "subclass")]
         ids: dict[tuple, int] = {}
         per_row = np.array([ids.setdefault(tuple(row[c] for c in cols), len(ids)) for row in graph.meta["attr_table"]])
+        graph._columns["_way_key_list"] = list(ids)
         graph._columns["_way_key"] = per_row[graph.edge_attr]
     return graph._columns["_way_key"]
 
 
-def way_runs(graph: CompiledGraph, arcs: np.ndarray, leg_sizes: Sequence[int]) -> list[tuple[int, int]]:
-    """(first piece, end) of each run of consecutive pieces on one way, a leg's start opening a new run: the
-    stretches ``instructions`` starts from, found in one pass over the arrays."""
-    if not len(arcs):
-        return []
-    key = way_key_ids(graph)[arcs >> 1]
-    cut = np.zeros(len(arcs), dtype=bool)
-    cut[1:] = key[1:] != key[:-1]
-    cut[np.cumsum(leg_sizes)[:-1]] = True
-    cut[0] = False
-    bounds = [0, *np.flatnonzero(cut).tolist(), len(arcs)]
-    return list(zip(bounds[:-1], bounds[1:]))
+def way_key_list(graph: CompiledGraph) -> list[tuple[str | None, str, str]]:
+    """The way keys (name, class, subclass) that ``way_key_ids`` numbers, in their numbers' order."""
+    way_key_ids(graph)
+    return graph._columns["_way_key_list"]
 
 
 def pushed_subclasses(profile: str) -> frozenset[str]:
@@ -260,30 +246,33 @@ def pushed_subclasses(profile: str) -> frozenset[str]:
     return frozenset(p.dismount_s) & frozenset(p.push_subclasses) if p.rides else frozenset()
 
 
-class PiecePoints:
-    """Each piece's points as ``gather_pieces`` laid them out: ``pp[k]`` is piece k's (n, 3) points, a view."""
-
-    def __init__(self, points: np.ndarray, offsets: np.ndarray) -> None:
-        self.points, self.offsets = points, offsets
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def __getitem__(self, k: int) -> np.ndarray:
-        k = k + len(self) if k < 0 else k
-        return self.points[self.offsets[k]:self.offsets[k + 1]]
-
-
 def _maneuvers(graph: CompiledGraph, arcs: np.ndarray, points: np.ndarray, offsets: np.ndarray,
                lengths: np.ndarray, legs: list[Leg], profile: str, names: Sequence[str | None]) -> list[dict]:
-    """The route's maneuvers, from the gathered pieces: bearings, way runs and start points found as arrays, and
-    handed over as lists (a list's item is read far faster than an array's)."""
+    """The route's maneuvers, ``instructions_for``'s to the bit: the stretches, their bearings and turns found in
+    one compiled pass over the pieces (``kernels.maneuver_stretches``), then one dict per maneuver made from lists
+    (a list's item is read far faster than an array's). ``instructions_for`` stays the phone's code and this one's
+    specification (``tests/test_request_path.py``)."""
     sizes = [leg.size for leg in legs]
-    starts, ends = piece_bearings(points, offsets)
-    return instructions_for(way_keys(graph), [], PiecePoints(points, offsets), lengths.tolist(), sizes,
-                            push=pushed_subclasses(profile), names=names, bearings=(starts.tolist(), ends.tolist()),
-                            runs=way_runs(graph, arcs, sizes), starts=rounded(points[offsets[:-1], :2], 7).tolist(),
-                            arcs=arcs.tolist())
+    keys, length, opens, bearing, modifier, location = kernels.maneuver_stretches(
+        arcs, way_key_ids(graph), np.array(sizes, dtype=np.int64), lengths, points, offsets, MIN_STRETCH_M,
+        BEARING_SPAN_M)
+    push, mods = pushed_subclasses(profile), kernels.MODIFIERS
+    out = [{"type": "turn" if mod else "continue", "modifier": mods[mod], "name": name, "way_class": cls,
+            "subclass": sub, "distance_m": metres, "location": at, "push": sub in push}
+           for (name, cls, sub), metres, at, mod in zip(map(way_key_list(graph).__getitem__, keys.tolist()),
+                                                        rounded(length, 1).tolist(), rounded(location, 7).tolist(),
+                                                        modifier.tolist())]
+    out[0]["type"], out[0]["bearing"] = "depart", round(float(bearing[0]), 1)
+    places = [*names, *[None] * (len(sizes) + 1 - len(names))]
+    for number, k in reversed(list(enumerate(np.flatnonzero(opens).tolist(), start=1))):  # from the last stop,
+        at = out[k]                                                                          # so k stays true
+        out.insert(k, {"type": "waypoint", "modifier": None, "name": at["name"], "way_class": at["way_class"],
+                       "subclass": at["subclass"], "distance_m": 0.0, "location": at["location"], "push": False,
+                       "number": number, "place": places[number]})
+    lon, lat = points[-1, :2].tolist()
+    return out + [{"type": "arrive", "modifier": None, "name": None, "way_class": None, "subclass": None,
+                   "distance_m": 0.0, "location": [round(lon, 7), round(lat, 7)], "push": False,
+                   "place": places[-1]}]
 
 
 def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], points: list, profile: str, *,
@@ -291,28 +280,29 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
     """Assemble the full result of a path made of legs; ``names`` name its points (start, vias, end) if known.
     Without ``instructions`` (a client re-routing live needs only the line and the figures) none are made."""
     arcs, lo, hi = leg_table(legs)
-    share = hi - lo
-    lengths = graph.edge_length[arcs >> 1] * share
+    edges, share = arcs >> 1, hi - lo
+    lengths = graph.edge_length[edges] * share
     times = weights.time_s[arcs] * share
     points, offsets, steps = kernels.gather(graph.geom_offsets, graph.geom_points(), vertex_steps(graph), arcs, lo, hi)
-    ends = np.cumsum([leg.size for leg in legs])
+    total, duration = float(lengths.sum()), float(times.sum())
+    bounds = list(accumulate((leg.size for leg in legs), initial=0))
     leg_info = [{"distance_m": round(float(lengths[a:b].sum()), 1), "duration_s": round(float(times[a:b].sum()), 1)}
-                for a, b in zip(np.r_[0, ends[:-1]], ends)]
+                for a, b in zip(bounds, bounds[1:])] if len(legs) > 1 else \
+        [{"distance_m": round(total, 1), "duration_s": round(duration, 1)}]  # one leg: the whole, summed alike
     coords, dist = kernels.join_and_measure(points, steps)
     up, down, grid, z = smoothed_climbs(dist, coords[:, 2])
-    total = float(lengths.sum())
-    on = lambda flags: float(lengths[flags[arcs >> 1]].sum() / total) if total else 0.0  # noqa: E731
+    on = lambda flags: float(lengths[flags[edges]].sum() / total) if total else 0.0  # noqa: E731
     return Route(
         profile=profile,
         data_version=graph.data_version,
         coordinates=coords,
         distance_m=total,
-        duration_s=float(times.sum()),
+        duration_s=duration,
         cost=float(sum(leg.cost_ms for leg in legs)) / 1000.0,
         ascent_m=up,
         descent_m=down,
         elevation_profile=profile_samples(grid, z),
-        way_types=_way_types(graph, arcs, lengths),
+        way_types=_way_types(graph, edges, lengths),
         cavalier_share=on(graph.edge_cavalier),
         ev5_share=on(graph.edge_ev5),
         instructions=_maneuvers(graph, arcs, points, offsets, lengths, legs, profile, names) if instructions else [],

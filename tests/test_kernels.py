@@ -46,6 +46,24 @@ def test_a_route_is_joined_and_measured_as_the_numpy_functions_do(lens_engine, l
     assert checked == 60
 
 
+def test_the_metres_by_way_type_are_numpys_sums(lens_engine):
+    """``kernels.type_totals`` adds each piece's metres to its type in route order, as ``np.bincount`` does: the
+    same floats, and only the types the route has."""
+    g = lens_engine.graph
+    types, per_edge = R.way_type_ids(g)
+    several = 0
+    for pts in _point_pairs(g, 40, 5):
+        arcs, lo, hi = R.leg_table(_legs(lens_engine, pts))
+        edges = arcs >> 1
+        metres = g.edge_length[edges] * (hi - lo)
+        present, totals = kernels.type_totals(per_edge, edges, metres, len(types))
+        ids = per_edge[edges]
+        assert present.tolist() == sorted(set(ids.tolist()))
+        assert totals.tolist() == np.bincount(ids, weights=metres, minlength=len(types))[present].tolist()
+        several += len(present) > 2
+    assert several > 10
+
+
 def test_a_step_measures_the_same_either_way(lens_graph):
     pts = lens_graph.geom_points()
     steps = R.vertex_steps(lens_graph)

@@ -35,12 +35,19 @@ def _old_piece_points(graph, piece) -> np.ndarray:
     return pts if piece.lo <= 0.0 and piece.hi >= 1.0 else np.array(cut_line(pts.tolist(), piece.lo, piece.hi))
 
 
-def test_the_gathered_pieces_bearings_and_runs_make_the_per_piece_maneuvers(basin_graph, basin_engine):
-    checked = 0
-    for k, pts in enumerate(_pairs(basin_graph, 60, 3)):
+def test_the_compiled_maneuvers_are_the_per_piece_ones_key_for_key(basin_graph, basin_engine):
+    """The server's maneuvers (``route._maneuvers``: gathered pieces, one compiled pass) are the phone's
+    (``instructions_for``, a piece at a time): the same dicts, keys in the same order, waypoints numbered alike."""
+    checked = waypoints = 0
+    for k, pts in enumerate(_pairs(basin_graph, 90, 3)):
+        names: tuple = ()
         if k % 3 == 0:
             pts = [pts[0], LOUVRE, pts[1]]  # a via point: cut pieces inside the route
-        profile = ("bike", "walk", "trail")[k % 3]
+            names = ("Départ", "Louvre-Lens", None)
+        elif k % 5 == 1:
+            pts = [pts[0], BASE_11_19, LEWARDE, pts[1]]  # two vias: waypoints 1 and 2
+            names = (None, "Base 11/19", None, "Arrivée")
+        profile = ("bike", "walk", "trail", "road_bike")[k % 4]
         legs = basin_engine.legs(basin_engine.snap(pts), profile, basin_engine.query(profile),
                                  basin_engine.weights(profile).cost_ms)
         pieces = [p for leg in legs for p in leg.pieces]
@@ -53,14 +60,17 @@ def test_the_gathered_pieces_bearings_and_runs_make_the_per_piece_maneuvers(basi
         lengths = basin_graph.edge_length[arcs >> 1] * np.array([p.hi - p.lo for p in pieces])
         sizes = [len(leg.pieces) for leg in legs]
         push = R.pushed_subclasses(profile)
-        by_piece = instructions_for(R.way_keys(basin_graph), pieces, chunks, lengths, sizes, push=push)
-        at_once = R._maneuvers(basin_graph, arcs, points, offsets, lengths, legs, profile, ())  # as build_route
+        by_piece = instructions_for(R.way_keys(basin_graph), pieces, chunks, lengths, sizes, push=push, names=names)
+        at_once = R._maneuvers(basin_graph, arcs, points, offsets, lengths, legs, profile, names)  # as build_route
         assert at_once == by_piece
+        assert [list(m) for m in at_once] == [list(m) for m in by_piece]
         assert len(by_piece) > 2 and any(i["modifier"] for i in by_piece)
+        stops = [m for m in at_once if m["type"] == "waypoint"]
+        assert [m["number"] for m in stops] == list(range(1, len(pts) - 1))
+        assert [m["place"] for m in stops] == list(names[1:-1]) and at_once[-1]["place"] == (names or [None])[-1]
+        waypoints += len(stops)
         checked += 1
-    assert checked == 60
-
-
+    assert checked == 90 and waypoints >= 40
 def test_arrays_are_rounded_as_python_rounds_each_value():
     rng = np.random.default_rng(7)
     values = np.concatenate([rng.uniform(-200, 3000, 20_000), rng.uniform(2.0, 4.0, 20_000),
