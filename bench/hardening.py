@@ -297,12 +297,20 @@ class Served:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.base}/v1/circuits", timeout=5).status_code == 200:
+                if self._built():
                     return
             except requests.RequestException:
                 pass
             time.sleep(1)
         raise RuntimeError("api.serve did not become ready")
+
+    def _built(self) -> bool:
+        """Whether the server's background build is over: the named circuits, then the basin bundle (its version,
+        or the error that stopped it). A new code version routes both anew, on the same cores: no figure may pay
+        for it."""
+        if requests.get(f"{self.base}/v1/circuits", timeout=5).status_code != 200:
+            return False
+        return bool(requests.get(f"{self.base}/v1/health", timeout=5).json().get("bundle"))
 
     def workers(self) -> list[int]:
         out = subprocess.run(["pgrep", "-P", str(self._master())], capture_output=True, text=True).stdout

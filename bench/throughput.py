@@ -140,6 +140,7 @@ def request_profile(cfg: Settings, pairs: list, tmp: Path) -> tuple[float, list[
         client = app.test_client()
         while client.get("/v1/health").status_code != 200:
             time.sleep(0.5)
+        app.extensions["galibot.graph"].wait()  # the circuits and bundle a new code version builds, not timed
         for p in pairs[:5]:
             client.post("/v1/routes", json={"points": p})
         prof, times = cProfile.Profile(), []

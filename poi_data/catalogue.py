@@ -26,6 +26,10 @@ MAX_RADIUS_M = 50_000.0
 #: Typo-tolerant search: how close (rapidfuzz ratio, 0-100) an indexed word must be to stand for a word typed.
 FUZZY_CUTOFF, FUZZY_CUTOFF_SHORT = 80.0, 75.0
 MAX_LIMIT = 500
+#: POIs along a route: how many (POI, segment) box comparisons are made at once (a few MB of booleans).
+NEAR_CELLS = 1_000_000
+#: POIs along a route: how many of its segments each stretch asked of the POI index holds.
+LINE_CHUNK = 32
 
 
 def normalise(text: str) -> str:
@@ -233,22 +237,49 @@ class Catalogue:
         """(POI indices, distance to the route, metres along it to the nearest point) of the POIs within
         ``corridor_m`` of a line of metric points.
 
-        The line is cut into its segments once, the POI index is asked which segments pass near which POIs, and
-        distances are taken between a POI and those few segments only: a POI near a long route costs a few
-        two-point distances instead of a walk along the whole line. Of equal distances the earliest segment wins."""
-        segments = shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1))
-        seg, poi = self._shape_tree.query(segments, predicate="dwithin", distance=corridor_m)
-        keep = np.isin(poi, self._wanted(np.unique(poi), themes))
-        seg, poi = seg[keep], poi[keep]
-        if not len(poi):
+        The POI index is asked which POIs lie within the corridor (a few dozen of thousands), with the line in
+        stretches (``_pois_near_line``); for each, only the segments whose box comes within the corridor of its box
+        can be that near, so distances are taken between a POI and those few segments, and only those segments are
+        made. Of equal distances the earliest segment wins."""
+        cand = self._wanted(self._pois_near_line(xy, corridor_m), themes)
+        if not len(cand):
             return np.array([], dtype=int), np.array([]), np.array([])
-        d = shapely.distance(self._shapes[poi], segments[seg])
+        seg, poi = self._segments_near(xy, cand, corridor_m)
+        segments = shapely.linestrings(np.stack([xy[seg], xy[seg + 1]], axis=1))
+        d = shapely.distance(self._shapes[poi], segments)
         best = np.lexsort((seg, d, poi))  # per POI: the nearest segment, the earliest among equals
         first = np.r_[True, poi[best][1:] != poi[best][:-1]]
-        seg, poi, d = seg[best][first], poi[best][first], d[best][first]
+        best = best[first]
+        seg, poi, d, segments = seg[best], poi[best], d[best], segments[best]
         start = np.r_[0.0, np.cumsum(np.hypot(*np.diff(xy, axis=0).T))]
-        near = shapely.get_point(shapely.shortest_line(segments[seg], self._shapes[poi]), 0)
-        return poi, d, start[seg] + shapely.line_locate_point(segments[seg], near)
+        near = shapely.get_point(shapely.shortest_line(segments, self._shapes[poi]), 0)
+        return poi, d, start[seg] + shapely.line_locate_point(segments, near)
+
+    def _pois_near_line(self, xy: np.ndarray, corridor_m: float) -> np.ndarray:
+        """The POIs within ``corridor_m`` of a line, asked of the index a stretch of LINE_CHUNK segments at a time:
+        a long line's box holds thousands of POIs far from it, each a distance to the whole line, where a stretch's
+        box holds few."""
+        starts = np.arange(0, len(xy) - 1, LINE_CHUNK)
+        ends = np.minimum(starts + LINE_CHUNK + 1, len(xy))
+        index = np.concatenate([np.arange(a, b) for a, b in zip(starts.tolist(), ends.tolist())])
+        parts = shapely.linestrings(xy[index], indices=np.repeat(np.arange(len(starts)), ends - starts))
+        return np.unique(self._shape_tree.query(parts, predicate="dwithin", distance=corridor_m)[1])
+
+    def _segments_near(self, xy: np.ndarray, cand: np.ndarray, corridor_m: float) -> tuple[np.ndarray, np.ndarray]:
+        """(segment, POI) pairs whose boxes lie within ``corridor_m`` (and a millimetre) of each other: every
+        segment that comes within the corridor of a candidate POI is among them. The boxes are compared a few
+        POIs at a time, so a long upload with many POIs near it holds at most NEAR_CELLS comparisons at once."""
+        lo, hi = np.minimum(xy[:-1], xy[1:]), np.maximum(xy[:-1], xy[1:])
+        box = shapely.bounds(self._shapes[cand]) + np.array([-1.0, -1.0, 1.0, 1.0]) * (corridor_m + 1e-3)
+        step = max(1, NEAR_CELLS // len(lo))
+        segs, pois = [], []
+        for a in range(0, len(cand), step):
+            b = box[a:a + step, :, None]
+            near = (lo[:, 0] <= b[:, 2]) & (hi[:, 0] >= b[:, 0]) & (lo[:, 1] <= b[:, 3]) & (hi[:, 1] >= b[:, 1])
+            k, seg = np.nonzero(near)
+            segs.append(seg)
+            pois.append(cand[a + k])
+        return np.concatenate(segs), np.concatenate(pois)
 
     def along(self, coordinates, corridor_m: float = 150.0, themes: list[str] | None = None) -> list[Hit]:
         """POIs within ``corridor_m`` of a route (lon/lat[/ele] points), ordered by distance along it.
@@ -262,7 +293,7 @@ class Catalogue:
         x, y = geo.to_metric(pts[:, 0], pts[:, 1])
         xy = np.column_stack([x, y])
         # a zero-length route (its points at one place) is a valid answer: its POIs are those around that place
-        if len(np.unique(xy, axis=0)) < 2:
+        if not (xy != xy[0]).any():
             idx = self._wanted(self._shape_tree.query(shapely.Point(xy[0]), predicate="dwithin", distance=corridor_m),
                                themes)
             dist, along = shapely.distance(self._shapes[idx], shapely.Point(xy[0])), np.zeros(len(idx))

@@ -117,6 +117,18 @@ def test_pois_along_a_route_are_those_of_a_whole_line_search_in_route_order(basi
     assert hits > 100
 
 
+def test_pois_along_a_route_compared_a_few_at_a_time_are_the_same(basin_engine, catalogue, monkeypatch):
+    """The (POI, segment) boxes compared a few POIs at a time (a long upload's bound) find the same POIs."""
+    import poi_data.catalogue as pc
+
+    routes = [basin_engine.route(pts, "bike")[0] for pts in ([LOUVRE, LEWARDE], *_pairs(basin_engine.graph, 6, 9))]
+    at_once = [[(h.poi["id"], h.distance_m, h.along_m) for h in catalogue.along(r.coordinates)] for r in routes]
+    monkeypatch.setattr(pc, "NEAR_CELLS", 500)
+    assert [[(h.poi["id"], h.distance_m, h.along_m) for h in catalogue.along(r.coordinates)]
+            for r in routes] == at_once
+    assert sum(map(len, at_once)) > 50
+
+
 def test_the_fast_dump_is_the_schemas_dump(basin_engine, catalogue):
     routes = basin_engine.route([LOUVRE, BASE_11_19, LEWARDE], "bike", 2)
     for r in routes:
