@@ -26,10 +26,18 @@ MAX_RADIUS_M = 50_000.0
 #: Typo-tolerant search: how close (rapidfuzz ratio, 0-100) an indexed word must be to stand for a word typed.
 FUZZY_CUTOFF, FUZZY_CUTOFF_SHORT = 80.0, 75.0
 MAX_LIMIT = 500
-#: POIs along a route: how many (POI, segment) box comparisons are made at once (a few MB of booleans).
-NEAR_CELLS = 1_000_000
-#: POIs along a route: how many of its segments each stretch asked of the POI index holds.
+#: POIs along a route: how many of its segments each stretch asked of the POI index holds (a route's box holds
+#: thousands of POIs far from it, a stretch's few; a POI's distance is taken to a few stretches, not 1,000 segments).
 LINE_CHUNK = 32
+
+
+def _stretches(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a line of metric points as linestrings of LINE_CHUNK segments each, the last shorter; each one's first
+    point's index)."""
+    starts = np.arange(0, len(xy) - 1, LINE_CHUNK)
+    ends = np.minimum(starts + LINE_CHUNK + 1, len(xy))
+    index = np.concatenate([np.arange(a, b) for a, b in zip(starts.tolist(), ends.tolist())])
+    return shapely.linestrings(xy[index], indices=np.repeat(np.arange(len(starts)), ends - starts)), starts
 
 
 def normalise(text: str) -> str:
@@ -237,49 +245,39 @@ class Catalogue:
         """(POI indices, distance to the route, metres along it to the nearest point) of the POIs within
         ``corridor_m`` of a line of metric points.
 
-        The POI index is asked which POIs lie within the corridor (a few dozen of thousands), with the line in
-        stretches (``_pois_near_line``); for each, only the segments whose box comes within the corridor of its box
-        can be that near, so distances are taken between a POI and those few segments, and only those segments are
-        made. Of equal distances the earliest segment wins."""
-        cand = self._wanted(self._pois_near_line(xy, corridor_m), themes)
-        if not len(cand):
+        The line is cut into stretches of LINE_CHUNK segments; the POI index is asked which POIs lie within the
+        corridor of which stretch (a long line's box holds thousands of POIs far from it, a stretch's few), and a
+        POI's distance is taken to those few stretches only. The nearest stretch, the earliest among equals, gives
+        the nearest point and the metres along."""
+        parts, first_vertex = _stretches(xy)
+        part, poi = self._shape_tree.query(parts, predicate="dwithin", distance=corridor_m)
+        keep = np.isin(poi, self._wanted(np.unique(poi), themes))
+        part, poi = part[keep], poi[keep]
+        if not len(poi):
             return np.array([], dtype=int), np.array([]), np.array([])
-        seg, poi = self._segments_near(xy, cand, corridor_m)
-        segments = shapely.linestrings(np.stack([xy[seg], xy[seg + 1]], axis=1))
-        d = shapely.distance(self._shapes[poi], segments)
-        best = np.lexsort((seg, d, poi))  # per POI: the nearest segment, the earliest among equals
-        first = np.r_[True, poi[best][1:] != poi[best][:-1]]
-        best = best[first]
-        seg, poi, d, segments = seg[best], poi[best], d[best], segments[best]
+        d = shapely.distance(self._shapes[poi], parts[part])
+        best = np.lexsort((part, d, poi))  # per POI: the nearest stretch, the earliest among equals
+        best = best[np.r_[True, poi[best][1:] != poi[best][:-1]]]
+        part, poi, d = part[best], poi[best], d[best]
         start = np.r_[0.0, np.cumsum(np.hypot(*np.diff(xy, axis=0).T))]
-        near = shapely.get_point(shapely.shortest_line(segments, self._shapes[poi]), 0)
-        return poi, d, start[seg] + shapely.line_locate_point(segments, near)
+        lines, first = parts[part], first_vertex[part]
+        inside = np.flatnonzero(d == 0)  # the route enters the POI's area: where it first does
+        if len(inside):
+            lines[inside], first[inside] = self._first_touching(xy, first[inside], poi[inside])
+        near = shapely.get_point(shapely.shortest_line(lines, self._shapes[poi]), 0)
+        return poi, d, start[first] + shapely.line_locate_point(lines, near)
 
-    def _pois_near_line(self, xy: np.ndarray, corridor_m: float) -> np.ndarray:
-        """The POIs within ``corridor_m`` of a line, asked of the index a stretch of LINE_CHUNK segments at a time:
-        a long line's box holds thousands of POIs far from it, each a distance to the whole line, where a stretch's
-        box holds few."""
-        starts = np.arange(0, len(xy) - 1, LINE_CHUNK)
-        ends = np.minimum(starts + LINE_CHUNK + 1, len(xy))
-        index = np.concatenate([np.arange(a, b) for a, b in zip(starts.tolist(), ends.tolist())])
-        parts = shapely.linestrings(xy[index], indices=np.repeat(np.arange(len(starts)), ends - starts))
-        return np.unique(self._shape_tree.query(parts, predicate="dwithin", distance=corridor_m)[1])
-
-    def _segments_near(self, xy: np.ndarray, cand: np.ndarray, corridor_m: float) -> tuple[np.ndarray, np.ndarray]:
-        """(segment, POI) pairs whose boxes lie within ``corridor_m`` (and a millimetre) of each other: every
-        segment that comes within the corridor of a candidate POI is among them. The boxes are compared a few
-        POIs at a time, so a long upload with many POIs near it holds at most NEAR_CELLS comparisons at once."""
-        lo, hi = np.minimum(xy[:-1], xy[1:]), np.maximum(xy[:-1], xy[1:])
-        box = shapely.bounds(self._shapes[cand]) + np.array([-1.0, -1.0, 1.0, 1.0]) * (corridor_m + 1e-3)
-        step = max(1, NEAR_CELLS // len(lo))
-        segs, pois = [], []
-        for a in range(0, len(cand), step):
-            b = box[a:a + step, :, None]
-            near = (lo[:, 0] <= b[:, 2]) & (hi[:, 0] >= b[:, 0]) & (lo[:, 1] <= b[:, 3]) & (hi[:, 1] >= b[:, 1])
-            k, seg = np.nonzero(near)
-            segs.append(seg)
-            pois.append(cand[a + k])
-        return np.concatenate(segs), np.concatenate(pois)
+    def _first_touching(self, xy: np.ndarray, first: np.ndarray, poi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the nearest segment of each stretch, from its vertex ``first``, to POI ``poi``'s shape, the earliest
+        among equals, as a linestring; its first vertex). Where a route enters an area every point inside is as
+        near, and a stretch's nearest point may be any of them: the POI comes where the route first reaches it."""
+        count = np.minimum(LINE_CHUNK, len(xy) - 1 - first)
+        seg = np.concatenate([np.arange(a, a + n) for a, n in zip(first.tolist(), count.tolist())])
+        row = np.repeat(np.arange(len(first)), count)
+        segments = shapely.linestrings(np.stack([xy[seg], xy[seg + 1]], axis=1))
+        order = np.lexsort((seg, shapely.distance(self._shapes[poi[row]], segments), row))
+        best = order[np.r_[True, row[order][1:] != row[order][:-1]]]
+        return segments[best], seg[best]
 
     def along(self, coordinates, corridor_m: float = 150.0, themes: list[str] | None = None) -> list[Hit]:
         """POIs within ``corridor_m`` of a route (lon/lat[/ele] points), ordered by distance along it.
