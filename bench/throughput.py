@@ -285,24 +285,24 @@ def load(cfg: Settings, tmp: Path, pairs: list) -> list[str]:
                       headers={"Content-Type": "application/json"}).raise_for_status()  # wrk's own bytes
         for path in (CIRCUIT_GPX, RACE_GPX):
             requests.get(base + path, timeout=120).raise_for_status()
-        runs = [("GET /v1/health (baseline)", f"{base}/v1/health", 32, ""),
+        uncached = [{"points": p, "profile": PROFILE} for p in pairs[:UNCACHED]]
+        bare = [{"points": p, "profile": PROFILE, "details": []} for p in pairs[UNCACHED:]]
+        runs = [("GET /v1/health (baseline)", f"{base}/v1/health", 32, "", None),
                 ("POST /v1/routes, cached (nginx answers it)", f"{base}/v1/routes", 32,
-                 _bodies(tmp / "cached.txt", [CACHED])),
+                 _bodies(tmp / "cached.txt", [CACHED]), None),
                 ("POST /v1/routes, cached, past nginx's cache (the app answers it from Redis)", f"{base}/v1/routes",
-                 32, WRK_POST_PAST_NGINX % (tmp / "cached.txt")),
+                 32, WRK_POST_PAST_NGINX % (tmp / "cached.txt"), None),
                 ("POST /v1/routes, uncached random pairs", f"{base}/v1/routes", 32,
-                 _bodies(tmp / "pairs.txt", [{"points": p, "profile": PROFILE} for p in pairs[:UNCACHED]])),
+                 _bodies(tmp / "pairs.txt", uncached), len(uncached)),
                 ('POST /v1/routes, uncached, `"details": []` (live re-routing)', f"{base}/v1/routes", 32,
-                 _bodies(tmp / "bare.txt", [{"points": p, "profile": PROFILE, "details": []}
-                                            for p in pairs[UNCACHED:]])),
-                ("GET circuit GPX (TPN-style course)", base + CIRCUIT_GPX, 32, ""),
-                ("race morning: 1,000 connections, one race GPX", base + RACE_GPX, 1000, "")]
-        distinct = {runs[3][0]: UNCACHED, runs[4][0]: len(pairs) - UNCACHED}
+                 _bodies(tmp / "bare.txt", bare), len(bare)),
+                ("GET circuit GPX (TPN-style course)", base + CIRCUIT_GPX, 32, "", None),
+                ("race morning: 1,000 connections, one race GPX", base + RACE_GPX, 1000, "", None)]
         rows = []
-        for label, url, conns, script in runs:
+        for label, url, conns, script, distinct in runs:  # distinct: how many bodies an uncached run may send
             s = wrk(url, conns, script, tmp)
-            repeated = f" (**{s['requests'] - distinct[label]:,} repeated bodies**: more requests than pairs)" \
-                if s["requests"] > distinct.get(label, s["requests"]) else ""
+            repeated = f" (**{s['requests'] - distinct:,} repeated bodies**: more requests than pairs)" \
+                if distinct is not None and s["requests"] > distinct else ""
             rows.append(f"| {label}{repeated} | {conns} | {s['requests']:,} | {s['errors']} | {s['rps']:,.0f} | "
                         f"{s['p50']:.1f} | {s['p99']:.1f} |")
         return rows

@@ -35,9 +35,14 @@ def _stretches(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(a line of metric points as linestrings of LINE_CHUNK segments each, the last shorter; each one's first
     point's index)."""
     starts = np.arange(0, len(xy) - 1, LINE_CHUNK)
-    ends = np.minimum(starts + LINE_CHUNK + 1, len(xy))
-    index = np.concatenate([np.arange(a, b) for a, b in zip(starts.tolist(), ends.tolist())])
-    return shapely.linestrings(xy[index], indices=np.repeat(np.arange(len(starts)), ends - starts)), starts
+    points = np.minimum(LINE_CHUNK + 1, len(xy) - starts)
+    return shapely.linestrings(xy[_ranges(starts, points)], indices=np.repeat(np.arange(len(starts)), points)), starts
+
+
+def _ranges(first: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """``first[k], first[k] + 1, … (count[k] of them)`` for each k, one after the other."""
+    shift = np.repeat(first - (np.cumsum(count) - count), count)
+    return np.arange(int(count.sum())) + shift
 
 
 def normalise(text: str) -> str:
@@ -240,7 +245,7 @@ class Catalogue:
         wanted = set().union(*(self.theme_indices(t) for t in themes))
         return np.array([i for i in idx if i in wanted], dtype=int)
 
-    def _nearest_on_segments(self, xy: np.ndarray, corridor_m: float,
+    def _nearest_on_line(self, xy: np.ndarray, corridor_m: float,
                              themes: list[str] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(POI indices, distance to the route, metres along it to the nearest point) of the POIs within
         ``corridor_m`` of a line of metric points.
@@ -263,17 +268,16 @@ class Catalogue:
         lines, first = parts[part], first_vertex[part]
         inside = np.flatnonzero(d == 0)  # the route enters the POI's area: where it first does
         if len(inside):
-            lines[inside], first[inside] = self._first_touching(xy, first[inside], poi[inside])
+            lines[inside], first[inside] = self._nearest_segment(xy, first[inside], poi[inside])
         near = shapely.get_point(shapely.shortest_line(lines, self._shapes[poi]), 0)
         return poi, d, start[first] + shapely.line_locate_point(lines, near)
 
-    def _first_touching(self, xy: np.ndarray, first: np.ndarray, poi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _nearest_segment(self, xy: np.ndarray, first: np.ndarray, poi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(the nearest segment of each stretch, from its vertex ``first``, to POI ``poi``'s shape, the earliest
         among equals, as a linestring; its first vertex). Where a route enters an area every point inside is as
         near, and a stretch's nearest point may be any of them: the POI comes where the route first reaches it."""
         count = np.minimum(LINE_CHUNK, len(xy) - 1 - first)
-        seg = np.concatenate([np.arange(a, a + n) for a, n in zip(first.tolist(), count.tolist())])
-        row = np.repeat(np.arange(len(first)), count)
+        seg, row = _ranges(first, count), np.repeat(np.arange(len(first)), count)
         segments = shapely.linestrings(np.stack([xy[seg], xy[seg + 1]], axis=1))
         order = np.lexsort((seg, shapely.distance(self._shapes[poi[row]], segments), row))
         best = order[np.r_[True, row[order][1:] != row[order][:-1]]]
@@ -296,6 +300,6 @@ class Catalogue:
                                themes)
             dist, along = shapely.distance(self._shapes[idx], shapely.Point(xy[0])), np.zeros(len(idx))
         else:
-            idx, dist, along = self._nearest_on_segments(xy, corridor_m, themes)
+            idx, dist, along = self._nearest_on_line(xy, corridor_m, themes)
         order = np.lexsort((idx, along))  # where the route first comes nearest; POIs at one spot by index
         return [Hit(self.pois[idx[k]], round(float(dist[k]), 1), round(float(along[k]), 1)) for k in order]

@@ -217,7 +217,9 @@ def way_type_ids(graph: CompiledGraph) -> tuple[list[str], np.ndarray]:
 
 
 def way_keys(graph: CompiledGraph):
-    """What instructions say of each way of the graph: ``way(edge)`` → (name, class, subclass)."""
+    """What instructions say of each way of the graph: ``way(edge)`` → (name, class, subclass), decoded from each
+    edge's attributes (not through ``way_key_ids``: the test that holds the compiled maneuvers to the phone's
+    reads the ways this way)."""
     names, cls, sub = graph.edge_column("name"), graph.edge_column("class"), graph.edge_column("subclass")
     return lambda e: (names[e], cls[e], sub[e])
 
@@ -287,8 +289,7 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
     total, duration = float(lengths.sum()), float(times.sum())
     bounds = list(accumulate((leg.size for leg in legs), initial=0))
     leg_info = [{"distance_m": round(float(lengths[a:b].sum()), 1), "duration_s": round(float(times[a:b].sum()), 1)}
-                for a, b in zip(bounds, bounds[1:])] if len(legs) > 1 else \
-        [{"distance_m": round(total, 1), "duration_s": round(duration, 1)}]  # one leg: the whole, summed alike
+                for a, b in zip(bounds, bounds[1:])]
     coords, dist = kernels.join_and_measure(points, steps)
     up, down, grid, z = smoothed_climbs(dist, coords[:, 2])
     on = lambda flags: float(lengths[flags[edges]].sum() / total) if total else 0.0  # noqa: E731
