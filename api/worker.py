@@ -24,6 +24,7 @@ from routing.errors import GalibotError
 from . import create_app
 from .errors import APIProblem, problem_fields
 from .jobs import HEAVY, QUEUE
+from .prefork import freeze_before_fork
 
 #: The loaded app of this worker process (set by ``main`` before the first job; the horses inherit it).
 APP: Flask | None = None
@@ -107,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         print("galibot worker: set REDIS_URL to the API's Redis", file=sys.stderr)
         return 2
     _app()
+    freeze_before_fork()  # RQ forks a work horse per job from here: the loaded objects stay shared with each
     conn = redis.Redis.from_url(url)
     worker = Worker([Queue(QUEUE, connection=conn)], connection=conn,
                     name=f"galibot-{socket.gethostname()}-{os.getpid()}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import cProfile
 import dataclasses
+import gc
 import json
 import os
 import pstats
@@ -224,6 +225,55 @@ def start_and_memory(cfg: Settings, tmp: Path, workers: int) -> str:
         served.stop()
     return (f"| {workers} | {first:.1f} | {', '.join(map(str, rss))} | {sum(rss):,} | {', '.join(map(str, pss))} | "
             f"{sum(pss):,} |")
+
+
+def _private_mb() -> float:
+    """This process's private memory (MB): the pages it no longer shares with the process it was forked from."""
+    rollup = Path("/proc/self/smaps_rollup").read_text()
+    return sum(int(re.search(rf"{k}:\s+(\d+)", rollup).group(1)) for k in ("Private_Clean", "Private_Dirty")) / 1024
+
+
+def collection_after_fork() -> tuple[float, float, float]:
+    """(private MB before, private MB after, seconds) of one full garbage collection in a child forked from this
+    process now, as a gunicorn worker or an RQ work horse is forked from its loaded parent."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: measure, report through the pipe, leave without running the parent's exit handlers
+        try:
+            before, t0 = _private_mb(), time.perf_counter()
+            gc.collect()
+            os.write(write, json.dumps([before, _private_mb(), time.perf_counter() - t0]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        figures = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    return tuple(figures)
+
+
+def shared_after_fork(cfg: Settings, tmp: Path) -> list[str]:
+    """What one full collection costs a child of the loaded app, without and with ``freeze_before_fork`` (what
+    ``wsgi.py`` under ``--preload`` and ``api.worker`` call before they fork)."""
+    from api import create_app
+    from api.prefork import freeze_before_fork
+    from api.redis_server import EmbeddedRedis
+
+    redis = EmbeddedRedis(tmp / "redis-fork").start()
+    try:
+        app = create_app({"REDIS_URL": redis.url, "TESTING": True,
+                          "GALIBOT_SETTINGS": dataclasses.replace(cfg, export_dir=tmp / "exports-fork")})
+        app.extensions["galibot.graph"].wait()
+        rows = []
+        for label, freeze in (("as loaded", False), ("after `freeze_before_fork()`", True)):
+            frozen = freeze_before_fork() if freeze else gc.get_freeze_count()
+            tracked = len(gc.get_objects())
+            before, after, seconds = collection_after_fork()
+            rows.append(f"| {label} | {tracked:,} | {frozen:,} | {after - before:,.0f} | {seconds * 1000:,.0f} |")
+        gc.unfreeze()
+        return rows
+    finally:
+        redis.stop()
 
 
 #: wrk's threads each run their own copy of the script: each takes every WRK_THREADS-th body from its own start, so
@@ -464,6 +514,8 @@ def run(cfg: Settings) -> str:
         print("throughput: load", *load_rows, sep="\n", file=sys.stderr)
         start_rows = [start_and_memory(cfg, tmp, n) for n in (2, 4)]
         print("throughput: workers", *start_rows, sep="\n", file=sys.stderr)
+        fork_rows = shared_after_fork(cfg, tmp)
+        print("throughput: one full collection after a fork", *fork_rows, sep="\n", file=sys.stderr)
         job_rows = jobs(cfg, tmp)
         print("throughput: jobs", *job_rows, sep="\n", file=sys.stderr)
     return "\n".join([
@@ -505,6 +557,13 @@ def run(cfg: Settings) -> str:
         "PSS total |",
         "|---|---|---|---|---|---|",
         *start_rows,
+        "",
+        "One full garbage collection in a child forked from the loaded app (as a worker is forked from the "
+        "preloaded master), without and with `api.prefork.freeze_before_fork`:",
+        "",
+        "| parent | objects the collector tracks | frozen | pages made private (MB) | collection (ms) |",
+        "|---|---|---|---|---|",
+        *fork_rows,
         "",
         f"### Load: wrk 4.1 (2 threads, {WRK_S} s each) on the loopback against `python -m api.serve` (nginx, "
         "gunicorn 2 workers × 8 threads, Redis), all on this machine's 2 cores",

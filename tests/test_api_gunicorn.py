@@ -4,6 +4,7 @@ Redis: what the app sees in production."""
 from __future__ import annotations
 
 import collections
+import json
 import os
 import signal
 import socket
@@ -42,12 +43,7 @@ def server(cfg, basin_graph, catalogue, circuits, tmp_path_factory):
     redis = EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendfsync="always").start()
     port = free_port()
     log = tmp_path_factory.mktemp("log") / "serve.log"
-    env = {**os.environ, "REDIS_URL": redis.url, "GALIBOT_CACHE_DIR": str(cfg.cache_dir),
-           "GALIBOT_PLANNER_LIMIT": "100000 per minute",  # the fuzzing below is one client; limits: test_api_limits
-           "GALIBOT_HEAVY_LIMIT": "100000 per minute", "GALIBOT_ROUTE_LIMIT": "1000000 per minute",
-           "GALIBOT_DEVICE_LIMIT": "100000 per minute", "GALIBOT_SECRET": SECRET,
-           "GALIBOT_DATA_DIR": str(cfg.data_dir), "GALIBOT_EXPORT_DIR": str(tmp_path_factory.mktemp("exports")),
-           "GALIBOT_BASEMAP_BBOX": ",".join(map(str, cfg.basemap_bbox))}
+    env = _serving_env(cfg, redis.url, tmp_path_factory.mktemp("exports"))
     proc = subprocess.Popen([sys.executable, "-m", "api.serve", "--port", str(port), "--workers", "2", "--threads",
                              "4"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     base = f"http://127.0.0.1:{port}"
@@ -58,6 +54,16 @@ def server(cfg, basin_graph, catalogue, circuits, tmp_path_factory):
         proc.terminate()
         proc.wait(30)
         redis.stop()
+
+
+def _serving_env(cfg, redis_url: str, exports: Path) -> dict[str, str]:
+    """The environment of the served app: the test caches (graph, catalogue and circuits already built)."""
+    return {**os.environ, "REDIS_URL": redis_url, "GALIBOT_CACHE_DIR": str(cfg.cache_dir),
+            "GALIBOT_PLANNER_LIMIT": "100000 per minute",  # the fuzzing below is one client; limits: test_api_limits
+            "GALIBOT_HEAVY_LIMIT": "100000 per minute", "GALIBOT_ROUTE_LIMIT": "1000000 per minute",
+            "GALIBOT_DEVICE_LIMIT": "100000 per minute", "GALIBOT_SECRET": SECRET,
+            "GALIBOT_DATA_DIR": str(cfg.data_dir), "GALIBOT_EXPORT_DIR": str(exports),
+            "GALIBOT_BASEMAP_BBOX": ",".join(map(str, cfg.basemap_bbox))}
 
 
 def _wait_ready(base: str, proc: subprocess.Popen, log: Path, timeout: float = 240.0) -> None:
@@ -249,6 +255,27 @@ def test_the_server_in_front_answers_its_own_errors_as_problems(server):
         assert trace.headers["Allow"] == allow
         app_405 = requests.request("PATCH", base + path.split("?")[0])  # the app's own 405 lists the same methods
         assert set(app_405.headers["Allow"].split(", ")) == set(allow.split(", "))
+
+
+def test_the_preloaded_app_stays_shared_with_the_workers_forked_from_it(server, cfg, tmp_path):
+    """``wsgi.py`` under ``--preload`` freezes what it loaded out of the garbage collector: a full collection in a
+    process forked from it (a gunicorn worker) leaves the loaded objects' pages shared. Without the freeze, one
+    collection makes about 110 MB of them private (``python -m bench.run throughput``). ``server`` has built the
+    caches this load reads."""
+    redis = EmbeddedRedis(tmp_path / "redis").start()
+    env = {**_serving_env(cfg, redis.url, tmp_path / "exports"), "GALIBOT_PRELOAD": "1"}
+    try:
+        run = subprocess.run([sys.executable, "-c", "import gc, json, wsgi\n"
+                              "from bench.throughput import collection_after_fork\n"
+                              "print(json.dumps([gc.get_freeze_count(), *collection_after_fork()]))"],
+                             cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=600)
+    finally:
+        redis.stop()
+    assert run.returncode == 0, run.stderr[-2000:]
+    frozen, before_mb, after_mb, _ = json.loads(run.stdout.splitlines()[-1])
+    assert frozen > 100_000  # the catalogue, the graph's attribute tables, the circuits
+    assert after_mb - before_mb < 16
 
 
 def test_a_killed_worker_costs_no_request(server):
