@@ -207,10 +207,15 @@ def worker_memory(served: Served) -> tuple[list[int], list[int]]:
     rss, pss = [], []
     for pid in served.workers():
         status = Path(f"/proc/{pid}/status").read_text()
-        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
         rss.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) // 1024)
-        pss.append(int(re.search(r"Pss:\s+(\d+)", rollup).group(1)) // 1024)
+        pss.append(int(_rollup_kb(pid, "Pss") // 1024))
     return rss, pss
+
+
+def _rollup_kb(pid: int | str, *fields: str) -> int:
+    """The sum of ``fields`` (kB) in a process's ``/proc/<pid>/smaps_rollup``."""
+    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    return sum(int(re.search(rf"^{f}:\s+(\d+)", rollup, re.M).group(1)) for f in fields)
 
 
 def start_and_memory(cfg: Settings, tmp: Path, workers: int) -> str:
@@ -229,8 +234,7 @@ def start_and_memory(cfg: Settings, tmp: Path, workers: int) -> str:
 
 def _private_mb() -> float:
     """This process's private memory (MB): the pages it no longer shares with the process it was forked from."""
-    rollup = Path("/proc/self/smaps_rollup").read_text()
-    return sum(int(re.search(rf"{k}:\s+(\d+)", rollup).group(1)) for k in ("Private_Clean", "Private_Dirty")) / 1024
+    return _rollup_kb("self", "Private_Clean", "Private_Dirty") / 1024
 
 
 def collection_after_fork() -> tuple[float, float, float]:
@@ -270,9 +274,9 @@ def shared_after_fork(cfg: Settings, tmp: Path) -> list[str]:
             tracked = len(gc.get_objects())
             before, after, seconds = collection_after_fork()
             rows.append(f"| {label} | {tracked:,} | {frozen:,} | {after - before:,.0f} | {seconds * 1000:,.0f} |")
-        gc.unfreeze()
         return rows
     finally:
+        gc.unfreeze()  # the rest of the benchmark runs as a process that forks nothing
         redis.stop()
 
 

@@ -246,7 +246,7 @@ class Catalogue:
         return np.array([i for i in idx if i in wanted], dtype=int)
 
     def _nearest_on_line(self, xy: np.ndarray, corridor_m: float,
-                             themes: list[str] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                         themes: list[str] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(POI indices, distance to the route, metres along it to the nearest point) of the POIs within
         ``corridor_m`` of a line of metric points.
 
