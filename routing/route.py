@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -171,10 +170,14 @@ def smoothed_climbs(dist: np.ndarray, ele: np.ndarray) -> tuple[float, float, np
     """
     if len(dist) < 2 or dist[-1] <= 0:
         return 0.0, 0.0, dist, ele
-    window = max(1, int(round(settings.SMOOTH_WINDOW_M / settings.PROFILE_STEP_M)))
     grid, z = kernels.smoothed_profile(np.asarray(dist, dtype=float), np.asarray(ele, dtype=float),
-                                       settings.PROFILE_STEP_M, window)
+                                       settings.PROFILE_STEP_M, _smoothing_window())
     return (*climbs_with_hysteresis(z, settings.CLIMB_HYSTERESIS_M), grid, z)
+
+
+def _smoothing_window() -> int:
+    """How many profile samples the moving average spans."""
+    return max(1, int(round(settings.SMOOTH_WINDOW_M / settings.PROFILE_STEP_M)))
 
 
 def rounded(values: np.ndarray, ndigits: int) -> np.ndarray:
@@ -183,24 +186,29 @@ def rounded(values: np.ndarray, ndigits: int) -> np.ndarray:
     half, where the scaled value is itself rounded, so those few are rounded by Python. What the phone computes
     value by value, the server computes at once."""
     values = np.ascontiguousarray(values, dtype=float)
-    out, near_half = kernels.rounded_with_doubts(values, ndigits)
+    return settled(*kernels.rounded_with_doubts(values, ndigits), values, ndigits)
+
+
+def settled(out: np.ndarray, near_half: np.ndarray, values: np.ndarray, ndigits: int) -> np.ndarray:
+    """``kernels.rounded_with_doubts``'s ``out`` with its doubtful values rounded by Python from ``values``."""
     if near_half.any():
         out[near_half] = [round(v, ndigits) for v in values[near_half].tolist()]
     return out
 
 
-def profile_samples(grid: np.ndarray, z: np.ndarray, max_samples: int = 300) -> list[list[float]]:
+#: How many samples of its elevation profile a route gives at most.
+PROFILE_SAMPLES = 300
+
+
+def profile_samples(grid: np.ndarray, z: np.ndarray, max_samples: int = PROFILE_SAMPLES) -> list[list[float]]:
     """``routing.core.profile_samples`` on arrays, equal to it: the same samples, rounded alike (``rounded``)."""
     if not len(grid):
         return []
     return rounded(kernels.samples(grid, z, max_samples), 1).tolist()
 
 
-def _way_types(graph: CompiledGraph, edges: np.ndarray, lengths: np.ndarray) -> dict[str, float]:
-    """Metres by way type (``class``, or ``class/subclass`` where they differ) of the pieces on ``edges``, the
-    longest first."""
-    types, per_edge = way_type_ids(graph)
-    present, metres = kernels.type_totals(per_edge, edges, lengths, len(types))
+def _named_totals(types: list[str], present: np.ndarray, metres: np.ndarray) -> dict[str, float]:
+    """``{type: metres}`` of the types present, the longest first, rounded to the decimetre."""
     return {types[t]: round(m, 1) for m, t in sorted(zip(metres.tolist(), present.tolist()), key=lambda mt: -mt[0])}
 
 
@@ -282,17 +290,14 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
     """Assemble the full result of a path made of legs; ``names`` name its points (start, vias, end) if known.
     Without ``instructions`` (a client re-routing live needs only the line and the figures) none are made."""
     arcs, lo, hi = leg_table(legs)
-    edges, share = arcs >> 1, hi - lo
-    lengths = graph.edge_length[edges] * share
-    times = weights.time_s[arcs] * share
+    types, type_of_edge = way_type_ids(graph)
+    lengths, leg_m, leg_s, total, duration, on_cavalier, on_ev5, present, type_m = kernels.piece_figures(
+        arcs, lo, hi, graph.edge_length, weights.time_s, np.array([leg.size for leg in legs], dtype=np.int64),
+        graph.edge_cavalier, graph.edge_ev5, type_of_edge, len(types))
     points, offsets, steps = kernels.gather(graph.geom_offsets, graph.geom_points(), vertex_steps(graph), arcs, lo, hi)
-    total, duration = float(lengths.sum()), float(times.sum())
-    bounds = list(accumulate((leg.size for leg in legs), initial=0))
-    leg_info = [{"distance_m": round(float(lengths[a:b].sum()), 1), "duration_s": round(float(times[a:b].sum()), 1)}
-                for a, b in zip(bounds, bounds[1:])]
-    coords, dist = kernels.join_and_measure(points, steps)
-    up, down, grid, z = smoothed_climbs(dist, coords[:, 2])
-    on = lambda flags: float(lengths[flags[edges]].sum() / total) if total else 0.0  # noqa: E731
+    coords, _, up, down, samples, doubt, raw = kernels.line_and_profile(
+        points, steps, settings.PROFILE_STEP_M, _smoothing_window(), settings.CLIMB_HYSTERESIS_M, PROFILE_SAMPLES, 1)
+    leg_info = [{"distance_m": round(m, 1), "duration_s": round(t, 1)} for m, t in zip(leg_m.tolist(), leg_s.tolist())]
     return Route(
         profile=profile,
         data_version=graph.data_version,
@@ -302,10 +307,10 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
         cost=float(sum(leg.cost_ms for leg in legs)) / 1000.0,
         ascent_m=up,
         descent_m=down,
-        elevation_profile=profile_samples(grid, z),
-        way_types=_way_types(graph, edges, lengths),
-        cavalier_share=on(graph.edge_cavalier),
-        ev5_share=on(graph.edge_ev5),
+        elevation_profile=settled(samples, doubt, raw, 1).tolist(),
+        way_types=_named_totals(types, present, type_m),
+        cavalier_share=on_cavalier / total if total else 0.0,
+        ev5_share=on_ev5 / total if total else 0.0,
         instructions=_maneuvers(graph, arcs, points, offsets, lengths, legs, profile, names) if instructions else [],
         legs=leg_info,
         arcs=arcs.tolist(),

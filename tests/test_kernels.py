@@ -64,6 +64,41 @@ def test_the_metres_by_way_type_are_numpys_sums(lens_engine):
     assert several > 10
 
 
+def test_a_routes_figures_are_the_phones_sums_and_its_profile_the_numpy_functions(lens_engine, lens_places):
+    """``build_route`` takes its figures from ``kernels.piece_figures`` and its profile from
+    ``kernels.line_and_profile``, one call each: the metres, seconds, shares, leg figures and metres by way type are
+    the phone's ``sum`` over the pieces in route order, to the bit; the line, climbs and profile samples are those
+    of ``join_points``, ``smoothed_climbs`` and ``profile_samples``. 45 routes, a third through a via."""
+    g = lens_engine.graph
+    types, per_edge = R.way_type_ids(g)
+    for k, pts in enumerate(_point_pairs(g, 45, 8)):
+        if k % 3 == 0:
+            pts = [pts[0], lens_places["louvre_lens"], pts[1]]
+        legs = _legs(lens_engine, pts, "trail")
+        route = R.build_route(g, lens_engine.weights("trail"), legs, pts, "trail", instructions=False)
+        pieces = [p for leg in legs for p in leg.pieces]
+        metres = [float(g.edge_length[p.arc >> 1]) * (p.hi - p.lo) for p in pieces]
+        seconds = [float(lens_engine.weights("trail").time_s[p.arc]) * (p.hi - p.lo) for p in pieces]
+        assert route.distance_m == sum(metres) and route.duration_s == sum(seconds)
+        shares = [sum(m for p, m in zip(pieces, metres) if flags[p.arc >> 1]) / sum(metres)
+                  for flags in (g.edge_cavalier, g.edge_ev5)]
+        assert [route.cavalier_share, route.ev5_share] == shares
+        at = 0
+        for leg, figures in zip(legs, route.legs, strict=True):
+            assert figures == {"distance_m": round(sum(metres[at:at + leg.size]), 1),
+                               "duration_s": round(sum(seconds[at:at + leg.size]), 1)}
+            at += leg.size
+        by_type: dict[str, float] = {}
+        for p, m in zip(pieces, metres):
+            by_type[types[per_edge[p.arc >> 1]]] = by_type.get(types[per_edge[p.arc >> 1]], 0.0) + m
+        assert route.way_types == {t: round(m, 1) for t, m in sorted(by_type.items(), key=lambda tm: -tm[1])}
+        points, _, _ = kernels.gather(g.geom_offsets, g.geom_points(), R.vertex_steps(g), *R.leg_table(legs))
+        line = R.join_points([points])
+        up, down, grid, z = R.smoothed_climbs(R.cumulative_distance(line), line[:, 2])
+        assert np.array_equal(route.coordinates, line) and (route.ascent_m, route.descent_m) == (up, down)
+        assert route.elevation_profile == R.profile_samples(grid, z) and len(route.elevation_profile) > 1
+
+
 def test_a_step_measures_the_same_either_way(lens_graph):
     pts = lens_graph.geom_points()
     steps = R.vertex_steps(lens_graph)
