@@ -25,7 +25,8 @@ from numba import njit
 from .core import EARTH_RADIUS_M
 
 __all__ = ["MODIFIERS", "gather", "hysteresis_totals", "join_and_measure", "line_and_profile", "maneuver_stretches",
-           "piece_figures", "rounded_with_doubts", "samples", "smoothed_profile", "type_totals", "vertex_steps", "warm"]
+           "piece_figures", "rounded_maneuvers", "rounded_with_doubts", "samples", "smoothed_profile", "type_totals",
+           "vertex_steps", "warm"]
 
 _RAD = math.pi / 180.0
 
@@ -355,6 +356,19 @@ def maneuver_stretches(arcs: np.ndarray, way_key: np.ndarray, leg_sizes: np.ndar
 
 
 @njit(cache=True, nogil=True)
+def rounded_maneuvers(arcs: np.ndarray, way_key: np.ndarray, leg_sizes: np.ndarray, metres: np.ndarray,
+                      points: np.ndarray, offsets: np.ndarray, min_stretch_m: float, span_m: float) -> tuple:
+    """``maneuver_stretches`` with each stretch's length to the decimetre and its first point to 7 decimals, as
+    ``rounded_with_doubts`` rounds them: (way key, length, its rounding and doubts, opens a leg, bearing, modifier
+    code, first point, its rounding and doubts); one call where three paid their own cache misses."""
+    keys, length, opens, bearing, modifier, location = maneuver_stretches(arcs, way_key, leg_sizes, metres, points,
+                                                                          offsets, min_stretch_m, span_m)
+    length_r, length_doubt = rounded_with_doubts(length, 1)
+    location_r, location_doubt = rounded_with_doubts(location, 7)
+    return keys, length, length_r, length_doubt, opens, bearing, modifier, location, location_r, location_doubt
+
+
+@njit(cache=True, nogil=True)
 def _modifier_code(turn: float) -> int:
     """``instructions._modifier`` as a ``MODIFIERS`` code: 0 straight on, 1–3 slight/plain/sharp right, 4–6 the
     same left, 7 a U-turn."""
@@ -407,8 +421,8 @@ def warm() -> None:
     points = np.array([[2.8, 50.4, 30.0], [2.801, 50.401, 31.0], [2.802, 50.4, 33.0]])
     line, at, steps = gather(offsets, points, vertex_steps(offsets, points), np.array([0, 1], dtype=np.int64),
                              np.array([0.2, 0.0]), np.array([1.0, 0.7]))
-    maneuver_stretches(np.array([0, 1], dtype=np.int64), np.zeros(1, dtype=np.int64), np.array([2], dtype=np.int64),
-                       np.ones(2), line, at, 15.0, 15.0)
+    rounded_maneuvers(np.array([0, 1], dtype=np.int64), np.zeros(1, dtype=np.int64), np.array([2], dtype=np.int64),
+                      np.ones(2), line, at, 15.0, 15.0)
     coords, dist = join_and_measure(line, steps)
     for ele in (coords[:, 2], np.ascontiguousarray(coords[:, 2])):
         grid, z = smoothed_profile(dist, ele, 20.0, 5)

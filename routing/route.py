@@ -43,15 +43,15 @@ class Route:
     ev5_share: float
     instructions: list[dict]
     legs: list[dict]
-    arcs: list[int] = field(repr=False, default_factory=list)
-    arc_lengths: list[float] = field(repr=False, default_factory=list)
+    arcs: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0, dtype=np.int64))  # each piece's arc
+    arc_lengths: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))  # and its metres
     overlap: float | None = None  # for an alternative: the share of its length shared with the best route
     pois: list[dict] = field(default_factory=list)
 
     def overlap_with(self, other: Route) -> float:
         """Share of this route's length on ways the other also uses (either direction)."""
-        theirs = {a >> 1 for a in other.arcs}
-        shared = sum(length for arc, length in zip(self.arcs, self.arc_lengths) if arc >> 1 in theirs)
+        on_theirs = np.isin(np.asarray(self.arcs, dtype=np.int64) >> 1, np.asarray(other.arcs, dtype=np.int64) >> 1)
+        shared = sum(np.asarray(self.arc_lengths, dtype=float)[on_theirs].tolist())  # in route order
         return shared / self.distance_m if self.distance_m else 1.0
 
     def leg_ends_km(self) -> list[float]:
@@ -258,19 +258,20 @@ def pushed_subclasses(profile: str) -> frozenset[str]:
 
 def _maneuvers(graph: CompiledGraph, arcs: np.ndarray, points: np.ndarray, offsets: np.ndarray,
                lengths: np.ndarray, legs: list[Leg], profile: str, names: Sequence[str | None]) -> list[dict]:
-    """The route's maneuvers, ``instructions_for``'s to the bit: the stretches, their bearings and turns found in
-    one compiled pass over the pieces (``kernels.maneuver_stretches``), then one dict per maneuver made from lists
-    (a list's item is read far faster than an array's). ``instructions_for`` stays the phone's code and this one's
-    specification (``tests/test_request_path.py``)."""
+    """The route's maneuvers, ``instructions_for``'s to the bit: the stretches, their bearings and turns found (and
+    rounded) in one compiled pass over the pieces (``kernels.rounded_maneuvers``), then one dict per maneuver made
+    from lists (a list's item is read far faster than an array's). ``instructions_for`` stays the phone's code and
+    this one's specification (``tests/test_request_path.py``)."""
     sizes = [leg.size for leg in legs]
-    keys, length, opens, bearing, modifier, location = kernels.maneuver_stretches(
-        arcs, way_key_ids(graph), np.array(sizes, dtype=np.int64), lengths, points, offsets, MIN_STRETCH_M,
-        BEARING_SPAN_M)
+    keys, length, length_r, length_doubt, opens, bearing, modifier, location, location_r, location_doubt = \
+        kernels.rounded_maneuvers(arcs, way_key_ids(graph), np.array(sizes, dtype=np.int64), lengths, points, offsets,
+                                  MIN_STRETCH_M, BEARING_SPAN_M)
     push, mods = pushed_subclasses(profile), kernels.MODIFIERS
     out = [{"type": "turn" if mod else "continue", "modifier": mods[mod], "name": name, "way_class": cls,
             "subclass": sub, "distance_m": metres, "location": at, "push": sub in push}
            for (name, cls, sub), metres, at, mod in zip(map(way_key_list(graph).__getitem__, keys.tolist()),
-                                                        rounded(length, 1).tolist(), rounded(location, 7).tolist(),
+                                                        settled(length_r, length_doubt, length, 1).tolist(),
+                                                        settled(location_r, location_doubt, location, 7).tolist(),
                                                         modifier.tolist())]
     out[0]["type"], out[0]["bearing"] = "depart", round(float(bearing[0]), 1)
     places = [*names, *[None] * (len(sizes) + 1 - len(names))]
@@ -313,6 +314,6 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
         ev5_share=on_ev5 / total if total else 0.0,
         instructions=_maneuvers(graph, arcs, points, offsets, lengths, legs, profile, names) if instructions else [],
         legs=leg_info,
-        arcs=arcs.tolist(),
-        arc_lengths=lengths.tolist(),
+        arcs=arcs,
+        arc_lengths=lengths,
     )
