@@ -16,6 +16,7 @@ import json
 import os
 import pstats
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -320,16 +321,36 @@ end
 """
 
 
+def _machine_cpu_s() -> tuple[float, float]:
+    """(busy, idle) CPU seconds of the whole machine since boot (``/proc/stat``: idle and iowait are idle)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = ticks[3] + ticks[4]
+    return (sum(ticks) - idle) / hz, idle / hz
+
+
+def _children_cpu_s() -> float:
+    """CPU seconds used by this process's finished children (wrk, once ``subprocess.run`` has reaped it)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wrk(url: str, connections: int, script: str, tmp: Path, *, seconds: int = WRK_S) -> dict:
-    """One wrk run (2 threads, as many cores as the machine has): requests, errors, p50 and p99 (ms), req/s."""
+    """One wrk run (2 threads, as many cores as the machine has): requests, errors, p50 and p99 (ms), req/s, the
+    share of the machine's CPU busy meanwhile, and the CPU ms per request spent by everything but wrk itself
+    (nginx, gunicorn, Redis): what says whether a run is bound by the cores."""
     lua = tmp / "wrk.lua"
     lua.write_text(script + WRK_DONE)
+    (busy0, idle0), wrk0 = _machine_cpu_s(), _children_cpu_s()
     out = subprocess.run(["wrk", "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{seconds}s", "--timeout",
                           "30s", "-s", str(lua), url], capture_output=True, text=True, timeout=seconds + 120).stdout
+    (busy1, idle1), wrk_s = _machine_cpu_s(), _children_cpu_s() - wrk0
     fields = next(line for line in out.splitlines() if line.startswith("GALIBOT")).split()[1:]
     n, *errors, p50, p99, rps = fields
+    busy = busy1 - busy0
     return {"requests": int(n), "errors": sum(int(e) for e in errors), "p50": float(p50), "p99": float(p99),
-            "rps": float(rps)}
+            "rps": float(rps), "busy": busy / max(busy + idle1 - idle0, 1e-9),
+            "cpu_ms": 1000 * max(busy - wrk_s, 0.0) / max(int(n), 1), "wrk_share": wrk_s / max(busy, 1e-9)}
 
 
 def _bodies(path: Path, items: list[dict]) -> str:
@@ -364,7 +385,8 @@ def load(cfg: Settings, tmp: Path, pairs: list) -> list[str]:
             repeated = f" (**{s['requests'] - distinct:,} repeated bodies**: more requests than pairs)" \
                 if distinct is not None and s["requests"] > distinct else ""
             rows.append(f"| {label}{repeated} | {conns} | {s['requests']:,} | {s['errors']} | {s['rps']:,.0f} | "
-                        f"{s['p50']:.1f} | {s['p99']:.1f} |")
+                        f"{s['p50']:.1f} | {s['p99']:.1f} | {100 * s['busy']:.0f} % ({100 * s['wrk_share']:.0f} % "
+                        f"of it wrk) | {s['cpu_ms']:.2f} |")
         return rows
     finally:
         served.stop()
@@ -578,9 +600,14 @@ def run(cfg: Settings) -> str:
         f"### Load: wrk 4.1 (2 threads, {WRK_S} s each) on the loopback against `python -m api.serve` (nginx, "
         "gunicorn 2 workers × 8 threads, Redis), all on this machine's 2 cores",
         "",
-        "| scenario | connections | requests | errors | req/s | p50 (ms) | p99 (ms) |",
-        "|---|---|---|---|---|---|---|",
+        "| scenario | connections | requests | errors | req/s | p50 (ms) | p99 (ms) | machine CPU busy | CPU ms per "
+        "request (all but wrk) |",
+        "|---|---|---|---|---|---|---|---|---|",
         *load_rows,
+        "",
+        "A run with the machine's CPU busy near 100 % is bound by its 2 cores: its req/s is about "
+        "2,000 ms × (1 − wrk's share) ÷ the CPU ms per request. The uncached routes' CPU per request is the one "
+        "request's profile above, spread over nginx, gunicorn and Redis.",
         "",
         "### Jobs: `python -m api.serve --workers 2 --job-workers 2` (2 RQ worker processes beside gunicorn)",
         "",
