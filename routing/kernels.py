@@ -9,7 +9,8 @@ each paying its own Python overhead. Each function here is one compiled loop ove
 stretches, bearings and turns of ``instructions.instructions_for``. ``piece_figures`` and ``line_and_profile``
 give ``build_route`` its figures and its profile in one call each: after the search's 2.5 MB, each further call
 into numpy or numba paid its own cache misses (the 17 site pairs' ``route()`` went 0.39 → 0.32 ms with them).
-Tests hold them to the numpy code they replaced, to the bit, and to the phone's code.
+Tests hold them to the numpy code they replaced, to the bit (``piece_figures``'s sums to the phone's, which add in
+route order where numpy adds pairwise), and to the phone's code.
 
 Compiled once, then loaded from numba's on-disk cache (``NUMBA_CACHE_DIR``, else next to this file); ``warm()``
 compiles or loads them all, so a server does it before it forks its workers.
@@ -253,7 +254,7 @@ def piece_figures(arcs: np.ndarray, lo: np.ndarray, hi: np.ndarray, edge_length:
     flagged in ``flag_a`` and in ``flag_b``; the way types present and their metres, as ``type_totals``).
 
     Every sum adds in route order, as the phone's ``sum`` does (``offline.client``), where numpy's ``sum`` adds
-    pairwise: the same to ~1e-12 of a route's length."""
+    pairwise: within 1e-9 of numpy's, relatively, on 500 random routes."""
     n = arcs.size
     lengths = np.empty(n)
     leg_m, leg_s = np.zeros(leg_sizes.size), np.zeros(leg_sizes.size)

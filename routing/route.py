@@ -186,10 +186,10 @@ def rounded(values: np.ndarray, ndigits: int) -> np.ndarray:
     half, where the scaled value is itself rounded, so those few are rounded by Python. What the phone computes
     value by value, the server computes at once."""
     values = np.ascontiguousarray(values, dtype=float)
-    return settled(*kernels.rounded_with_doubts(values, ndigits), values, ndigits)
+    return _settled(*kernels.rounded_with_doubts(values, ndigits), values, ndigits)
 
 
-def settled(out: np.ndarray, near_half: np.ndarray, values: np.ndarray, ndigits: int) -> np.ndarray:
+def _settled(out: np.ndarray, near_half: np.ndarray, values: np.ndarray, ndigits: int) -> np.ndarray:
     """``kernels.rounded_with_doubts``'s ``out`` with its doubtful values rounded by Python from ``values``."""
     if near_half.any():
         out[near_half] = [round(v, ndigits) for v in values[near_half].tolist()]
@@ -270,8 +270,8 @@ def _maneuvers(graph: CompiledGraph, arcs: np.ndarray, points: np.ndarray, offse
     out = [{"type": "turn" if mod else "continue", "modifier": mods[mod], "name": name, "way_class": cls,
             "subclass": sub, "distance_m": metres, "location": at, "push": sub in push}
            for (name, cls, sub), metres, at, mod in zip(map(way_key_list(graph).__getitem__, keys.tolist()),
-                                                        settled(length_r, length_doubt, length, 1).tolist(),
-                                                        settled(location_r, location_doubt, location, 7).tolist(),
+                                                        _settled(length_r, length_doubt, length, 1).tolist(),
+                                                        _settled(location_r, location_doubt, location, 7).tolist(),
                                                         modifier.tolist())]
     out[0]["type"], out[0]["bearing"] = "depart", round(float(bearing[0]), 1)
     places = [*names, *[None] * (len(sizes) + 1 - len(names))]
@@ -308,7 +308,7 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
         cost=float(sum(leg.cost_ms for leg in legs)) / 1000.0,
         ascent_m=up,
         descent_m=down,
-        elevation_profile=settled(samples, doubt, raw, 1).tolist(),
+        elevation_profile=_settled(samples, doubt, raw, 1).tolist(),
         way_types=_named_totals(types, present, type_m),
         cavalier_share=on_cavalier / total if total else 0.0,
         ev5_share=on_ev5 / total if total else 0.0,
