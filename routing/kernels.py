@@ -283,8 +283,8 @@ def piece_figures(arcs: np.ndarray, lo: np.ndarray, hi: np.ndarray, edge_length:
 @njit(cache=True, nogil=True)
 def line_and_profile(points: np.ndarray, steps: np.ndarray, step_m: float, window: int, threshold: float,
                      max_samples: int, ndigits: int) -> tuple:
-    """A route's line and elevation profile from ``gather``'s points in one call: (the joined line and the distance
-    to each of its points, ``join_and_measure``; the ascent and descent, ``smoothed_profile`` then
+    """A route's line and elevation profile from ``gather``'s points in one call: (the joined line,
+    ``join_and_measure``; the ascent and descent, ``smoothed_profile`` then
     ``hysteresis_totals``; at most ``max_samples`` samples of the smoothed profile, ``samples``, as
     ``rounded_with_doubts`` rounds them to ``ndigits``, with its doubts and the values before rounding). A line of
     no length is sampled as it is, not smoothed, and climbs nothing."""
@@ -298,7 +298,7 @@ def line_and_profile(points: np.ndarray, steps: np.ndarray, step_m: float, windo
         grid, z = dist, ele
     rows = samples(grid, z, max_samples) if len(grid) else np.empty((0, 2))
     out, doubt = rounded_with_doubts(rows, ndigits)
-    return coords, dist, up, down, out, doubt, rows
+    return coords, up, down, out, doubt, rows
 
 
 #: The turn modifiers ``maneuver_stretches`` codes: index = code, as ``instructions._modifier`` names them.

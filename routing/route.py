@@ -257,15 +257,14 @@ def pushed_subclasses(profile: str) -> frozenset[str]:
 
 
 def _maneuvers(graph: CompiledGraph, arcs: np.ndarray, points: np.ndarray, offsets: np.ndarray,
-               lengths: np.ndarray, legs: list[Leg], profile: str, names: Sequence[str | None]) -> list[dict]:
+               lengths: np.ndarray, leg_sizes: np.ndarray, profile: str, names: Sequence[str | None]) -> list[dict]:
     """The route's maneuvers, ``instructions_for``'s to the bit: the stretches, their bearings and turns found (and
     rounded) in one compiled pass over the pieces (``kernels.rounded_maneuvers``), then one dict per maneuver made
     from lists (a list's item is read far faster than an array's). ``instructions_for`` stays the phone's code and
     this one's specification (``tests/test_request_path.py``)."""
-    sizes = [leg.size for leg in legs]
     keys, length, length_r, length_doubt, opens, bearing, modifier, location, location_r, location_doubt = \
-        kernels.rounded_maneuvers(arcs, way_key_ids(graph), np.array(sizes, dtype=np.int64), lengths, points, offsets,
-                                  MIN_STRETCH_M, BEARING_SPAN_M)
+        kernels.rounded_maneuvers(arcs, way_key_ids(graph), leg_sizes, lengths, points, offsets, MIN_STRETCH_M,
+                                  BEARING_SPAN_M)
     push, mods = pushed_subclasses(profile), kernels.MODIFIERS
     out = [{"type": "turn" if mod else "continue", "modifier": mods[mod], "name": name, "way_class": cls,
             "subclass": sub, "distance_m": metres, "location": at, "push": sub in push}
@@ -274,7 +273,7 @@ def _maneuvers(graph: CompiledGraph, arcs: np.ndarray, points: np.ndarray, offse
                                                         _settled(location_r, location_doubt, location, 7).tolist(),
                                                         modifier.tolist())]
     out[0]["type"], out[0]["bearing"] = "depart", round(float(bearing[0]), 1)
-    places = [*names, *[None] * (len(sizes) + 1 - len(names))]
+    places = [*names, *[None] * (len(leg_sizes) + 1 - len(names))]
     for number, k in reversed(list(enumerate(np.flatnonzero(opens).tolist(), start=1))):  # from the last stop,
         at = out[k]                                                                          # so k stays true
         out.insert(k, {"type": "waypoint", "modifier": None, "name": at["name"], "way_class": at["way_class"],
@@ -291,12 +290,13 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
     """Assemble the full result of a path made of legs; ``names`` name its points (start, vias, end) if known.
     Without ``instructions`` (a client re-routing live needs only the line and the figures) none are made."""
     arcs, lo, hi = leg_table(legs)
+    leg_sizes = np.array([leg.size for leg in legs], dtype=np.int64)
     types, type_of_edge = way_type_ids(graph)
     lengths, leg_m, leg_s, total, duration, on_cavalier, on_ev5, present, type_m = kernels.piece_figures(
-        arcs, lo, hi, graph.edge_length, weights.time_s, np.array([leg.size for leg in legs], dtype=np.int64),
-        graph.edge_cavalier, graph.edge_ev5, type_of_edge, len(types))
+        arcs, lo, hi, graph.edge_length, weights.time_s, leg_sizes, graph.edge_cavalier, graph.edge_ev5, type_of_edge,
+        len(types))
     points, offsets, steps = kernels.gather(graph.geom_offsets, graph.geom_points(), vertex_steps(graph), arcs, lo, hi)
-    coords, _, up, down, samples, doubt, raw = kernels.line_and_profile(
+    coords, up, down, samples, doubt, raw = kernels.line_and_profile(
         points, steps, settings.PROFILE_STEP_M, _smoothing_window(), settings.CLIMB_HYSTERESIS_M, PROFILE_SAMPLES, 1)
     leg_info = [{"distance_m": round(m, 1), "duration_s": round(t, 1)} for m, t in zip(leg_m.tolist(), leg_s.tolist())]
     return Route(
@@ -312,7 +312,8 @@ def build_route(graph: CompiledGraph, weights: ArcWeights, legs: list[Leg], poin
         way_types=_named_totals(types, present, type_m),
         cavalier_share=on_cavalier / total if total else 0.0,
         ev5_share=on_ev5 / total if total else 0.0,
-        instructions=_maneuvers(graph, arcs, points, offsets, lengths, legs, profile, names) if instructions else [],
+        instructions=(_maneuvers(graph, arcs, points, offsets, lengths, leg_sizes, profile, names) if instructions
+                      else []),
         legs=leg_info,
         arcs=arcs,
         arc_lengths=lengths,

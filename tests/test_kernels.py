@@ -71,14 +71,15 @@ def test_a_routes_figures_are_the_phones_sums_and_its_profile_the_numpy_function
     of ``join_points``, ``smoothed_climbs`` and ``profile_samples``. 45 routes, a third through a via."""
     g = lens_engine.graph
     types, per_edge = R.way_type_ids(g)
+    weights = lens_engine.weights("trail")
     for k, pts in enumerate(_point_pairs(g, 45, 8)):
         if k % 3 == 0:
             pts = [pts[0], lens_places["louvre_lens"], pts[1]]
         legs = _legs(lens_engine, pts, "trail")
-        route = R.build_route(g, lens_engine.weights("trail"), legs, pts, "trail", instructions=False)
+        route = R.build_route(g, weights, legs, pts, "trail", instructions=False)
         pieces = [p for leg in legs for p in leg.pieces]
         metres = [float(g.edge_length[p.arc >> 1]) * (p.hi - p.lo) for p in pieces]
-        seconds = [float(lens_engine.weights("trail").time_s[p.arc]) * (p.hi - p.lo) for p in pieces]
+        seconds = [float(weights.time_s[p.arc]) * (p.hi - p.lo) for p in pieces]
         assert route.distance_m == sum(metres) and route.duration_s == sum(seconds)
         shares = [sum(m for p, m in zip(pieces, metres) if flags[p.arc >> 1]) / sum(metres)
                   for flags in (g.edge_cavalier, g.edge_ev5)]
@@ -90,7 +91,8 @@ def test_a_routes_figures_are_the_phones_sums_and_its_profile_the_numpy_function
             at += leg.size
         by_type: dict[str, float] = {}
         for p, m in zip(pieces, metres):
-            by_type[types[per_edge[p.arc >> 1]]] = by_type.get(types[per_edge[p.arc >> 1]], 0.0) + m
+            kind = types[per_edge[p.arc >> 1]]
+            by_type[kind] = by_type.get(kind, 0.0) + m
         assert route.way_types == {t: round(m, 1) for t, m in sorted(by_type.items(), key=lambda tm: -tm[1])}
         points, _, _ = kernels.gather(g.geom_offsets, g.geom_points(), R.vertex_steps(g), *R.leg_table(legs))
         line = R.join_points([points])

@@ -61,7 +61,8 @@ def test_the_compiled_maneuvers_are_the_per_piece_ones_key_for_key(basin_graph, 
         sizes = [len(leg.pieces) for leg in legs]
         push = R.pushed_subclasses(profile)
         by_piece = instructions_for(R.way_keys(basin_graph), pieces, chunks, lengths, sizes, push=push, names=names)
-        at_once = R._maneuvers(basin_graph, arcs, points, offsets, lengths, legs, profile, names)  # as build_route
+        at_once = R._maneuvers(basin_graph, arcs, points, offsets, lengths, np.array(sizes, dtype=np.int64), profile,
+                               names)  # as build_route calls it
         assert at_once == by_piece
         assert [list(m) for m in at_once] == [list(m) for m in by_piece]
         assert len(by_piece) > 2 and any(i["modifier"] for i in by_piece)
